@@ -1,0 +1,174 @@
+#ifndef DNN2BRAIN_COMPARE_COMPARE_HPP
+#define DNN2BRAIN_COMPARE_COMPARE_HPP
+
+#include <cmath>
+#include <concepts>
+#include <limits>
+#include <optional>
+
+#include <Eigen/Core>
+
+#include <dnn2brain/compare/pearson.hpp>
+#include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
+#include <dnn2brain/core/rdm.hpp>
+#include <dnn2brain/core/rdm_stack.hpp>
+#include <dnn2brain/detail/parallel.hpp>
+
+namespace dnn2brain {
+
+/// An RDM comparison policy (dnn2brain::measure::pearson, spearman, cosine, kendall_tau_a,
+/// kendall_tau_b): a name and a prepared form that holds what depends on the model only and scores
+/// a target of the same length without NaN. Copies of a prepared object are independent (each
+/// carries its own scratch), so one copy per thread compares in parallel.
+template <typename M>
+concept rdm_measure = requires(const Eigen::VectorXd& v) {
+  { M::name } -> std::convertible_to<const char*>;
+  { typename M::prepared(v)(v) } -> std::convertible_to<double>;
+};
+
+namespace detail {
+
+// Where a vector of condensed entries is not finite: throws for Inf (never a valid dissimilarity)
+// and for NaN under nan_policy::raise; returns whether NaN is present otherwise.
+template <typename Derived>
+bool check_entries(const Eigen::MatrixBase<Derived>& v, nan_policy policy, const char* what,
+                   Eigen::Index column) {
+  if (v.allFinite()) return false;
+  const Eigen::Index m = v.size();
+  for (Eigen::Index k = 0; k < m; ++k) {
+    const double x = static_cast<double>(v(k));
+    if (std::isfinite(x) || (std::isnan(x) && policy != nan_policy::raise)) continue;
+    std::string where = concat("entry ", k);
+    const auto n = static_cast<index_t>(std::llround((1.0 + std::sqrt(1.0 + 8.0 * double(m))) / 2.0));
+    if (condensed_size(n) == m) {
+      const auto [i, j] = condensed_pair(n, k);
+      where += concat(" (conditions ", i, ", ", j, ")");
+    }
+    if (column >= 0) where += concat(" of column ", column);
+    throw_invalid_argument(
+        "compare", concat("expected ", std::isnan(x) ? "RDM entries without NaN (nan_policy::omit "
+                                                       "leaves such pairs out)"
+                                                     : "finite RDM entries",
+                          ", got ", x, " in the ", what, " at ", where));
+  }
+  return true;
+}
+
+// Score of a against b where either may hold NaN, under omit: only the pairs where both are
+// defined take part; fewer than 2 such pairs give NaN.
+template <rdm_measure Measure>
+double compare_omitting(const Eigen::VectorXd& a, const Eigen::VectorXd& b, Eigen::VectorXd& a_kept,
+                        Eigen::VectorXd& b_kept) {
+  a_kept.resize(a.size());
+  b_kept.resize(b.size());
+  Eigen::Index kept = 0;
+  for (Eigen::Index k = 0; k < a.size(); ++k)
+    if (!std::isnan(a[k]) && !std::isnan(b[k])) {
+      a_kept[kept] = a[k];
+      b_kept[kept] = b[k];
+      ++kept;
+    }
+  if (kept < 2) return std::numeric_limits<double>::quiet_NaN();
+  a_kept.conservativeResize(kept);
+  b_kept.conservativeResize(kept);
+  return typename Measure::prepared(a_kept)(b_kept);
+}
+
+}  // namespace detail
+
+/// \brief One model RDM against many target RDMs: the columns of targets (m pairs × T).
+///
+/// The model is prepared once (centred and scaled, ranked, or sorted) and every target costs one
+/// pass over its m entries (O(m log m) for rank-based measures), in parallel over targets.
+/// \param policy what NaN entries do: raise (default) throws naming the entry, omit leaves the
+///        pair out of that comparison, propagate gives NaN for the comparison.
+/// \return T scores in double. A constant RDM gives NaN (its correlation is undefined).
+/// \throws invalid_argument if sizes differ, m < 2, an entry is Inf, or NaN under raise.
+template <rdm_measure Measure = measure::pearson, floating_eigen Model, floating_eigen Targets>
+[[nodiscard]] Eigen::VectorXd compare_columns(const Eigen::MatrixBase<Model>& model,
+                                              const Eigen::MatrixBase<Targets>& targets,
+                                              const Measure& = {},
+                                              nan_policy policy = nan_policy::raise) {
+  const Eigen::Index m = model.size();
+  if ((model.rows() != 1 && model.cols() != 1) || m < 2 || targets.rows() != m)
+    detail::throw_invalid_argument(
+        "compare", detail::concat("expected a model vector of m >= 2 entries and targets with m "
+                                  "rows, got a ",
+                                  model.rows(), " x ", model.cols(), " model and ", targets.rows(),
+                                  " x ", targets.cols(), " targets"));
+  const Eigen::VectorXd a = model.template cast<double>().reshaped();
+  const bool model_nan = detail::check_entries(a, policy, "model", -1);
+  std::optional<typename Measure::prepared> shared;
+  if (!model_nan) shared.emplace(a);
+
+  const Eigen::Index count = targets.cols();
+  Eigen::VectorXd scores(count);
+  detail::parallel_error error;
+#pragma omp parallel if (count > 1)
+  {
+    std::optional<typename Measure::prepared> local;
+    if (shared) local.emplace(*shared);
+    Eigen::VectorXd b(m), a_kept, b_kept;
+#pragma omp for schedule(static)
+    for (Eigen::Index t = 0; t < count; ++t)
+      error.run(t, [&] {
+        b = targets.col(t).template cast<double>();
+        const bool target_nan = detail::check_entries(b, policy, "target", t);
+        if (!model_nan && !target_nan)
+          scores[t] = (*local)(b);
+        else if (policy == nan_policy::omit)
+          scores[t] = detail::compare_omitting<Measure>(a, b, a_kept, b_kept);
+        else
+          scores[t] = std::numeric_limits<double>::quiet_NaN();
+      });
+  }
+  error.rethrow();
+  return scores;
+}
+
+/// \brief Similarity of two condensed RDM vectors (or any two vectors of equal length m >= 2) under
+/// a measure; see compare_columns() for the NaN policy.
+template <rdm_measure Measure = measure::pearson, floating_eigen A, floating_eigen B>
+[[nodiscard]] double compare_vectors(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b,
+                                     const Measure& measure = {},
+                                     nan_policy policy = nan_policy::raise) {
+  if (b.rows() != 1 && b.cols() != 1)
+    detail::throw_invalid_argument(
+        "compare", detail::concat("expected two vectors, got a ", b.rows(), " x ", b.cols(),
+                                  " matrix as the second"));
+  if (a.size() != b.size())
+    detail::throw_invalid_argument(
+        "compare", detail::concat("expected vectors of equal length, got ", a.size(), " and ",
+                                  b.size()));
+  return compare_columns(a, b.reshaped(), measure, policy)[0];
+}
+
+/// Similarity of two RDMs of the same conditions.
+/// \throws invalid_argument if their condition counts differ (and see compare_columns()).
+template <rdm_measure Measure = measure::pearson, std::floating_point S1, std::floating_point S2>
+[[nodiscard]] double compare(const rdm<S1>& a, const rdm<S2>& b, const Measure& measure = {},
+                             nan_policy policy = nan_policy::raise) {
+  if (a.conditions() != b.conditions())
+    detail::throw_invalid_argument(
+        "compare", detail::concat("expected RDMs of the same conditions, got ", a.conditions(),
+                                  " and ", b.conditions(), " conditions"));
+  return compare_vectors(a.values(), b.values(), measure, policy);
+}
+
+/// One model RDM against every RDM of a stack (subjects, searchlights, layers): one score each.
+template <rdm_measure Measure = measure::pearson, std::floating_point S1, std::floating_point S2>
+[[nodiscard]] Eigen::VectorXd compare(const rdm<S1>& model, const rdm_stack<S2>& targets,
+                                      const Measure& measure = {},
+                                      nan_policy policy = nan_policy::raise) {
+  if (model.conditions() != targets.conditions())
+    detail::throw_invalid_argument(
+        "compare", detail::concat("expected a model over the stack's ", targets.conditions(),
+                                  " conditions, got ", model.conditions()));
+  return compare_columns(model.values(), targets.values(), measure, policy);
+}
+
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_COMPARE_COMPARE_HPP

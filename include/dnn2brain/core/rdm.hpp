@@ -1,0 +1,87 @@
+#ifndef DNN2BRAIN_CORE_RDM_HPP
+#define DNN2BRAIN_CORE_RDM_HPP
+
+#include <concepts>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/error.hpp>
+
+namespace dnn2brain {
+
+/// \brief One representational dissimilarity matrix, stored condensed.
+///
+/// Holds the n(n − 1)/2 dissimilarities of n conditions in pdist order (see condensed_index()).
+/// The diagonal is implicit and zero. An RDM built from patterns also records which conditions were
+/// degenerate (e.g. a constant pattern under the correlation distance): their distances are NaN and
+/// info() is status::degenerate_input.
+template <std::floating_point Scalar = double>
+class rdm {
+ public:
+  using scalar_type = Scalar;
+  using vector_type = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
+
+  rdm() = default;
+
+  /// n conditions, all dissimilarities zero. \throws invalid_argument if n < 2.
+  explicit rdm(index_t conditions) : m_conditions(conditions) {
+    if (conditions < 2)
+      detail::throw_invalid_argument(
+          "rdm", detail::concat("expected at least 2 conditions, got ", conditions));
+    m_values.setZero(condensed_size(conditions));
+  }
+
+  /// Wraps condensed values; the condition count follows from their number.
+  /// \throws invalid_argument if the length is not n(n − 1)/2 for some n >= 2.
+  template <typename Derived>
+    requires std::floating_point<typename Derived::Scalar>
+  explicit rdm(const Eigen::MatrixBase<Derived>& condensed)
+      : m_conditions(conditions_from_pairs(condensed.size(), "rdm")),
+        m_values(condensed.template cast<Scalar>()) {
+    if (condensed.rows() != 1 && condensed.cols() != 1)
+      detail::throw_invalid_argument(
+          "rdm", detail::concat("expected a condensed vector, got a ", condensed.rows(), " x ",
+                                condensed.cols(), " matrix (use from_square for square RDMs)"));
+  }
+
+  [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }
+  [[nodiscard]] index_t pairs() const noexcept { return m_values.size(); }
+
+  /// Condensed values in pdist order.
+  [[nodiscard]] const vector_type& values() const noexcept { return m_values; }
+  [[nodiscard]] vector_type& values() noexcept { return m_values; }
+
+  /// Dissimilarity of conditions i and j (0 when i == j). Unchecked in release builds.
+  [[nodiscard]] Scalar operator()(index_t i, index_t j) const noexcept {
+    DNN2BRAIN_ASSERT(i >= 0 && j >= 0 && i < m_conditions && j < m_conditions,
+                     "rdm: condition out of range");
+    return i == j ? Scalar(0) : m_values[condensed_index_symmetric(m_conditions, i, j)];
+  }
+
+  /// status::degenerate_input when some conditions had no usable pattern, else status::success.
+  [[nodiscard]] status info() const noexcept {
+    return m_degenerate.empty() ? status::success : status::degenerate_input;
+  }
+  /// Conditions whose pattern was degenerate, in increasing order; their distances are NaN.
+  [[nodiscard]] const std::vector<index_t>& degenerate_conditions() const noexcept {
+    return m_degenerate;
+  }
+  void set_degenerate_conditions(std::vector<index_t> conditions) {
+    m_degenerate = std::move(conditions);
+  }
+
+ private:
+  index_t m_conditions = 0;
+  vector_type m_values;
+  std::vector<index_t> m_degenerate;
+};
+
+template <typename Derived>
+rdm(const Eigen::MatrixBase<Derived>&) -> rdm<typename Derived::Scalar>;
+
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_CORE_RDM_HPP

@@ -115,7 +115,7 @@ template <rdm_measure Measure = measure::pearson, floating_eigen Model, floating
     for (Eigen::Index t = 0; t < count; ++t)
       error.run(t, [&] {
         b = targets.col(t).template cast<double>();
-        const bool target_nan = detail::check_entries(b, policy, "target", t);
+        const bool target_nan = detail::check_entries(b, policy, "target", count > 1 ? t : -1);
         if (!model_nan && !target_nan)
           scores[t] = (*local)(b);
         else if (policy == nan_policy::omit)

@@ -1,0 +1,165 @@
+// Tests on real public data in ../shared/data (see its README). Each test skips visibly, printing
+// "dnn2brain-skip:", when the folder is absent; ctest then reports it as skipped.
+#include <dnn2brain/compare.hpp>
+#include <dnn2brain/metrics.hpp>
+#include <dnn2brain/rdm.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <matio.h>
+
+#include <catch2/catch.hpp>
+
+#include "support/npy.hpp"
+#include "support/test_helpers.hpp"
+
+using dnn2brain::index_t;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool data_present(const std::string& folder) {
+  const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;
+  if (fs::is_directory(path)) return true;
+  WARN("dnn2brain-skip: real data folder " << path << " not found");
+  return false;
+}
+
+std::string data_file(const std::string& relative) {
+  return (fs::path(DNN2BRAIN_TEST_DATA_DIR) / relative).string();
+}
+
+using row_major_f = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// matio: a numeric field of a struct array element, as double, column-major as MATLAB stores it.
+struct mat_file {
+  explicit mat_file(const std::string& path) : handle(Mat_Open(path.c_str(), MAT_ACC_RDONLY), Mat_Close) {
+    REQUIRE(handle != nullptr);
+  }
+  std::unique_ptr<mat_t, int (*)(mat_t*)> handle;
+};
+
+Eigen::MatrixXd numeric(matvar_t* v) {
+  REQUIRE(v != nullptr);
+  REQUIRE(v->rank == 2);
+  Eigen::MatrixXd m(static_cast<index_t>(v->dims[0]), static_cast<index_t>(v->dims[1]));
+  for (index_t k = 0; k < m.size(); ++k) {
+    switch (v->class_type) {
+      case MAT_C_DOUBLE: m.data()[k] = static_cast<const double*>(v->data)[k]; break;
+      case MAT_C_SINGLE: m.data()[k] = static_cast<const float*>(v->data)[k]; break;
+      case MAT_C_UINT8: m.data()[k] = static_cast<const unsigned char*>(v->data)[k]; break;
+      default: FAIL("unexpected MATLAB class " << v->class_type);
+    }
+  }
+  return m;
+}
+
+std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* variable, const char* field) {
+  mat_file mat(file);
+  matvar_t* var = Mat_VarRead(mat.handle.get(), variable);
+  REQUIRE(var != nullptr);
+  std::vector<Eigen::MatrixXd> out;
+  std::size_t count = 1;
+  for (int d = 0; d < var->rank; ++d) count *= var->dims[d];
+  for (std::size_t k = 0; k < count; ++k) {
+    INFO(file << ": " << variable << "(" << k + 1 << ")." << field);
+    out.push_back(numeric(Mat_VarGetStructFieldByName(var, field, k)));
+  }
+  Mat_VarFree(var);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ResNet-18 layer-4 activations reproduce Net2Brain's stored RDMs", "[real_data][n2b78]") {
+  if (!data_present("n2b78")) return;
+  const auto features = dnn2brain::test::read_npy(data_file("n2b78/case3_ResNet18_layer4_features_78x25088_f32.npy"));
+  REQUIRE(features.shape == std::vector<std::size_t>{78, 25088});
+  row_major_f x(78, 25088);
+  for (index_t k = 0; k < x.size(); ++k) x.data()[k] = static_cast<float>(features.values[std::size_t(k)]);
+  const Eigen::Map<const row_major_f> view(x.data(), 78, 25088);
+
+  auto stored = [](const std::string& name) {
+    const auto a = dnn2brain::test::read_npz(data_file("n2b78/case3_ResNet18_rdm_" + name + "_layer4.npz"), "rdm.npy");
+    return Eigen::Map<const Eigen::VectorXd>(a.values.data(), index_t(a.values.size())).eval();
+  };
+  // Net2Brain computed these in float32; agreement to about 1e-3 is what float allows here
+  // (relative 1e-4 of values up to 20 for euclidean).
+  const Eigen::VectorXd pearson = stored("pearson"), cosine = stored("cosine"), euclidean = stored("euclidean");
+  for (const auto method : {dnn2brain::rdm_method::gram, dnn2brain::rdm_method::direct}) {
+    const double dp = dnn2brain::test::max_abs_diff(dnn2brain::compute_rdm(view, dnn2brain::metric::correlation{}, {.method = method}).values(), pearson);
+    const double dc = dnn2brain::test::max_abs_diff(dnn2brain::compute_rdm(view, dnn2brain::metric::cosine{}, {.method = method}).values(), cosine);
+    const double de = dnn2brain::test::max_abs_diff(dnn2brain::compute_rdm(view, dnn2brain::metric::euclidean{}, {.method = method}).values(), euclidean);
+    INFO("method " << (method == dnn2brain::rdm_method::gram ? "gram" : "direct") << ": worst deviation pearson " << dp
+                   << ", cosine " << dc << ", euclidean " << de);
+    CHECK(dp <= 1e-3);
+    CHECK(dc <= 1e-3);
+    CHECK(de <= 1e-3 * euclidean.maxCoeff());
+    WARN("n2b78 layer4 worst deviations (" << (method == dnn2brain::rdm_method::gram ? "gram" : "direct")
+                                           << "): pearson " << dp << ", cosine " << dc << ", euclidean " << de);
+  }
+}
+
+TEST_CASE("Net2Brain fMRI RDMs round-trip square <-> condensed and compare with the DNN RDM",
+          "[real_data][n2b78]") {
+  if (!data_present("n2b78")) return;
+  const auto it = dnn2brain::test::read_npz(data_file("n2b78/fmri_IT_RDMs.npz"), "arr_0.npy");
+  REQUIRE(it.shape == std::vector<std::size_t>{15, 78, 78});
+  dnn2brain::rdm_stack<double> subjects(78, 15);
+  for (index_t s = 0; s < 15; ++s) {
+    using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const Eigen::Map<const row_major> square(it.values.data() + s * 78 * 78, 78, 78);
+    const auto r = dnn2brain::from_square(square);
+    // The stored matrices are symmetric only to rounding: the upper triangle comes back exactly,
+    // the lower within the asymmetry from_square accepted.
+    const Eigen::MatrixXd back = dnn2brain::to_square(r);
+    REQUIRE(back.triangularView<Eigen::Upper>().toDenseMatrix() ==
+            square.triangularView<Eigen::Upper>().toDenseMatrix());
+    const double asymmetry = (square - square.transpose()).cwiseAbs().maxCoeff();
+    REQUIRE(dnn2brain::test::max_abs_diff(back, square) == asymmetry);
+    REQUIRE(dnn2brain::from_square(back).values() == r.values());
+    subjects.set(s, r);
+  }
+  const auto a = dnn2brain::test::read_npz(data_file("n2b78/case1_ResNet18_rdm_layer4.1.bn2.npz"), "arr_0.npy");
+  REQUIRE(a.shape == std::vector<std::size_t>{78, 78});
+  using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const auto model = dnn2brain::from_square(Eigen::Map<const row_major>(a.values.data(), 78, 78));
+  const Eigen::VectorXd scores = dnn2brain::compare(model, subjects, dnn2brain::measure::spearman{});
+  for (index_t s = 0; s < 15; ++s)
+    CHECK(scores[s] == dnn2brain::compare(model, subjects.get(s), dnn2brain::measure::spearman{}));
+  CHECK(scores.allFinite());
+}
+
+TEST_CASE("rsa92 RDMs round-trip square <-> condensed", "[real_data][rsa92]") {
+  if (!data_present("rsa92")) return;
+  index_t checked = 0;
+  for (const auto& [file, variable] : {std::pair{"rsa92/92_brainRDMs.mat", "RDMs"},
+                                       std::pair{"rsa92/92_modelRDMs.mat", "Models"},
+                                       std::pair{"rsa92/92_behavRDMs.mat", "rdms_behav_92"}}) {
+    for (const auto& square : struct_field(data_file(file), variable, "RDM")) {
+      INFO(file << " RDM " << checked);
+      REQUIRE(square.rows() == 92);
+      REQUIRE(square.cols() == 92);
+      const auto r = dnn2brain::from_square(square, {.allow_nan = true});
+      REQUIRE(r.conditions() == 92);
+      const Eigen::MatrixXd back = dnn2brain::to_square(r);
+      const double asymmetry = (square - square.transpose()).cwiseAbs().maxCoeff();
+      REQUIRE(dnn2brain::test::max_abs_diff(back, square) <= asymmetry);
+      REQUIRE(dnn2brain::from_square(back, {.allow_nan = true}).values().cwiseEqual(r.values()).count() +
+                  r.values().array().isNaN().count() ==
+              r.pairs());
+      ++checked;
+    }
+  }
+  CHECK(checked == 8 + 8 + 16);
+  // AlexNet layer RDMs are stored condensed (1 × 4186): condensed -> square -> condensed is exact.
+  const auto alexnet = struct_field(data_file("rsa92/modelRDMs_A2020.mat"), "modelRDMs", "RDM");
+  REQUIRE(alexnet.size() == 63);
+  for (const auto& row : alexnet) {
+    const dnn2brain::rdm r(row.row(0).transpose().eval());
+    REQUIRE(r.conditions() == 92);
+    REQUIRE(dnn2brain::from_square(dnn2brain::to_square(r)).values() == r.values());
+  }
+}

@@ -1,0 +1,291 @@
+#include <dnn2brain/metrics.hpp>
+#include <dnn2brain/rdm/compute_rdm.hpp>
+
+#include <limits>
+#include <string>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/reference_data.hpp"
+#include "support/reference_impl.hpp"
+#include "support/test_helpers.hpp"
+
+namespace metric = dnn2brain::metric;
+using dnn2brain::index_t;
+using dnn2brain::rdm_method;
+using dnn2brain::rdm_options;
+using dnn2brain::test::max_abs_diff;
+using dnn2brain::test::naive_rdm;
+
+namespace {
+
+template <typename Scalar, typename Metric>
+Eigen::VectorXd ours(const Eigen::MatrixXd& x, const Metric& m, rdm_options options = {}) {
+  return dnn2brain::compute_rdm(x.cast<Scalar>().eval(), m, options).values().template cast<double>();
+}
+
+// Error model of the Gram route (see rdm_method::gram): the centred Gram entries carry about
+// b·ε·‖zᵢ‖‖zⱼ‖ of rounding, b the chunk width; scipy's own loop adds p·ε. For 1 − r this is
+// ~(b + p)·ε; the factor 4 covers the norms and the final division. Centring itself (ours and
+// scipy's) rounds each value by ε·|x|, i.e. by ε·κ relative to the centred pattern, κ = max|x| /
+// smallest pattern standard deviation. Output rounding adds ε·|d|.
+template <typename Scalar>
+double one_minus_r_tolerance(const Eigen::MatrixXd& x) {
+  const double eps = std::numeric_limits<Scalar>::epsilon();
+  const Eigen::MatrixXd z = x.colwise() - x.rowwise().mean();
+  const double sd = std::sqrt((z.rowwise().squaredNorm() / double(x.cols())).minCoeff());
+  const double kappa = x.cwiseAbs().maxCoeff() / sd;
+  return 4.0 * double(2 * x.cols()) * eps + 4.0 * kappa * eps + 2.0 * eps;
+}
+
+// For squared distances the rounding is additive: ~b·ε·(‖zᵢ‖² + ‖zⱼ‖²) with z the feature-centred
+// patterns; we bound it with the largest norm.
+template <typename Scalar>
+double squared_tolerance(const Eigen::MatrixXd& x) {
+  const Eigen::MatrixXd z = x.rowwise() - x.colwise().mean();
+  return 8.0 * double(2 * x.cols()) * std::numeric_limits<Scalar>::epsilon() *
+         z.rowwise().squaredNorm().maxCoeff();
+}
+
+template <typename Scalar>
+void check_against_scipy(const std::string& data, rdm_method method) {
+  const Eigen::MatrixXd x_ref = dnn2brain::test::reference(data);
+  // In float the input is rounded first; the oracle then sees the same rounded input.
+  const Eigen::MatrixXd x = x_ref.cast<Scalar>().template cast<double>();
+  const bool is_double = std::is_same_v<Scalar, double>;
+  const rdm_options options{.method = method};
+  const double tol_r = one_minus_r_tolerance<Scalar>(x);
+  const double tol_sq = squared_tolerance<Scalar>(x);
+  auto expected = [&](const std::string& name) {
+    return is_double ? dnn2brain::test::reference_vector(data + "_" + name) : naive_rdm(x, name);
+  };
+
+  SECTION("correlation") {
+    const double dev = max_abs_diff(ours<Scalar>(x, metric::correlation{}, options), expected("correlation"));
+    INFO("worst deviation " << dev << ", tolerance " << tol_r);
+    CHECK(dev <= tol_r);
+  }
+  SECTION("correlation with centred features") {
+    const double dev = max_abs_diff(ours<Scalar>(x, metric::correlation{.center_features = true}, options),
+                                    expected("correlation_centered"));
+    INFO("worst deviation " << dev << ", tolerance " << tol_r);
+    CHECK(dev <= tol_r);
+  }
+  SECTION("cosine") {
+    const double dev = max_abs_diff(ours<Scalar>(x, metric::cosine{}, options), expected("cosine"));
+    INFO("worst deviation " << dev << ", tolerance " << tol_r);
+    CHECK(dev <= tol_r);
+  }
+  SECTION("spearman") {
+    const double dev = max_abs_diff(ours<Scalar>(x, metric::spearman{}, options), expected("spearman"));
+    INFO("worst deviation " << dev << ", tolerance " << tol_r);
+    CHECK(dev <= tol_r);
+  }
+  SECTION("squared euclidean and euclidean") {
+    const Eigen::VectorXd sq = ours<Scalar>(x, metric::sq_euclidean{}, options);
+    const Eigen::VectorXd d = ours<Scalar>(x, metric::euclidean{}, options);
+    const Eigen::VectorXd ref = expected("sqeuclidean");
+    const double dev_sq = max_abs_diff(sq, ref);
+    const double dev_d = max_abs_diff(d.array().square().matrix(), ref);
+    INFO("worst deviation of d^2: " << dev_sq << " (sqeuclidean), " << dev_d
+                                    << " (euclidean squared); tolerance " << tol_sq);
+    CHECK(dev_sq <= tol_sq);
+    CHECK(dev_d <= tol_sq + 4.0 * std::numeric_limits<Scalar>::epsilon() * ref.maxCoeff());
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("compute_rdm matches scipy pdist", "[rdm][compute_rdm][scipy]", float, double) {
+  for (const char* data : {"x", "x_relu", "x_ties"}) {
+    DYNAMIC_SECTION(data << ", gram") { check_against_scipy<TestType>(data, rdm_method::gram); }
+    DYNAMIC_SECTION(data << ", direct") { check_against_scipy<TestType>(data, rdm_method::direct); }
+  }
+}
+
+TEST_CASE("mahalanobis matches scipy pdist with VI", "[rdm][compute_rdm][mahalanobis][scipy]") {
+  const Eigen::MatrixXd x = dnn2brain::test::reference("x");
+  const metric::mahalanobis m(dnn2brain::test::reference("precision"));
+  const Eigen::VectorXd ref = dnn2brain::test::reference_vector("x_mahalanobis");
+  for (const auto method : {rdm_method::gram, rdm_method::direct}) {
+    const double dev = max_abs_diff(ours<double>(x, m, {.method = method}), ref);
+    INFO("worst deviation " << dev);
+    CHECK(dev <= 1e-12 * ref.maxCoeff());
+  }
+}
+
+TEST_CASE("mahalanobis rejects precisions that are not symmetric positive definite",
+          "[rdm][mahalanobis][errors]") {
+  REQUIRE_THROWS_WITH(metric::mahalanobis(Eigen::MatrixXd::Identity(3, 4)),
+                      "dnn2brain::metric::mahalanobis: expected a non-empty square precision "
+                      "matrix, got 3 x 4");
+  Eigen::Matrix3d asym = Eigen::Matrix3d::Identity();
+  asym(2, 0) = 0.5;
+  REQUIRE_THROWS_WITH(metric::mahalanobis(asym),
+                      Catch::Contains("expected a symmetric precision matrix, got entry (2, 0) = 0.5 but (0, 2) = 0"));
+  REQUIRE_THROWS_WITH(metric::mahalanobis(-Eigen::Matrix3d::Identity()),
+                      Catch::Contains("expected a positive-definite precision matrix"));
+  Eigen::Matrix3d nan = Eigen::Matrix3d::Identity();
+  nan(1, 1) = std::nan("");
+  REQUIRE_THROWS_WITH(metric::mahalanobis(nan), Catch::Contains("expected a finite precision matrix"));
+  const metric::mahalanobis ok(Eigen::Matrix3d::Identity());
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(4, 5), ok),
+                      "dnn2brain::metric::mahalanobis: expected patterns with 3 features (the "
+                      "precision's size), got 5");
+}
+
+TEMPLATE_TEST_CASE("compute_rdm agrees with the naive loops for every chunk width and thread count",
+                   "[rdm][compute_rdm][determinism]", float, double) {
+  const Eigen::MatrixXd x0 = dnn2brain::test::gaussian(23, 301, 7);
+  const Eigen::MatrixXd x = x0.cast<TestType>().template cast<double>();
+  const Eigen::VectorXd ref = naive_rdm(x, "correlation");
+  const Eigen::VectorXd ref_sq = naive_rdm(x, "sqeuclidean");
+  const auto m = GENERATE(as<std::string>{}, "correlation", "sq_euclidean");
+  Eigen::VectorXd single;
+  {
+    dnn2brain::test::thread_count one(1);
+    single = m == "correlation" ? ours<TestType>(x, metric::correlation{}, {.chunk_features = 16})
+                                : ours<TestType>(x, metric::sq_euclidean{}, {.chunk_features = 16});
+  }
+  for (const index_t chunk : {1, 16, 64, 300, 301, 5000}) {
+    for (const int threads : {1, 2, 3}) {
+      dnn2brain::test::thread_count scope(threads);
+      const Eigen::VectorXd got =
+          m == "correlation" ? ours<TestType>(x, metric::correlation{}, {.chunk_features = chunk})
+                             : ours<TestType>(x, metric::sq_euclidean{}, {.chunk_features = chunk});
+      const double dev = max_abs_diff(got, m == "correlation" ? ref : ref_sq);
+      const double tol = m == "correlation" ? one_minus_r_tolerance<TestType>(x)
+                                            : squared_tolerance<TestType>(x);
+      INFO(m << ", chunk " << chunk << ", threads " << threads << ": worst deviation " << dev);
+      CHECK(dev <= tol);
+      if (chunk == 16) CHECK(got == single);  // bit-identical whatever the thread count
+    }
+  }
+}
+
+TEST_CASE("the direct method keeps near-duplicate patterns accurate", "[rdm][compute_rdm][stability]") {
+  // Rows i and i+1 differ by 1e-6 of their scale: the Gram route loses about half the digits of
+  // their distance (absolute error ~ε‖x‖², i.e. relative ~ε‖x‖²/d²), the direct route keeps them.
+  Eigen::MatrixXd x = dnn2brain::test::gaussian(6, 200, 11);
+  const Eigen::MatrixXd noise = dnn2brain::test::gaussian(6, 200, 12);
+  for (index_t i = 1; i < 6; i += 2) x.row(i) = x.row(i - 1) + 1e-6 * noise.row(i);
+  x.array() += 50.0;  // a large common mean as in ReLU layers
+  const Eigen::VectorXd ref = naive_rdm(x, "euclidean");
+  const Eigen::VectorXd ref_r = naive_rdm(x, "correlation");
+  const Eigen::VectorXd direct = ours<double>(x, metric::euclidean{}, {.method = rdm_method::direct});
+  const Eigen::VectorXd direct_r = ours<double>(x, metric::correlation{}, {.method = rdm_method::direct});
+  const Eigen::VectorXd gram_r = ours<double>(x, metric::correlation{});
+  double worst_direct = 0, worst_direct_r = 0, worst_gram_r = 0;
+  for (index_t k = 0; k < ref.size(); ++k) {
+    worst_direct = std::max(worst_direct, std::abs(direct[k] - ref[k]) / ref[k]);
+    worst_direct_r = std::max(worst_direct_r, std::abs(direct_r[k] - ref_r[k]) / ref_r[k]);
+    worst_gram_r = std::max(worst_gram_r, std::abs(gram_r[k] - ref_r[k]) / ref_r[k]);
+  }
+  INFO("relative error: direct euclidean " << worst_direct << ", direct correlation "
+                                           << worst_direct_r << ", gram correlation " << worst_gram_r);
+  // Direct: a few ε per operation over log-depth sums of 200 terms.
+  CHECK(worst_direct <= 1e-9);
+  CHECK(worst_direct_r <= 1e-9);
+  // 1 − r ≈ 1e-12 for the near-duplicates: the Gram route's absolute error ~pε leaves few digits.
+  CHECK(worst_gram_r > worst_direct_r);
+}
+
+TEST_CASE("the Gram route's row shift keeps large-mean float patterns accurate",
+          "[rdm][compute_rdm][stability]") {
+  // ReLU-like activations: mean 1000, spread 1, in float. Without the shift, G − p·m·mᵀ would cancel
+  // ~12 of float's 7 digits; with it the error stays at the b·ε_float level.
+  Eigen::MatrixXd x = dnn2brain::test::gaussian(10, 4096, 5).array() + 1000.0;
+  const Eigen::MatrixXd xf = x.cast<float>().cast<double>();
+  const Eigen::VectorXd ref = naive_rdm(xf, "correlation");
+  const double dev = max_abs_diff(ours<float>(xf, metric::correlation{}), ref);
+  INFO("worst deviation " << dev);
+  CHECK(dev <= one_minus_r_tolerance<float>(xf));
+}
+
+TEST_CASE("constant patterns give NaN correlation distances and are reported",
+          "[rdm][compute_rdm][degenerate]") {
+  Eigen::MatrixXd x = dnn2brain::test::gaussian(6, 40, 3);
+  x.row(2).setConstant(4.5);
+  x.row(4).setZero();
+  for (const auto method : {rdm_method::gram, rdm_method::direct}) {
+    const auto r = dnn2brain::compute_rdm(x, metric::correlation{}, {.method = method});
+    REQUIRE(r.info() == dnn2brain::status::degenerate_input);
+    REQUIRE(r.degenerate_conditions() == std::vector<index_t>{2, 4});
+    const Eigen::VectorXd ref = naive_rdm(x, "correlation");  // NaN where scipy gives NaN
+    for (index_t i = 0; i < 6; ++i)
+      for (index_t j = 0; j < 6; ++j) {
+        if (i == j) continue;
+        const bool undefined = i == 2 || i == 4 || j == 2 || j == 4;
+        CHECK(std::isnan(r(i, j)) == undefined);
+        if (!undefined) CHECK(r(i, j) == Approx(1 - dnn2brain::test::pearson(
+                                                     dnn2brain::test::row(x, i), dnn2brain::test::row(x, j))));
+      }
+    REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::correlation{},
+                                               {.method = method, .reject_degenerate = true}),
+                        "dnn2brain::compute_rdm: expected patterns that define every distance, got "
+                        "degenerate (constant or zero) pattern(s) at condition(s) 2, 4");
+    // Cosine: only the all-zero pattern is degenerate; Euclidean has no degenerate patterns.
+    CHECK(dnn2brain::compute_rdm(x, metric::cosine{}, {.method = method}).degenerate_conditions() ==
+          std::vector<index_t>{4});
+    CHECK(dnn2brain::compute_rdm(x, metric::euclidean{}, {.method = method}).info() ==
+          dnn2brain::status::success);
+  }
+}
+
+TEST_CASE("compute_rdm accepts any Eigen expression and any xtensor expression without change of result",
+          "[rdm][compute_rdm][input]") {
+  const Eigen::MatrixXd x = dnn2brain::test::gaussian(7, 60, 9);
+  const Eigen::VectorXd ref = dnn2brain::compute_rdm(x).values();
+  using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const row_major xr = x;
+  const Eigen::Map<const row_major> mapped(xr.data(), 7, 60);
+  CHECK(max_abs_diff(dnn2brain::compute_rdm(mapped).values(), ref) <= 1e-14);
+  CHECK(max_abs_diff(dnn2brain::compute_rdm(2.0 * x).values(), ref) <= 1e-14);
+  CHECK(max_abs_diff(dnn2brain::compute_rdm(x.leftCols(30)).values(),
+                     naive_rdm(x.leftCols(30), "correlation")) <= 1e-13);
+
+  // 7 × 3 × 20 in C order equals the 7 × 60 matrix.
+  xt::xtensor<double, 3> t = xt::zeros<double>({7, 3, 20});
+  std::copy(xr.data(), xr.data() + xr.size(), t.begin());
+  CHECK(max_abs_diff(dnn2brain::compute_rdm(t).values(), ref) <= 1e-14);
+  const auto slice = xt::view(t, xt::all(), 1, xt::all());
+  CHECK(max_abs_diff(dnn2brain::compute_rdm(slice).values(),
+                     naive_rdm(x.middleCols(20, 20), "correlation")) <= 1e-13);
+  const xt::xtensor<float, 3> tf = xt::cast<float>(t);
+  CHECK(dnn2brain::compute_rdm(tf, metric::euclidean{}).values().size() == 21);
+
+  Eigen::VectorXd into(21);
+  CHECK(dnn2brain::compute_rdm_into(x, into).empty());
+  CHECK(into == ref);
+}
+
+TEST_CASE("compute_rdm rejects bad input with a clear message", "[rdm][compute_rdm][errors]") {
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd()),
+                      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 0 x 0");
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXf::Ones(1, 10)),
+                      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 1 x 10");
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(5, 0)),
+                      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 5 x 0");
+  Eigen::MatrixXd x = dnn2brain::test::gaussian(5, 300, 1);
+  x(3, 250) = std::numeric_limits<double>::quiet_NaN();
+  for (const auto method : {rdm_method::gram, rdm_method::direct})
+    REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::correlation{}, {.method = method, .chunk_features = 64}),
+                        "dnn2brain::compute_rdm: expected finite activations, got nan at condition 3, "
+                        "feature 250");
+  x(3, 250) = 0.0;
+  x(1, 7) = std::numeric_limits<double>::infinity();
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::spearman{}),
+                      "dnn2brain::compute_rdm: expected finite activations, got inf at condition 1, "
+                      "feature 7");
+  x(1, 7) = 0.0;
+  Eigen::VectorXd wrong(9);
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm_into(x, wrong),
+                      "dnn2brain::compute_rdm_into: expected an output of 10 entries for 5 "
+                      "conditions, got 9");
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::correlation{}, {.chunk_features = -1}),
+                      "dnn2brain::compute_rdm: expected chunk_features >= 0, got -1");
+}

@@ -1,0 +1,109 @@
+#include <dnn2brain/metrics/crossnobis.hpp>
+#include <dnn2brain/rdm/crossnobis.hpp>
+
+#include <vector>
+
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include "support/reference_data.hpp"
+#include "support/test_helpers.hpp"
+
+using dnn2brain::index_t;
+using Matrix = Eigen::MatrixXd;
+
+namespace {
+std::vector<Matrix> reference_runs() {
+  const Matrix all = dnn2brain::test::reference("runs");  // (3·6) × 30
+  std::vector<Matrix> runs;
+  for (index_t r = 0; r < 3; ++r) runs.push_back(all.middleRows(6 * r, 6));
+  return runs;
+}
+}  // namespace
+
+TEST_CASE("crossnobis matches its definition computed with numpy", "[rdm][crossnobis][scipy]") {
+  const auto runs = reference_runs();
+  const Eigen::VectorXd ref = dnn2brain::test::reference_vector("runs_crossnobis");
+  const dnn2brain::metric::crossnobis metric(dnn2brain::test::reference("precision"));
+  const auto r = dnn2brain::compute_crossnobis_rdm<double>(runs, metric);
+  const double dev = dnn2brain::test::max_abs_diff(r.values(), ref);
+  INFO("worst deviation " << dev << " (values up to " << ref.cwiseAbs().maxCoeff() << ")");
+  CHECK(dev <= 1e-12 * ref.cwiseAbs().maxCoeff());
+  CHECK((ref.array() < 0).any());  // the estimate is unbiased, so it goes negative
+
+  // The same data as a runs × conditions × features xtensor array.
+  xt::xtensor<double, 3> cube = xt::zeros<double>({3, 6, 30});
+  for (std::size_t run = 0; run < 3; ++run)
+    for (std::size_t i = 0; i < 6; ++i)
+      for (std::size_t f = 0; f < 30; ++f) cube(run, i, f) = runs[run](index_t(i), index_t(f));
+  CHECK(dnn2brain::test::max_abs_diff(dnn2brain::compute_crossnobis_rdm(cube, metric).values(), ref) <=
+        1e-12 * ref.cwiseAbs().maxCoeff());
+}
+
+TEST_CASE("crossnobis without a precision is the cross-validated squared Euclidean distance",
+          "[rdm][crossnobis]") {
+  const auto runs = reference_runs();
+  const auto r = dnn2brain::compute_crossnobis_rdm<double>(runs);
+  for (index_t i = 0; i < 6; ++i)
+    for (index_t j = i + 1; j < 6; ++j) {
+      long double acc = 0;
+      for (std::size_t a = 0; a < 3; ++a)
+        for (std::size_t b = 0; b < 3; ++b)
+          if (a != b) acc += (runs[a].row(i) - runs[a].row(j)).dot(runs[b].row(i) - runs[b].row(j));
+      CHECK(r(i, j) == Approx(static_cast<double>(acc / 6)).epsilon(1e-12));
+    }
+}
+
+TEST_CASE("crossnobis is unbiased: identical conditions average to zero", "[rdm][crossnobis][statistics]") {
+  // 4 runs of 5 identical conditions plus unit noise. The plain squared distance has expectation
+  // 2p = 40; crossnobis has expectation 0 and standard deviation about sqrt(2p/(R(R−1)))·2 ≈ 5.2.
+  const index_t runs_n = 4, n = 5, p = 20, sims = 400;
+  double sum = 0, sum_sq = 0, plain = 0;
+  index_t count = 0, negative = 0;
+  for (index_t s = 0; s < sims; ++s) {
+    std::vector<Eigen::MatrixXf> runs;
+    for (index_t r = 0; r < runs_n; ++r)
+      runs.push_back(dnn2brain::test::gaussian(n, p, unsigned(1000 + s * runs_n + r)).cast<float>());
+    const auto d = dnn2brain::compute_crossnobis_rdm<float>(runs);
+    for (index_t k = 0; k < d.pairs(); ++k) {
+      sum += d.values()[k];
+      sum_sq += double(d.values()[k]) * d.values()[k];
+      negative += d.values()[k] < 0;
+      ++count;
+    }
+    plain += (runs[0].row(0) - runs[0].row(1)).squaredNorm();
+  }
+  const double mean = sum / double(count);
+  const double sd = std::sqrt(sum_sq / double(count) - mean * mean);
+  // Pairs within one simulation are correlated; 4 standard errors over simulations is generous.
+  INFO("mean " << mean << ", sd " << sd << ", plain squared distance mean " << plain / double(sims));
+  CHECK(std::abs(mean) <= 4.0 * sd / std::sqrt(double(sims)));
+  CHECK(plain / double(sims) == Approx(2.0 * p).epsilon(0.1));
+  CHECK(negative > count / 4);
+}
+
+TEST_CASE("crossnobis needs at least two runs of equal shape", "[rdm][crossnobis][errors]") {
+  std::vector<Matrix> one{Matrix::Ones(4, 3)};
+  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(one),
+                      "dnn2brain::compute_crossnobis_rdm: expected at least 2 runs (cross-validation "
+                      "needs independent runs), got 1");
+  std::vector<Matrix> mismatched{Matrix::Ones(4, 3), Matrix::Ones(4, 2)};
+  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(mismatched),
+                      "dnn2brain::compute_crossnobis_rdm: expected every run to be 4 x 3 like run 0, "
+                      "got 4 x 2 for run 1");
+  std::vector<Matrix> with_nan{Matrix::Ones(4, 3), Matrix::Ones(4, 3)};
+  with_nan[1](2, 1) = std::nan("");
+  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(with_nan),
+                      "dnn2brain::compute_crossnobis_rdm: expected finite activations, got nan at "
+                      "condition 2, feature 1");
+  const xt::xtensor<double, 2> flat = xt::zeros<double>({4, 3});
+  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm(flat),
+                      "dnn2brain::compute_crossnobis_rdm: expected a runs x conditions x features "
+                      "array, got 2 dimension(s)");
+  const dnn2brain::metric::crossnobis wrong_size(Eigen::Matrix2d::Identity());
+  std::vector<Matrix> two{Matrix::Ones(4, 3), Matrix::Ones(4, 3)};
+  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(two, wrong_size),
+                      Catch::Contains("expected patterns with 2 features"));
+}

@@ -31,24 +31,28 @@ int main() {
   dnn2brain::rdm<float> model(stimuli);
   for (Eigen::Index i = 0; i < stimuli; ++i)
     for (Eigen::Index j = i + 1; j < stimuli; ++j)
-      model.values()[dnn2brain::condensed_index(stimuli, i, j)] = (i % categories != j % categories) ? 1.0f : 0.0f;
+      model.values()[dnn2brain::condensed_index(stimuli, i, j)] =
+          (i % categories != j % categories) ? 1.0f : 0.0f;
 
   std::printf("activations: %ld stimuli x %ld units (float)\n", long(stimuli), long(units));
-  std::printf("RDMs: %ld pairs each; correlation distance in [%.3f, %.3f], euclidean in [%.1f, %.1f]\n",
-              long(correlation.pairs()), correlation.values().minCoeff(), correlation.values().maxCoeff(),
-              euclidean.values().minCoeff(), euclidean.values().maxCoeff());
+  std::printf(
+      "RDMs: %ld pairs each; correlation distance in [%.3f, %.3f], euclidean in [%.1f, %.1f]\n",
+      long(correlation.pairs()), correlation.values().minCoeff(), correlation.values().maxCoeff(),
+      euclidean.values().minCoeff(), euclidean.values().maxCoeff());
 
   namespace measure = dnn2brain::measure;
   std::printf("\n%-28s %9s %9s %13s\n", "comparison", "spearman", "pearson", "kendall tau-a");
   auto row = [&](const char* label, const auto& a, const auto& b) {
     std::printf("%-28s %9.4f %9.4f %13.4f\n", label, dnn2brain::compare(a, b, measure::spearman{}),
-                dnn2brain::compare(a, b, measure::pearson{}), dnn2brain::compare(a, b, measure::kendall_tau_a{}));
+                dnn2brain::compare(a, b, measure::pearson{}),
+                dnn2brain::compare(a, b, measure::kendall_tau_a{}));
   };
   row("correlation vs euclidean", correlation, euclidean);
   row("correlation vs category", correlation, model);
   row("euclidean vs category", euclidean, model);
 
   const double recovered = dnn2brain::compare(correlation, model, measure::spearman{});
-  std::printf("\ncategory structure recovered: %s (spearman %.3f)\n", recovered > 0.2 ? "yes" : "no", recovered);
+  std::printf("\ncategory structure recovered: %s (spearman %.3f)\n",
+              recovered > 0.2 ? "yes" : "no", recovered);
   return recovered > 0.2 ? 0 : 1;
 }

@@ -10,8 +10,8 @@
 #endif
 
 // Internal-invariant checks: on unless NDEBUG, forced on by DNN2BRAIN_ENABLE_ASSERTS. Users may
-// define DNN2BRAIN_ASSERT themselves before including any dnn2brain header (as Eigen's eigen_assert);
-// do it identically in every translation unit.
+// define DNN2BRAIN_ASSERT themselves before including any dnn2brain header (as Eigen's
+// eigen_assert); do it identically in every translation unit.
 #ifndef DNN2BRAIN_ASSERT
 #if defined(NDEBUG) && !defined(DNN2BRAIN_ENABLE_ASSERTS)
 #define DNN2BRAIN_ASSERT(cond, msg) static_cast<void>(0)
@@ -26,8 +26,7 @@ namespace dnn2brain::detail {
 }
 }  // namespace dnn2brain::detail
 #define DNN2BRAIN_ASSERT(cond, msg) \
-  ((cond) ? static_cast<void>(0)    \
-          : ::dnn2brain::detail::assert_fail(#cond, msg, __FILE__, __LINE__))
+  ((cond) ? static_cast<void>(0) : ::dnn2brain::detail::assert_fail(#cond, msg, __FILE__, __LINE__))
 #endif
 #endif
 

@@ -45,7 +45,8 @@ double ours(const std::string& name, const Eigen::VectorXd& a, const Eigen::Vect
   return score<measure::kendall_tau_b>(a, b);
 }
 
-const char* const all_measures[] = {"pearson", "spearman", "cosine", "kendall_tau_a", "kendall_tau_b"};
+const char* const all_measures[] = {"pearson", "spearman", "cosine", "kendall_tau_a",
+                                    "kendall_tau_b"};
 
 }  // namespace
 
@@ -90,9 +91,10 @@ TEST_CASE("RDM comparisons match the naive definitions on random data with and w
   }
 }
 
-TEST_CASE("comparisons are invariant to reordering the pairs jointly, and a measure of an RDM with "
-          "itself is 1",
-          "[compare][invariants]") {
+TEST_CASE(
+    "comparisons are invariant to reordering the pairs jointly, and a measure of an RDM with "
+    "itself is 1",
+    "[compare][invariants]") {
   const Eigen::VectorXd a = reference_vector("u_ties");
   const Eigen::VectorXd b = reference_vector("v");
   std::vector<index_t> order(std::size_t(a.size()));
@@ -152,14 +154,16 @@ TEST_CASE("one model against a stack equals the pairwise comparisons, for any th
   CHECK_FALSE(std::isnan(run(measure::cosine{})[8]));
 }
 
-TEST_CASE("NaN entries: raise names the pair, omit leaves it out, propagate gives NaN", "[compare][nan]") {
+TEST_CASE("NaN entries: raise names the pair, omit leaves it out, propagate gives NaN",
+          "[compare][nan]") {
   const Eigen::VectorXd a = reference_vector("u");  // 45 entries: 10 conditions
   Eigen::VectorXd b = reference_vector("v");
   b[dnn2brain::condensed_index(10, 2, 7)] = std::numeric_limits<double>::quiet_NaN();
   const dnn2brain::rdm ra(a), rb(b);
-  REQUIRE_THROWS_WITH(dnn2brain::compare(ra, rb),
-                      "dnn2brain::compare: expected RDM entries without NaN (nan_policy::omit leaves "
-                      "such pairs out), got nan in the target at entry 21 (conditions 2, 7)");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compare(ra, rb),
+      "dnn2brain::compare: expected RDM entries without NaN (nan_policy::omit leaves "
+      "such pairs out), got nan in the target at entry 21 (conditions 2, 7)");
   REQUIRE(std::isnan(dnn2brain::compare(ra, rb, measure::spearman{}, nan_policy::propagate)));
   // omit equals the comparison of the remaining 44 pairs.
   Eigen::VectorXd a_kept(44), b_kept(44);
@@ -170,12 +174,13 @@ TEST_CASE("NaN entries: raise names the pair, omit leaves it out, propagate give
     }
   for (const std::string m : all_measures) {
     INFO(m);
-    const double omitted = m == "pearson"    ? dnn2brain::compare(ra, rb, measure::pearson{}, nan_policy::omit)
-                           : m == "spearman" ? dnn2brain::compare(ra, rb, measure::spearman{}, nan_policy::omit)
-                           : m == "cosine"   ? dnn2brain::compare(ra, rb, measure::cosine{}, nan_policy::omit)
-                           : m == "kendall_tau_a"
-                               ? dnn2brain::compare(ra, rb, measure::kendall_tau_a{}, nan_policy::omit)
-                               : dnn2brain::compare(ra, rb, measure::kendall_tau_b{}, nan_policy::omit);
+    const double omitted =
+        m == "pearson"    ? dnn2brain::compare(ra, rb, measure::pearson{}, nan_policy::omit)
+        : m == "spearman" ? dnn2brain::compare(ra, rb, measure::spearman{}, nan_policy::omit)
+        : m == "cosine"   ? dnn2brain::compare(ra, rb, measure::cosine{}, nan_policy::omit)
+        : m == "kendall_tau_a"
+            ? dnn2brain::compare(ra, rb, measure::kendall_tau_a{}, nan_policy::omit)
+            : dnn2brain::compare(ra, rb, measure::kendall_tau_b{}, nan_policy::omit);
     CHECK(omitted == Approx(naive(m, a_kept, b_kept)).margin(1e-13));
   }
   // NaN in the model under omit: each target keeps its own pairs.
@@ -195,12 +200,15 @@ TEST_CASE("comparison rejects mismatched and infinite input", "[compare][errors]
   const Eigen::VectorXd a = reference_vector("u");
   REQUIRE_THROWS_WITH(dnn2brain::compare_vectors(a, Eigen::VectorXd::Ones(44).eval()),
                       "dnn2brain::compare: expected vectors of equal length, got 45 and 44");
-  REQUIRE_THROWS_WITH(dnn2brain::compare(dnn2brain::rdm<double>(10), dnn2brain::rdm<double>(9)),
-                      "dnn2brain::compare: expected RDMs of the same conditions, got 10 and 9 conditions");
-  REQUIRE_THROWS_WITH(dnn2brain::compare(dnn2brain::rdm<double>(10), dnn2brain::rdm_stack<float>(9, 3)),
-                      "dnn2brain::compare: expected a model over the stack's 9 conditions, got 10");
-  REQUIRE_THROWS_AS(dnn2brain::compare_vectors(Eigen::VectorXd::Ones(1).eval(), Eigen::VectorXd::Ones(1).eval()),
-                    dnn2brain::invalid_argument);
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compare(dnn2brain::rdm<double>(10), dnn2brain::rdm<double>(9)),
+      "dnn2brain::compare: expected RDMs of the same conditions, got 10 and 9 conditions");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compare(dnn2brain::rdm<double>(10), dnn2brain::rdm_stack<float>(9, 3)),
+      "dnn2brain::compare: expected a model over the stack's 9 conditions, got 10");
+  REQUIRE_THROWS_AS(
+      dnn2brain::compare_vectors(Eigen::VectorXd::Ones(1).eval(), Eigen::VectorXd::Ones(1).eval()),
+      dnn2brain::invalid_argument);
   Eigen::VectorXd b = a;
   b[3] = std::numeric_limits<double>::infinity();
   for (const auto policy : {nan_policy::raise, nan_policy::omit, nan_policy::propagate})

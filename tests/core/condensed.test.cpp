@@ -4,7 +4,8 @@
 
 using dnn2brain::index_t;
 
-TEST_CASE("condensed_index enumerates the strict upper triangle in pdist order", "[core][condensed]") {
+TEST_CASE("condensed_index enumerates the strict upper triangle in pdist order",
+          "[core][condensed]") {
   for (index_t n = 2; n <= 40; ++n) {
     index_t expected = 0;
     for (index_t i = 0; i < n; ++i)
@@ -32,7 +33,8 @@ TEST_CASE("condensed_pair is exact for large n", "[core][condensed]") {
   }
 }
 
-TEST_CASE("conditions_from_pairs rejects lengths that are not n(n-1)/2", "[core][condensed][errors]") {
+TEST_CASE("conditions_from_pairs rejects lengths that are not n(n-1)/2",
+          "[core][condensed][errors]") {
   for (const index_t bad : {index_t{0}, index_t{2}, index_t{4}, index_t{1224}, index_t{-3}})
     REQUIRE_THROWS_WITH(dnn2brain::conditions_from_pairs(bad, "rdm"),
                         Catch::StartsWith("dnn2brain::rdm: expected a condensed RDM"));

@@ -37,7 +37,8 @@ TEST_CASE("xtensor_patterns evaluates views and column-major data once", "[core]
   REQUIRE(cm.matrix()(0, 2) == 3);
 }
 
-TEST_CASE("xtensor_patterns needs a conditions axis and a feature axis", "[core][patterns][errors]") {
+TEST_CASE("xtensor_patterns needs a conditions axis and a feature axis",
+          "[core][patterns][errors]") {
   const xt::xtensor<double, 1> flat = {1, 2, 3};
   REQUIRE_THROWS_WITH(dnn2brain::xtensor_patterns<double>(flat, "compute_rdm"),
                       "dnn2brain::compute_rdm: expected an array of at least 2 dimensions "

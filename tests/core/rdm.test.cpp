@@ -27,7 +27,8 @@ TEST_CASE("rdm stores a condensed vector and reads it symmetrically", "[core][rd
 
 TEST_CASE("rdm rejects bad shapes with a message naming the function", "[core][rdm][errors]") {
   REQUIRE_THROWS_AS(dnn2brain::rdm<double>(1), dnn2brain::invalid_argument);
-  REQUIRE_THROWS_WITH(dnn2brain::rdm<double>(0), "dnn2brain::rdm: expected at least 2 conditions, got 0");
+  REQUIRE_THROWS_WITH(dnn2brain::rdm<double>(0),
+                      "dnn2brain::rdm: expected at least 2 conditions, got 0");
   REQUIRE_THROWS_WITH(dnn2brain::rdm(Eigen::VectorXd::Zero(5)),
                       Catch::StartsWith("dnn2brain::rdm: expected a condensed RDM") &&
                           Catch::Contains("got 5 entries"));
@@ -59,9 +60,11 @@ TEST_CASE("rdm_stack holds one RDM per column", "[core][rdm_stack]") {
 
 TEST_CASE("rdm_stack rejects mismatched RDMs and bad indices", "[core][rdm_stack][errors]") {
   dnn2brain::rdm_stack<double> stack(5, 2);
-  REQUIRE_THROWS_WITH(stack.set(0, dnn2brain::rdm<double>(6)),
-                      "dnn2brain::rdm_stack::set: expected an RDM of 5 conditions, got 6 at position 0");
-  REQUIRE_THROWS_WITH(stack.get(2), "dnn2brain::rdm_stack::get: expected an index in [0, 2), got 2");
+  REQUIRE_THROWS_WITH(
+      stack.set(0, dnn2brain::rdm<double>(6)),
+      "dnn2brain::rdm_stack::set: expected an RDM of 5 conditions, got 6 at position 0");
+  REQUIRE_THROWS_WITH(stack.get(2),
+                      "dnn2brain::rdm_stack::get: expected an index in [0, 2), got 2");
   REQUIRE_THROWS_WITH(dnn2brain::rdm_stack(Eigen::MatrixXd::Zero(7, 2)),
                       Catch::StartsWith("dnn2brain::rdm_stack: expected a condensed RDM"));
   REQUIRE_THROWS_AS(dnn2brain::rdm_stack<double>(1, 3), dnn2brain::invalid_argument);

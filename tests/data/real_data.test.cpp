@@ -35,7 +35,8 @@ using row_major_f = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::
 
 // matio: a numeric field of a struct array element, as double, column-major as MATLAB stores it.
 struct mat_file {
-  explicit mat_file(const std::string& path) : handle(Mat_Open(path.c_str(), MAT_ACC_RDONLY), Mat_Close) {
+  explicit mat_file(const std::string& path)
+      : handle(Mat_Open(path.c_str(), MAT_ACC_RDONLY), Mat_Close) {
     REQUIRE(handle != nullptr);
   }
   std::unique_ptr<mat_t, int (*)(mat_t*)> handle;
@@ -47,16 +48,24 @@ Eigen::MatrixXd numeric(matvar_t* v) {
   Eigen::MatrixXd m(static_cast<index_t>(v->dims[0]), static_cast<index_t>(v->dims[1]));
   for (index_t k = 0; k < m.size(); ++k) {
     switch (v->class_type) {
-      case MAT_C_DOUBLE: m.data()[k] = static_cast<const double*>(v->data)[k]; break;
-      case MAT_C_SINGLE: m.data()[k] = static_cast<const float*>(v->data)[k]; break;
-      case MAT_C_UINT8: m.data()[k] = static_cast<const unsigned char*>(v->data)[k]; break;
-      default: FAIL("unexpected MATLAB class " << v->class_type);
+      case MAT_C_DOUBLE:
+        m.data()[k] = static_cast<const double*>(v->data)[k];
+        break;
+      case MAT_C_SINGLE:
+        m.data()[k] = static_cast<const float*>(v->data)[k];
+        break;
+      case MAT_C_UINT8:
+        m.data()[k] = static_cast<const unsigned char*>(v->data)[k];
+        break;
+      default:
+        FAIL("unexpected MATLAB class " << v->class_type);
     }
   }
   return m;
 }
 
-std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* variable, const char* field) {
+std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* variable,
+                                          const char* field) {
   mat_file mat(file);
   matvar_t* var = Mat_VarRead(mat.handle.get(), variable);
   REQUIRE(var != nullptr);
@@ -75,30 +84,42 @@ std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* v
 
 TEST_CASE("ResNet-18 layer-4 activations reproduce Net2Brain's stored RDMs", "[real_data][n2b78]") {
   if (!data_present("n2b78")) return;
-  const auto features = dnn2brain::test::read_npy(data_file("n2b78/case3_ResNet18_layer4_features_78x25088_f32.npy"));
+  const auto features =
+      dnn2brain::test::read_npy(data_file("n2b78/case3_ResNet18_layer4_features_78x25088_f32.npy"));
   REQUIRE(features.shape == std::vector<std::size_t>{78, 25088});
   row_major_f x(78, 25088);
-  for (index_t k = 0; k < x.size(); ++k) x.data()[k] = static_cast<float>(features.values[std::size_t(k)]);
+  for (index_t k = 0; k < x.size(); ++k)
+    x.data()[k] = static_cast<float>(features.values[std::size_t(k)]);
   const Eigen::Map<const row_major_f> view(x.data(), 78, 25088);
 
   auto stored = [](const std::string& name) {
-    const auto a = dnn2brain::test::read_npz(data_file("n2b78/case3_ResNet18_rdm_" + name + "_layer4.npz"), "rdm.npy");
+    const auto a = dnn2brain::test::read_npz(
+        data_file("n2b78/case3_ResNet18_rdm_" + name + "_layer4.npz"), "rdm.npy");
     return Eigen::Map<const Eigen::VectorXd>(a.values.data(), index_t(a.values.size())).eval();
   };
   // Net2Brain computed these in float32; agreement to about 1e-3 is what float allows here
   // (relative 1e-4 of values up to 20 for euclidean).
-  const Eigen::VectorXd pearson = stored("pearson"), cosine = stored("cosine"), euclidean = stored("euclidean");
+  const Eigen::VectorXd pearson = stored("pearson"), cosine = stored("cosine"),
+                        euclidean = stored("euclidean");
   for (const auto method : {dnn2brain::rdm_method::gram, dnn2brain::rdm_method::direct}) {
-    const double dp = dnn2brain::test::max_abs_diff(dnn2brain::compute_rdm(view, dnn2brain::metric::correlation{}, {.method = method}).values(), pearson);
-    const double dc = dnn2brain::test::max_abs_diff(dnn2brain::compute_rdm(view, dnn2brain::metric::cosine{}, {.method = method}).values(), cosine);
-    const double de = dnn2brain::test::max_abs_diff(dnn2brain::compute_rdm(view, dnn2brain::metric::euclidean{}, {.method = method}).values(), euclidean);
-    INFO("method " << (method == dnn2brain::rdm_method::gram ? "gram" : "direct") << ": worst deviation pearson " << dp
-                   << ", cosine " << dc << ", euclidean " << de);
+    const double dp = dnn2brain::test::max_abs_diff(
+        dnn2brain::compute_rdm(view, dnn2brain::metric::correlation{}, {.method = method}).values(),
+        pearson);
+    const double dc = dnn2brain::test::max_abs_diff(
+        dnn2brain::compute_rdm(view, dnn2brain::metric::cosine{}, {.method = method}).values(),
+        cosine);
+    const double de = dnn2brain::test::max_abs_diff(
+        dnn2brain::compute_rdm(view, dnn2brain::metric::euclidean{}, {.method = method}).values(),
+        euclidean);
+    INFO("method " << (method == dnn2brain::rdm_method::gram ? "gram" : "direct")
+                   << ": worst deviation pearson " << dp << ", cosine " << dc << ", euclidean "
+                   << de);
     CHECK(dp <= 1e-3);
     CHECK(dc <= 1e-3);
     CHECK(de <= 1e-3 * euclidean.maxCoeff());
-    WARN("n2b78 layer4 worst deviations (" << (method == dnn2brain::rdm_method::gram ? "gram" : "direct")
-                                           << "): pearson " << dp << ", cosine " << dc << ", euclidean " << de);
+    WARN("n2b78 layer4 worst deviations ("
+         << (method == dnn2brain::rdm_method::gram ? "gram" : "direct") << "): pearson " << dp
+         << ", cosine " << dc << ", euclidean " << de);
   }
 }
 
@@ -122,11 +143,13 @@ TEST_CASE("Net2Brain fMRI RDMs round-trip square <-> condensed and compare with 
     REQUIRE(dnn2brain::from_square(back).values() == r.values());
     subjects.set(s, r);
   }
-  const auto a = dnn2brain::test::read_npz(data_file("n2b78/case1_ResNet18_rdm_layer4.1.bn2.npz"), "arr_0.npy");
+  const auto a = dnn2brain::test::read_npz(data_file("n2b78/case1_ResNet18_rdm_layer4.1.bn2.npz"),
+                                           "arr_0.npy");
   REQUIRE(a.shape == std::vector<std::size_t>{78, 78});
   using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const auto model = dnn2brain::from_square(Eigen::Map<const row_major>(a.values.data(), 78, 78));
-  const Eigen::VectorXd scores = dnn2brain::compare(model, subjects, dnn2brain::measure::spearman{});
+  const Eigen::VectorXd scores =
+      dnn2brain::compare(model, subjects, dnn2brain::measure::spearman{});
   for (index_t s = 0; s < 15; ++s)
     CHECK(scores[s] == dnn2brain::compare(model, subjects.get(s), dnn2brain::measure::spearman{}));
   CHECK(scores.allFinite());
@@ -135,9 +158,9 @@ TEST_CASE("Net2Brain fMRI RDMs round-trip square <-> condensed and compare with 
 TEST_CASE("rsa92 RDMs round-trip square <-> condensed", "[real_data][rsa92]") {
   if (!data_present("rsa92")) return;
   index_t checked = 0;
-  for (const auto& [file, variable] : {std::pair{"rsa92/92_brainRDMs.mat", "RDMs"},
-                                       std::pair{"rsa92/92_modelRDMs.mat", "Models"},
-                                       std::pair{"rsa92/92_behavRDMs.mat", "rdms_behav_92"}}) {
+  for (const auto& [file, variable] :
+       {std::pair{"rsa92/92_brainRDMs.mat", "RDMs"}, std::pair{"rsa92/92_modelRDMs.mat", "Models"},
+        std::pair{"rsa92/92_behavRDMs.mat", "rdms_behav_92"}}) {
     for (const auto& square : struct_field(data_file(file), variable, "RDM")) {
       INFO(file << " RDM " << checked);
       REQUIRE(square.rows() == 92);
@@ -147,7 +170,10 @@ TEST_CASE("rsa92 RDMs round-trip square <-> condensed", "[real_data][rsa92]") {
       const Eigen::MatrixXd back = dnn2brain::to_square(r);
       const double asymmetry = (square - square.transpose()).cwiseAbs().maxCoeff();
       REQUIRE(dnn2brain::test::max_abs_diff(back, square) <= asymmetry);
-      REQUIRE(dnn2brain::from_square(back, {.allow_nan = true}).values().cwiseEqual(r.values()).count() +
+      REQUIRE(dnn2brain::from_square(back, {.allow_nan = true})
+                      .values()
+                      .cwiseEqual(r.values())
+                      .count() +
                   r.values().array().isNaN().count() ==
               r.pairs());
       ++checked;

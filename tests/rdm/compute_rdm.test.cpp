@@ -25,7 +25,9 @@ namespace {
 
 template <typename Scalar, typename Metric>
 Eigen::VectorXd ours(const Eigen::MatrixXd& x, const Metric& m, rdm_options options = {}) {
-  return dnn2brain::compute_rdm(x.cast<Scalar>().eval(), m, options).values().template cast<double>();
+  return dnn2brain::compute_rdm(x.cast<Scalar>().eval(), m, options)
+      .values()
+      .template cast<double>();
 }
 
 // Error model of the Gram route (see rdm_method::gram): the centred Gram entries carry about
@@ -65,13 +67,15 @@ void check_against_scipy(const std::string& data, rdm_method method) {
   };
 
   SECTION("correlation") {
-    const double dev = max_abs_diff(ours<Scalar>(x, metric::correlation{}, options), expected("correlation"));
+    const double dev =
+        max_abs_diff(ours<Scalar>(x, metric::correlation{}, options), expected("correlation"));
     INFO("worst deviation " << dev << ", tolerance " << tol_r);
     CHECK(dev <= tol_r);
   }
   SECTION("correlation with centred features") {
-    const double dev = max_abs_diff(ours<Scalar>(x, metric::correlation{.center_features = true}, options),
-                                    expected("correlation_centered"));
+    const double dev =
+        max_abs_diff(ours<Scalar>(x, metric::correlation{.center_features = true}, options),
+                     expected("correlation_centered"));
     INFO("worst deviation " << dev << ", tolerance " << tol_r);
     CHECK(dev <= tol_r);
   }
@@ -81,7 +85,8 @@ void check_against_scipy(const std::string& data, rdm_method method) {
     CHECK(dev <= tol_r);
   }
   SECTION("spearman") {
-    const double dev = max_abs_diff(ours<Scalar>(x, metric::spearman{}, options), expected("spearman"));
+    const double dev =
+        max_abs_diff(ours<Scalar>(x, metric::spearman{}, options), expected("spearman"));
     INFO("worst deviation " << dev << ", tolerance " << tol_r);
     CHECK(dev <= tol_r);
   }
@@ -102,8 +107,12 @@ void check_against_scipy(const std::string& data, rdm_method method) {
 
 TEMPLATE_TEST_CASE("compute_rdm matches scipy pdist", "[rdm][compute_rdm][scipy]", float, double) {
   for (const char* data : {"x", "x_relu", "x_ties"}) {
-    DYNAMIC_SECTION(data << ", gram") { check_against_scipy<TestType>(data, rdm_method::gram); }
-    DYNAMIC_SECTION(data << ", direct") { check_against_scipy<TestType>(data, rdm_method::direct); }
+    DYNAMIC_SECTION(data << ", gram") {
+      check_against_scipy<TestType>(data, rdm_method::gram);
+    }
+    DYNAMIC_SECTION(data << ", direct") {
+      check_against_scipy<TestType>(data, rdm_method::direct);
+    }
   }
 }
 
@@ -125,13 +134,16 @@ TEST_CASE("mahalanobis rejects precisions that are not symmetric positive defini
                       "matrix, got 3 x 4");
   Eigen::Matrix3d asym = Eigen::Matrix3d::Identity();
   asym(2, 0) = 0.5;
-  REQUIRE_THROWS_WITH(metric::mahalanobis(asym),
-                      Catch::Contains("expected a symmetric precision matrix, got entry (2, 0) = 0.5 but (0, 2) = 0"));
+  REQUIRE_THROWS_WITH(
+      metric::mahalanobis(asym),
+      Catch::Contains(
+          "expected a symmetric precision matrix, got entry (2, 0) = 0.5 but (0, 2) = 0"));
   REQUIRE_THROWS_WITH(metric::mahalanobis(-Eigen::Matrix3d::Identity()),
                       Catch::Contains("expected a positive-definite precision matrix"));
   Eigen::Matrix3d nan = Eigen::Matrix3d::Identity();
   nan(1, 1) = std::nan("");
-  REQUIRE_THROWS_WITH(metric::mahalanobis(nan), Catch::Contains("expected a finite precision matrix"));
+  REQUIRE_THROWS_WITH(metric::mahalanobis(nan),
+                      Catch::Contains("expected a finite precision matrix"));
   const metric::mahalanobis ok(Eigen::Matrix3d::Identity());
   REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(4, 5), ok),
                       "dnn2brain::metric::mahalanobis: expected patterns with 3 features (the "
@@ -158,8 +170,8 @@ TEMPLATE_TEST_CASE("compute_rdm agrees with the naive loops for every chunk widt
           m == "correlation" ? ours<TestType>(x, metric::correlation{}, {.chunk_features = chunk})
                              : ours<TestType>(x, metric::sq_euclidean{}, {.chunk_features = chunk});
       const double dev = max_abs_diff(got, m == "correlation" ? ref : ref_sq);
-      const double tol = m == "correlation" ? one_minus_r_tolerance<TestType>(x)
-                                            : squared_tolerance<TestType>(x);
+      const double tol =
+          m == "correlation" ? one_minus_r_tolerance<TestType>(x) : squared_tolerance<TestType>(x);
       INFO(m << ", chunk " << chunk << ", threads " << threads << ": worst deviation " << dev);
       CHECK(dev <= tol);
       if (chunk == 16) CHECK(got == single);  // bit-identical whatever the thread count
@@ -167,7 +179,8 @@ TEMPLATE_TEST_CASE("compute_rdm agrees with the naive loops for every chunk widt
   }
 }
 
-TEST_CASE("the direct method keeps near-duplicate patterns accurate", "[rdm][compute_rdm][stability]") {
+TEST_CASE("the direct method keeps near-duplicate patterns accurate",
+          "[rdm][compute_rdm][stability]") {
   // Rows i and i+1 differ by 1e-6 of their scale: the Gram route loses about half the digits of
   // their distance (absolute error ~ε‖x‖², i.e. relative ~ε‖x‖²/d²), the direct route keeps them.
   Eigen::MatrixXd x = dnn2brain::test::gaussian(6, 200, 11);
@@ -176,8 +189,10 @@ TEST_CASE("the direct method keeps near-duplicate patterns accurate", "[rdm][com
   x.array() += 50.0;  // a large common mean as in ReLU layers
   const Eigen::VectorXd ref = naive_rdm(x, "euclidean");
   const Eigen::VectorXd ref_r = naive_rdm(x, "correlation");
-  const Eigen::VectorXd direct = ours<double>(x, metric::euclidean{}, {.method = rdm_method::direct});
-  const Eigen::VectorXd direct_r = ours<double>(x, metric::correlation{}, {.method = rdm_method::direct});
+  const Eigen::VectorXd direct =
+      ours<double>(x, metric::euclidean{}, {.method = rdm_method::direct});
+  const Eigen::VectorXd direct_r =
+      ours<double>(x, metric::correlation{}, {.method = rdm_method::direct});
   const Eigen::VectorXd gram_r = ours<double>(x, metric::correlation{});
   double worst_direct = 0, worst_direct_r = 0, worst_gram_r = 0;
   for (index_t k = 0; k < ref.size(); ++k) {
@@ -186,7 +201,8 @@ TEST_CASE("the direct method keeps near-duplicate patterns accurate", "[rdm][com
     worst_gram_r = std::max(worst_gram_r, std::abs(gram_r[k] - ref_r[k]) / ref_r[k]);
   }
   INFO("relative error: direct euclidean " << worst_direct << ", direct correlation "
-                                           << worst_direct_r << ", gram correlation " << worst_gram_r);
+                                           << worst_direct_r << ", gram correlation "
+                                           << worst_gram_r);
   // Direct: a few ε per operation over log-depth sums of 200 terms.
   CHECK(worst_direct <= 1e-9);
   CHECK(worst_direct_r <= 1e-9);
@@ -196,8 +212,8 @@ TEST_CASE("the direct method keeps near-duplicate patterns accurate", "[rdm][com
 
 TEST_CASE("the Gram route's row shift keeps large-mean float patterns accurate",
           "[rdm][compute_rdm][stability]") {
-  // ReLU-like activations: mean 1000, spread 1, in float. Without the shift, G − p·m·mᵀ would cancel
-  // ~12 of float's 7 digits; with it the error stays at the b·ε_float level.
+  // ReLU-like activations: mean 1000, spread 1, in float. Without the shift, G − p·m·mᵀ would
+  // cancel ~12 of float's 7 digits; with it the error stays at the b·ε_float level.
   Eigen::MatrixXd x = dnn2brain::test::gaussian(10, 4096, 5).array() + 1000.0;
   const Eigen::MatrixXd xf = x.cast<float>().cast<double>();
   const Eigen::VectorXd ref = naive_rdm(xf, "correlation");
@@ -221,8 +237,9 @@ TEST_CASE("constant patterns give NaN correlation distances and are reported",
         if (i == j) continue;
         const bool undefined = i == 2 || i == 4 || j == 2 || j == 4;
         CHECK(std::isnan(r(i, j)) == undefined);
-        if (!undefined) CHECK(r(i, j) == Approx(1 - dnn2brain::test::pearson(
-                                                     dnn2brain::test::row(x, i), dnn2brain::test::row(x, j))));
+        if (!undefined)
+          CHECK(r(i, j) == Approx(1 - dnn2brain::test::pearson(dnn2brain::test::row(x, i),
+                                                               dnn2brain::test::row(x, j))));
       }
     REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::correlation{},
                                                {.method = method, .reject_degenerate = true}),
@@ -236,8 +253,9 @@ TEST_CASE("constant patterns give NaN correlation distances and are reported",
   }
 }
 
-TEST_CASE("compute_rdm accepts any Eigen expression and any xtensor expression without change of result",
-          "[rdm][compute_rdm][input]") {
+TEST_CASE(
+    "compute_rdm accepts any Eigen expression and any xtensor expression without change of result",
+    "[rdm][compute_rdm][input]") {
   const Eigen::MatrixXd x = dnn2brain::test::gaussian(7, 60, 9);
   const Eigen::VectorXd ref = dnn2brain::compute_rdm(x).values();
   using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -264,23 +282,28 @@ TEST_CASE("compute_rdm accepts any Eigen expression and any xtensor expression w
 }
 
 TEST_CASE("compute_rdm rejects bad input with a clear message", "[rdm][compute_rdm][errors]") {
-  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd()),
-                      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 0 x 0");
-  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXf::Ones(1, 10)),
-                      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 1 x 10");
-  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(5, 0)),
-                      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 5 x 0");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_rdm(Eigen::MatrixXd()),
+      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 0 x 0");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_rdm(Eigen::MatrixXf::Ones(1, 10)),
+      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 1 x 10");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(5, 0)),
+      "dnn2brain::compute_rdm: expected at least 2 conditions x 1 feature, got 5 x 0");
   Eigen::MatrixXd x = dnn2brain::test::gaussian(5, 300, 1);
   x(3, 250) = std::numeric_limits<double>::quiet_NaN();
   for (const auto method : {rdm_method::gram, rdm_method::direct})
-    REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::correlation{}, {.method = method, .chunk_features = 64}),
-                        "dnn2brain::compute_rdm: expected finite activations, got nan at condition 3, "
-                        "feature 250");
+    REQUIRE_THROWS_WITH(
+        dnn2brain::compute_rdm(x, metric::correlation{}, {.method = method, .chunk_features = 64}),
+        "dnn2brain::compute_rdm: expected finite activations, got nan at condition 3, "
+        "feature 250");
   x(3, 250) = 0.0;
   x(1, 7) = std::numeric_limits<double>::infinity();
-  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(x, metric::spearman{}),
-                      "dnn2brain::compute_rdm: expected finite activations, got inf at condition 1, "
-                      "feature 7");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_rdm(x, metric::spearman{}),
+      "dnn2brain::compute_rdm: expected finite activations, got inf at condition 1, "
+      "feature 7");
   x(1, 7) = 0.0;
   Eigen::VectorXd wrong(9);
   REQUIRE_THROWS_WITH(dnn2brain::compute_rdm_into(x, wrong),

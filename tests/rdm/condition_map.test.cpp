@@ -14,7 +14,8 @@ using dnn2brain::index_t;
 
 namespace {
 dnn2brain::rdm<double> random_rdm(index_t n, unsigned seed) {
-  return dnn2brain::rdm(dnn2brain::test::gaussian(dnn2brain::condensed_size(n), 1, seed).col(0).eval());
+  return dnn2brain::rdm(
+      dnn2brain::test::gaussian(dnn2brain::condensed_size(n), 1, seed).col(0).eval());
 }
 }  // namespace
 
@@ -57,8 +58,8 @@ TEST_CASE("one condition_map gathers every RDM of a stack", "[rdm][condition_map
   const dnn2brain::condition_map map(7, pick);
   REQUIRE(map.pairs() == 3);
   REQUIRE(map.sources() == std::vector<index_t>{dnn2brain::condensed_index(7, 0, 3),
-                                                 dnn2brain::condensed_index(7, 3, 6),
-                                                 dnn2brain::condensed_index(7, 0, 6)});
+                                                dnn2brain::condensed_index(7, 3, 6),
+                                                dnn2brain::condensed_index(7, 0, 6)});
   const auto sub = map.apply(stack);
   REQUIRE(sub.size() == 4);
   for (index_t k = 0; k < 4; ++k) REQUIRE(sub.get(k).values() == map.apply(stack.get(k)).values());
@@ -71,19 +72,22 @@ TEST_CASE("one condition_map gathers every RDM of a stack", "[rdm][condition_map
 
 TEST_CASE("condition_map rejects bad selections", "[rdm][condition_map][errors]") {
   const std::vector<index_t> out_of_range{0, 7};
-  REQUIRE_THROWS_WITH(dnn2brain::condition_map(7, out_of_range),
-                      "dnn2brain::condition_map: expected conditions in [0, 7), got 7 at position 1");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::condition_map(7, out_of_range),
+      "dnn2brain::condition_map: expected conditions in [0, 7), got 7 at position 1");
   const std::vector<index_t> one{2};
   REQUIRE_THROWS_WITH(dnn2brain::condition_map(7, one),
                       "dnn2brain::condition_map: expected at least 2 source conditions and 2 "
                       "selected, got 7 and 1");
   const std::vector<index_t> not_perm{0, 2, 2};
-  REQUIRE_THROWS_WITH(dnn2brain::condition_map::permutation(not_perm),
-                      "dnn2brain::condition_map::permutation: expected a permutation of 0..2, got 2 "
-                      "at position 2 (repeated)");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::condition_map::permutation(not_perm),
+      "dnn2brain::condition_map::permutation: expected a permutation of 0..2, got 2 "
+      "at position 2 (repeated)");
   const auto r = random_rdm(4, 5);
   REQUIRE_THROWS_WITH(dnn2brain::permute(r, not_perm),
                       "dnn2brain::permute: expected a permutation of 4 conditions, got 3 entries");
   const dnn2brain::condition_map map(5, std::vector<index_t>{0, 1});
-  REQUIRE_THROWS_WITH(map.apply(r), "dnn2brain::condition_map::apply: expected RDMs of 5 conditions, got 4");
+  REQUIRE_THROWS_WITH(map.apply(r),
+                      "dnn2brain::condition_map::apply: expected RDMs of 5 conditions, got 4");
 }

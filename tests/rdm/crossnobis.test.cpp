@@ -38,8 +38,8 @@ TEST_CASE("crossnobis matches its definition computed with numpy", "[rdm][crossn
   for (std::size_t run = 0; run < 3; ++run)
     for (std::size_t i = 0; i < 6; ++i)
       for (std::size_t f = 0; f < 30; ++f) cube(run, i, f) = runs[run](index_t(i), index_t(f));
-  CHECK(dnn2brain::test::max_abs_diff(dnn2brain::compute_crossnobis_rdm(cube, metric).values(), ref) <=
-        1e-12 * ref.cwiseAbs().maxCoeff());
+  CHECK(dnn2brain::test::max_abs_diff(dnn2brain::compute_crossnobis_rdm(cube, metric).values(),
+                                      ref) <= 1e-12 * ref.cwiseAbs().maxCoeff());
 }
 
 TEST_CASE("crossnobis without a precision is the cross-validated squared Euclidean distance",
@@ -56,7 +56,8 @@ TEST_CASE("crossnobis without a precision is the cross-validated squared Euclide
     }
 }
 
-TEST_CASE("crossnobis is unbiased: identical conditions average to zero", "[rdm][crossnobis][statistics]") {
+TEST_CASE("crossnobis is unbiased: identical conditions average to zero",
+          "[rdm][crossnobis][statistics]") {
   // 4 runs of 5 identical conditions plus unit noise. The plain squared distance has expectation
   // 2p = 40; crossnobis has expectation 0 and standard deviation about sqrt(2p/(R(R−1)))·2 ≈ 5.2.
   const index_t runs_n = 4, n = 5, p = 20, sims = 400;
@@ -65,7 +66,8 @@ TEST_CASE("crossnobis is unbiased: identical conditions average to zero", "[rdm]
   for (index_t s = 0; s < sims; ++s) {
     std::vector<Eigen::MatrixXf> runs;
     for (index_t r = 0; r < runs_n; ++r)
-      runs.push_back(dnn2brain::test::gaussian(n, p, unsigned(1000 + s * runs_n + r)).cast<float>());
+      runs.push_back(
+          dnn2brain::test::gaussian(n, p, unsigned(1000 + s * runs_n + r)).cast<float>());
     const auto d = dnn2brain::compute_crossnobis_rdm<float>(runs);
     for (index_t k = 0; k < d.pairs(); ++k) {
       sum += d.values()[k];
@@ -78,7 +80,8 @@ TEST_CASE("crossnobis is unbiased: identical conditions average to zero", "[rdm]
   const double mean = sum / double(count);
   const double sd = std::sqrt(sum_sq / double(count) - mean * mean);
   // Pairs within one simulation are correlated; 4 standard errors over simulations is generous.
-  INFO("mean " << mean << ", sd " << sd << ", plain squared distance mean " << plain / double(sims));
+  INFO("mean " << mean << ", sd " << sd << ", plain squared distance mean "
+               << plain / double(sims));
   CHECK(std::abs(mean) <= 4.0 * sd / std::sqrt(double(sims)));
   CHECK(plain / double(sims) == Approx(2.0 * p).epsilon(0.1));
   CHECK(negative > count / 4);
@@ -86,13 +89,15 @@ TEST_CASE("crossnobis is unbiased: identical conditions average to zero", "[rdm]
 
 TEST_CASE("crossnobis needs at least two runs of equal shape", "[rdm][crossnobis][errors]") {
   std::vector<Matrix> one{Matrix::Ones(4, 3)};
-  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(one),
-                      "dnn2brain::compute_crossnobis_rdm: expected at least 2 runs (cross-validation "
-                      "needs independent runs), got 1");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_crossnobis_rdm<double>(one),
+      "dnn2brain::compute_crossnobis_rdm: expected at least 2 runs (cross-validation "
+      "needs independent runs), got 1");
   std::vector<Matrix> mismatched{Matrix::Ones(4, 3), Matrix::Ones(4, 2)};
-  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(mismatched),
-                      "dnn2brain::compute_crossnobis_rdm: expected every run to be 4 x 3 like run 0, "
-                      "got 4 x 2 for run 1");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_crossnobis_rdm<double>(mismatched),
+      "dnn2brain::compute_crossnobis_rdm: expected every run to be 4 x 3 like run 0, "
+      "got 4 x 2 for run 1");
   std::vector<Matrix> with_nan{Matrix::Ones(4, 3), Matrix::Ones(4, 3)};
   with_nan[1](2, 1) = std::nan("");
   REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(with_nan),

@@ -37,9 +37,10 @@ TEST_CASE("from_square names the entry that breaks symmetry, the diagonal or fin
   m << 0, 1, 2,  //
       1, 0, 3,   //
       2, 3.5, 0;
-  REQUIRE_THROWS_WITH(dnn2brain::from_square(m),
-                      Catch::StartsWith("dnn2brain::from_square: expected a symmetric matrix (tolerance 3.5") &&
-                          Catch::EndsWith("got entry (1, 2) = 3 but (2, 1) = 3.5"));
+  REQUIRE_THROWS_WITH(
+      dnn2brain::from_square(m),
+      Catch::StartsWith("dnn2brain::from_square: expected a symmetric matrix (tolerance 3.5") &&
+          Catch::EndsWith("got entry (1, 2) = 3 but (2, 1) = 3.5"));
   m(2, 1) = 3.0;
   m(1, 1) = 0.25;
   REQUIRE_THROWS_WITH(dnn2brain::from_square(m),
@@ -54,12 +55,15 @@ TEST_CASE("from_square names the entry that breaks symmetry, the diagonal or fin
   const auto with_nan = dnn2brain::from_square(m, {.allow_nan = true});
   REQUIRE(std::isnan(with_nan(0, 2)));
   REQUIRE(with_nan(1, 2) == 3.0);
-  REQUIRE_THROWS_WITH(dnn2brain::from_square(Eigen::MatrixXd::Zero(3, 4)),
-                      "dnn2brain::from_square: expected a square matrix of at least 2 x 2, got 3 x 4");
-  REQUIRE_THROWS_AS(dnn2brain::from_square(Eigen::MatrixXd::Zero(1, 1)), dnn2brain::invalid_argument);
+  REQUIRE_THROWS_WITH(
+      dnn2brain::from_square(Eigen::MatrixXd::Zero(3, 4)),
+      "dnn2brain::from_square: expected a square matrix of at least 2 x 2, got 3 x 4");
+  REQUIRE_THROWS_AS(dnn2brain::from_square(Eigen::MatrixXd::Zero(1, 1)),
+                    dnn2brain::invalid_argument);
   // Tolerance: float rounding passes by default, exactness is available.
   Eigen::Matrix3d almost;
   almost << 0, 1, 2, 1 + 1e-9, 0, 3, 2, 3, 0;
   REQUIRE(dnn2brain::from_square(almost)(0, 1) == 1.0);
-  REQUIRE_THROWS_AS(dnn2brain::from_square(almost, {.tolerance = 0.0}), dnn2brain::invalid_argument);
+  REQUIRE_THROWS_AS(dnn2brain::from_square(almost, {.tolerance = 0.0}),
+                    dnn2brain::invalid_argument);
 }

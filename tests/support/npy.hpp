@@ -24,7 +24,8 @@ struct npy_array {
 // Parses one .npy image starting at bytes[offset]; returns the offset just past its data.
 inline std::size_t parse_npy(const std::string& bytes, std::size_t offset, npy_array& out,
                              const std::string& what) {
-  if (bytes.compare(offset, 6, "\x93NUMPY") != 0) throw std::runtime_error(what + ": not an npy image");
+  if (bytes.compare(offset, 6, "\x93NUMPY") != 0)
+    throw std::runtime_error(what + ": not an npy image");
   const auto major = static_cast<unsigned char>(bytes[offset + 6]);
   std::size_t header_len = 0, pos = offset + 8;
   if (major == 1) {
@@ -32,7 +33,8 @@ inline std::size_t parse_npy(const std::string& bytes, std::size_t offset, npy_a
                  std::size_t(static_cast<unsigned char>(bytes[pos + 1])) << 8;
     pos += 2;
   } else {
-    for (int k = 3; k >= 0; --k) header_len = header_len << 8 | static_cast<unsigned char>(bytes[pos + std::size_t(k)]);
+    for (int k = 3; k >= 0; --k)
+      header_len = header_len << 8 | static_cast<unsigned char>(bytes[pos + std::size_t(k)]);
     pos += 4;
   }
   const std::string header = bytes.substr(pos, header_len);
@@ -48,7 +50,8 @@ inline std::size_t parse_npy(const std::string& bytes, std::size_t offset, npy_a
   std::size_t count = 1;
   for (std::size_t start = 0; start < dims.size();) {
     const auto comma = dims.find(',', start);
-    const std::string token = dims.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const std::string token =
+        dims.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (token.find_first_of("0123456789") != std::string::npos) {
       out.shape.push_back(std::stoul(token));
       count *= out.shape.back();
@@ -98,17 +101,20 @@ inline npy_array read_npz(const std::string& path, const std::string& name) {
   const std::string bytes = read_bytes(path);
   auto le = [&](std::size_t p, int n) {
     std::uint64_t v = 0;
-    for (int k = n - 1; k >= 0; --k) v = v << 8 | static_cast<unsigned char>(bytes[p + std::size_t(k)]);
+    for (int k = n - 1; k >= 0; --k)
+      v = v << 8 | static_cast<unsigned char>(bytes[p + std::size_t(k)]);
     return static_cast<std::size_t>(v);
   };
   std::size_t pos = 0;
   while (pos + 30 <= bytes.size() && bytes.compare(pos, 4, "PK\x03\x04") == 0) {
-    if (le(pos + 8, 2) != 0) throw std::runtime_error(path + ": compressed npz members are not supported here");
+    if (le(pos + 8, 2) != 0)
+      throw std::runtime_error(path + ": compressed npz members are not supported here");
     const std::size_t name_len = le(pos + 26, 2), extra_len = le(pos + 28, 2);
     const std::string member = bytes.substr(pos + 30, name_len);
     const std::size_t data = pos + 30 + name_len + extra_len;
     std::size_t size = le(pos + 18, 4);
-    if (size == 0xFFFFFFFFu)  // zip64: the extra field 0x0001 holds uncompressed then compressed size
+    if (size ==
+        0xFFFFFFFFu)  // zip64: the extra field 0x0001 holds uncompressed then compressed size
       for (std::size_t e = pos + 30 + name_len; e + 4 <= data; e += 4 + le(e + 2, 2))
         if (le(e, 2) == 1) size = le(e + 12, 8);
     if (member == name) {

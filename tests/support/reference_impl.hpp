@@ -60,7 +60,8 @@ inline real one_minus_cosine(const std::vector<real>& a, const std::vector<real>
   }
   const real na = std::sqrt(aa), nb = std::sqrt(bb);
   real d2 = 0;
-  for (std::size_t k = 0; k < a.size(); ++k) d2 += (a[k] / na - b[k] / nb) * (a[k] / na - b[k] / nb);
+  for (std::size_t k = 0; k < a.size(); ++k)
+    d2 += (a[k] / na - b[k] / nb) * (a[k] / na - b[k] / nb);
   return d2 / 2;
 }
 
@@ -123,7 +124,9 @@ inline double naive_kendall(const Eigen::VectorXd& a, const Eigen::VectorXd& b, 
   return static_cast<double>(tau_b ? s / std::sqrt((n0 - tied_a) * (n0 - tied_b)) : s / n0);
 }
 
-inline std::vector<real> to_real(const Eigen::VectorXd& v) { return {v.data(), v.data() + v.size()}; }
+inline std::vector<real> to_real(const Eigen::VectorXd& v) {
+  return {v.data(), v.data() + v.size()};
+}
 
 }  // namespace dnn2brain::test
 

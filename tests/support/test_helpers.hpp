@@ -42,8 +42,8 @@ double max_abs_diff(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b
     const double x = static_cast<double>(a.reshaped()(k));
     const double y = static_cast<double>(b.reshaped()(k));
     if (std::isnan(x) && std::isnan(y)) continue;
-    const double d = std::isnan(x) || std::isnan(y) ? std::numeric_limits<double>::infinity()
-                                                    : std::abs(x - y);
+    const double d =
+        std::isnan(x) || std::isnan(y) ? std::numeric_limits<double>::infinity() : std::abs(x - y);
     worst = std::max(worst, d);
   }
   return worst;

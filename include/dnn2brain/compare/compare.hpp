@@ -41,17 +41,19 @@ bool check_entries(const Eigen::MatrixBase<Derived>& v, nan_policy policy, const
     const double x = static_cast<double>(v(k));
     if (std::isfinite(x) || (std::isnan(x) && policy != nan_policy::raise)) continue;
     std::string where = concat("entry ", k);
-    const auto n = static_cast<index_t>(std::llround((1.0 + std::sqrt(1.0 + 8.0 * double(m))) / 2.0));
+    const auto n =
+        static_cast<index_t>(std::llround((1.0 + std::sqrt(1.0 + 8.0 * double(m))) / 2.0));
     if (condensed_size(n) == m) {
       const auto [i, j] = condensed_pair(n, k);
       where += concat(" (conditions ", i, ", ", j, ")");
     }
     if (column >= 0) where += concat(" of column ", column);
-    throw_invalid_argument(
-        "compare", concat("expected ", std::isnan(x) ? "RDM entries without NaN (nan_policy::omit "
-                                                       "leaves such pairs out)"
-                                                     : "finite RDM entries",
-                          ", got ", x, " in the ", what, " at ", where));
+    throw_invalid_argument("compare",
+                           concat("expected ",
+                                  std::isnan(x) ? "RDM entries without NaN (nan_policy::omit "
+                                                  "leaves such pairs out)"
+                                                : "finite RDM entries",
+                                  ", got ", x, " in the ", what, " at ", where));
   }
   return true;
 }
@@ -140,8 +142,8 @@ template <rdm_measure Measure = measure::pearson, floating_eigen A, floating_eig
                                   " matrix as the second"));
   if (a.size() != b.size())
     detail::throw_invalid_argument(
-        "compare", detail::concat("expected vectors of equal length, got ", a.size(), " and ",
-                                  b.size()));
+        "compare",
+        detail::concat("expected vectors of equal length, got ", a.size(), " and ", b.size()));
   return compare_columns(a, b.reshaped(), measure, policy)[0];
 }
 

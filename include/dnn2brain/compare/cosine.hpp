@@ -19,7 +19,8 @@ struct cosine {
     explicit prepared(const Eigen::VectorXd& model) {
       const double norm = model.norm();
       m_model = norm > 0.0 ? Eigen::VectorXd(model / norm)
-                           : Eigen::VectorXd::Constant(model.size(), std::numeric_limits<double>::quiet_NaN());
+                           : Eigen::VectorXd::Constant(model.size(),
+                                                       std::numeric_limits<double>::quiet_NaN());
     }
     [[nodiscard]] double operator()(const Eigen::VectorXd& target) const {
       const double norm = target.norm();

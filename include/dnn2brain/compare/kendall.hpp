@@ -13,19 +13,20 @@
 namespace dnn2brain {
 namespace detail {
 
-/// Kendall's S = concordant − discordant pairs, and the tie counts, in O(m log m) by Knight's (1966)
-/// algorithm: sort by the model, count the target's inversions by merge sort. The model's order and
-/// tie groups are computed once and reused for every target.
+/// Kendall's S = concordant − discordant pairs, and the tie counts, in O(m log m) by Knight's
+/// (1966) algorithm: sort by the model, count the target's inversions by merge sort. The model's
+/// order and tie groups are computed once and reused for every target.
 class kendall_counter {
  public:
   struct counts {
-    double s;         // concordant − discordant
-    double pairs;     // n0 = m(m − 1)/2
+    double s;            // concordant − discordant
+    double pairs;        // n0 = m(m − 1)/2
     double model_ties;   // n1: pairs tied in the model
     double target_ties;  // n2: pairs tied in the target
   };
 
-  explicit kendall_counter(const Eigen::VectorXd& model) : m_order(static_cast<std::size_t>(model.size())) {
+  explicit kendall_counter(const Eigen::VectorXd& model)
+      : m_order(static_cast<std::size_t>(model.size())) {
     std::iota(m_order.begin(), m_order.end(), Eigen::Index{0});
     std::stable_sort(m_order.begin(), m_order.end(),
                      [&](Eigen::Index a, Eigen::Index b) { return model[a] < model[b]; });
@@ -111,8 +112,8 @@ class kendall_counter {
     return inversions;
   }
 
-  std::vector<Eigen::Index> m_order;   // model argsort (stable)
-  std::vector<std::size_t> m_groups;   // starts of the model's tie groups in m_order, then m
+  std::vector<Eigen::Index> m_order;  // model argsort (stable)
+  std::vector<std::size_t> m_groups;  // starts of the model's tie groups in m_order, then m
   std::int64_t m_model_ties = 0;
   mutable std::vector<double> m_values;  // scratch
   mutable std::vector<double> m_buffer;

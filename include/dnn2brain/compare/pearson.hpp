@@ -21,7 +21,8 @@ struct pearson {
     explicit prepared(const Eigen::VectorXd& model) : m_model(model.array() - model.mean()) {
       const double norm = m_model.norm();
       m_model = norm > 0.0 ? Eigen::VectorXd(m_model / norm)
-                           : Eigen::VectorXd::Constant(model.size(), std::numeric_limits<double>::quiet_NaN());
+                           : Eigen::VectorXd::Constant(model.size(),
+                                                       std::numeric_limits<double>::quiet_NaN());
     }
     /// r(model, target); target has the model's size and no NaN.
     [[nodiscard]] double operator()(const Eigen::VectorXd& target) const {

@@ -14,17 +14,20 @@ namespace dnn2brain {
 using index_t = Eigen::Index;
 
 /// Number of entries of the condensed form of an n × n RDM: n(n − 1)/2.
-[[nodiscard]] constexpr index_t condensed_size(index_t n) noexcept { return n * (n - 1) / 2; }
+[[nodiscard]] constexpr index_t condensed_size(index_t n) noexcept {
+  return n * (n - 1) / 2;
+}
 
-/// Position of pair (i, j), i < j, in a condensed RDM of n conditions: n·i − i(i + 1)/2 + j − i − 1.
-/// This is the row-major strict upper triangle, the order of scipy's pdist/squareform and of
+/// Position of pair (i, j), i < j, in a condensed RDM of n conditions: n·i − i(i + 1)/2 + j − i
+/// − 1. This is the row-major strict upper triangle, the order of scipy's pdist/squareform and of
 /// numpy's triu_indices(n, 1). Precondition (unchecked): 0 <= i < j < n.
 [[nodiscard]] constexpr index_t condensed_index(index_t n, index_t i, index_t j) noexcept {
   return n * i - i * (i + 1) / 2 + (j - i - 1);
 }
 
 /// condensed_index() for any i != j, either order.
-[[nodiscard]] constexpr index_t condensed_index_symmetric(index_t n, index_t i, index_t j) noexcept {
+[[nodiscard]] constexpr index_t condensed_index_symmetric(index_t n, index_t i,
+                                                          index_t j) noexcept {
   return i < j ? condensed_index(n, i, j) : condensed_index(n, j, i);
 }
 

@@ -28,7 +28,8 @@ class io_error : public std::runtime_error {
 /// (the pattern of Eigen's ComputationInfo and Spectra's CompInfo).
 enum class status {
   success,           ///< every value is defined
-  degenerate_input,  ///< some input has no variance (e.g. a constant pattern); affected values are NaN
+  degenerate_input,  ///< some input has no variance (e.g. a constant pattern); affected values are
+                     ///< NaN
   rank_deficient,    ///< a design matrix does not have full column rank
 };
 

@@ -19,7 +19,7 @@ namespace dnn2brain {
 /// (conditions × features), taken by reference and never copied.
 template <typename Derived>
 concept floating_eigen = std::derived_from<Derived, Eigen::MatrixBase<Derived>> &&
-                         std::floating_point<typename Derived::Scalar>;
+    std::floating_point<typename Derived::Scalar>;
 
 /// Any xtensor expression with a floating-point value type.
 template <typename E>
@@ -68,7 +68,7 @@ class xtensor_patterns {
  private:
   template <typename E>
   static constexpr bool is_row_major_container =
-      std::is_base_of_v<xt::xcontainer<E>, E> && E::static_layout == xt::layout_type::row_major;
+      std::is_base_of_v<xt::xcontainer<E>, E>&& E::static_layout == xt::layout_type::row_major;
 
   std::optional<xt::xarray<T, xt::layout_type::row_major>> m_owned;
   const T* m_data = nullptr;

@@ -34,18 +34,13 @@ class rdm {
     m_values.setZero(condensed_size(conditions));
   }
 
-  /// Wraps condensed values; the condition count follows from their number.
-  /// \throws invalid_argument if the length is not n(n − 1)/2 for some n >= 2.
+  /// Wraps condensed values (a column or row vector); the condition count follows from their
+  /// number. \throws invalid_argument if the length is not n(n − 1)/2 for some n >= 2.
   template <typename Derived>
-    requires std::floating_point<typename Derived::Scalar>
+  requires std::floating_point<typename Derived::Scalar>
   explicit rdm(const Eigen::MatrixBase<Derived>& condensed)
-      : m_conditions(conditions_from_pairs(condensed.size(), "rdm")),
-        m_values(condensed.template cast<Scalar>()) {
-    if (condensed.rows() != 1 && condensed.cols() != 1)
-      detail::throw_invalid_argument(
-          "rdm", detail::concat("expected a condensed vector, got a ", condensed.rows(), " x ",
-                                condensed.cols(), " matrix (use from_square for square RDMs)"));
-  }
+      : m_conditions(checked_conditions(condensed)),
+        m_values(condensed.template cast<Scalar>().reshaped()) {}
 
   [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }
   [[nodiscard]] index_t pairs() const noexcept { return m_values.size(); }
@@ -74,6 +69,15 @@ class rdm {
   }
 
  private:
+  template <typename Derived>
+  static index_t checked_conditions(const Eigen::MatrixBase<Derived>& condensed) {
+    if (condensed.rows() != 1 && condensed.cols() != 1)
+      detail::throw_invalid_argument(
+          "rdm", detail::concat("expected a condensed vector, got a ", condensed.rows(), " x ",
+                                condensed.cols(), " matrix (use from_square for square RDMs)"));
+    return conditions_from_pairs(condensed.size(), "rdm");
+  }
+
   index_t m_conditions = 0;
   vector_type m_values;
   std::vector<index_t> m_degenerate;

@@ -36,12 +36,13 @@ class rdm_stack {
 
   /// Wraps a pairs × count matrix. \throws invalid_argument if pairs is not n(n − 1)/2.
   template <typename Derived>
-    requires std::floating_point<typename Derived::Scalar>
+  requires std::floating_point<typename Derived::Scalar>
   explicit rdm_stack(const Eigen::MatrixBase<Derived>& values)
       : m_conditions(conditions_from_pairs(values.rows(), "rdm_stack")),
         m_values(values.template cast<Scalar>()) {}
 
-  /// Stacks RDMs that share a condition count. \throws invalid_argument if they differ or none come.
+  /// Stacks RDMs that share a condition count. \throws invalid_argument if they differ or none
+  /// come.
   template <std::floating_point S>
   explicit rdm_stack(std::span<const rdm<S>> rdms) {
     if (rdms.empty())

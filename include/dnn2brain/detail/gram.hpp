@@ -19,7 +19,8 @@ using row_matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::
 
 /// Features per chunk: keeps the n × chunk buffer near 256 KiB, i.e. in L2 while it is reused.
 [[nodiscard]] inline Eigen::Index default_chunk(Eigen::Index n, std::size_t scalar_size) {
-  const auto target = static_cast<Eigen::Index>(256 * 1024 / scalar_size) / std::max<Eigen::Index>(n, 1);
+  const auto target = static_cast<Eigen::Index>(std::size_t{256} * 1024 / scalar_size) /
+                      std::max<Eigen::Index>(n, 1);
   return std::clamp<Eigen::Index>(target / 16 * 16, 64, 16384);
 }
 
@@ -31,9 +32,9 @@ void require_finite(const Eigen::MatrixBase<Derived>& x, Eigen::Index column_off
   for (Eigen::Index j = 0; j < x.cols(); ++j)
     for (Eigen::Index i = 0; i < x.rows(); ++i)
       if (!std::isfinite(x(i, j)))
-        throw_invalid_argument(function,
-                               concat("expected finite activations, got ", x(i, j),
-                                      " at condition ", i, ", feature ", column_offset + j));
+        throw_invalid_argument(
+            function, concat("expected finite activations, got ", x(i, j), " at condition ", i,
+                             ", feature ", column_offset + j));
 }
 
 /// Copies features [start, start + width) of x into buffer (its left columns), checks they are
@@ -73,13 +74,15 @@ template <typename Derived>
   using Scalar = typename Derived::Scalar;
   const Eigen::Index n = x.rows();
   const Eigen::Index p = x.cols();
-  const Eigen::Index b = chunk > 0 ? std::min(chunk, p) : std::min(default_chunk(n, sizeof(Scalar)), p);
+  const Eigen::Index b =
+      chunk > 0 ? std::min(chunk, p) : std::min(default_chunk(n, sizeof(Scalar)), p);
   const Eigen::Index chunks = (p + b - 1) / b;
   constexpr Eigen::Index max_lanes = 4;
   const Eigen::Index lanes = std::min(max_lanes, chunks);
 
   // Shift c: each pattern's mean over the first chunk (after feature centring).
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> shift = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(n);
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> shift =
+      Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(n);
   if (recipe.center_rows) {
     row_matrix<Scalar> first(n, b);
     load_chunk(x, 0, b, first, recipe.center_features, function);
@@ -121,7 +124,8 @@ template <typename Derived>
     c.triangularView<Eigen::Lower>() += gram[lane];
     s += sums[lane];
   }
-  if (recipe.center_rows) c.triangularView<Eigen::Lower>() -= s * s.transpose() / static_cast<double>(p);
+  if (recipe.center_rows)
+    c.triangularView<Eigen::Lower>() -= s * s.transpose() / static_cast<double>(p);
   c.triangularView<Eigen::StrictlyUpper>() = c.transpose();
   return c;
 }

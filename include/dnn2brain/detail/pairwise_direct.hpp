@@ -32,7 +32,8 @@ template <typename Derived>
                                                        const char* function) {
   const Eigen::Index n = x.rows();
   const Eigen::Index p = x.cols();
-  const Eigen::Index b = chunk > 0 ? std::min(chunk, p) : std::min(default_chunk(n, sizeof(double)), p);
+  const Eigen::Index b =
+      chunk > 0 ? std::min(chunk, p) : std::min(default_chunk(n, sizeof(double)), p);
   const bool normalize = recipe.output == metric::gram_output::one_minus_r;
   row_matrix<double> z(n, b);
 

@@ -26,7 +26,8 @@ class crossnobis {
 
   /// \param precision the p × p noise precision Λ; see metric::mahalanobis for the checks.
   template <typename Derived>
-  explicit crossnobis(const Eigen::MatrixBase<Derived>& precision) : m_noise(mahalanobis(precision)) {}
+  explicit crossnobis(const Eigen::MatrixBase<Derived>& precision)
+      : m_noise(mahalanobis(precision)) {}
 
   /// The whitening transform, or nothing for the identity precision.
   [[nodiscard]] const std::optional<mahalanobis>& noise() const noexcept { return m_noise; }

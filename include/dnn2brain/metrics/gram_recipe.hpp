@@ -7,8 +7,8 @@ namespace dnn2brain::metric {
 
 /// What a Gram-based distance returns, given the transformed patterns z_i of a recipe.
 enum class gram_output {
-  one_minus_r,       ///< 1 − zᵢ·zⱼ / (‖zᵢ‖‖zⱼ‖), clipped to [0, 2] (correlation, cosine)
-  distance,          ///< ‖zᵢ − zⱼ‖ (euclidean)
+  one_minus_r,  ///< 1 − zᵢ·zⱼ / (‖zᵢ‖‖zⱼ‖), clipped to [0, 2] (correlation, cosine)
+  distance,     ///< ‖zᵢ − zⱼ‖ (euclidean)
   squared_distance,  ///< ‖zᵢ − zⱼ‖² (squared euclidean)
 };
 

@@ -29,8 +29,9 @@ class mahalanobis {
     const Eigen::MatrixXd lambda = precision.template cast<double>();
     if (lambda.rows() != lambda.cols() || lambda.rows() == 0)
       detail::throw_invalid_argument(
-          "metric::mahalanobis", detail::concat("expected a non-empty square precision matrix, got ",
-                                                lambda.rows(), " x ", lambda.cols()));
+          "metric::mahalanobis",
+          detail::concat("expected a non-empty square precision matrix, got ", lambda.rows(), " x ",
+                         lambda.cols()));
     if (!lambda.allFinite())
       detail::throw_invalid_argument("metric::mahalanobis",
                                      "expected a finite precision matrix, got NaN or Inf entries");
@@ -45,7 +46,8 @@ class mahalanobis {
     Eigen::LLT<Eigen::MatrixXd> llt(lambda);
     if (llt.info() != Eigen::Success)
       detail::throw_invalid_argument(
-          "metric::mahalanobis", "expected a positive-definite precision matrix, got one that is not");
+          "metric::mahalanobis",
+          "expected a positive-definite precision matrix, got one that is not");
     m_whitening = llt.matrixL();
   }
 
@@ -62,11 +64,10 @@ class mahalanobis {
   transform(const Eigen::MatrixBase<Derived>& patterns) const {
     if (patterns.cols() != features())
       detail::throw_invalid_argument(
-          "metric::mahalanobis", detail::concat("expected patterns with ", features(),
-                                                " features (the precision's size), got ",
-                                                patterns.cols()));
-    const Eigen::MatrixXd x = patterns.template cast<double>();
-    return (x * m_whitening.triangularView<Eigen::Lower>())
+          "metric::mahalanobis",
+          detail::concat("expected patterns with ", features(),
+                         " features (the precision's size), got ", patterns.cols()));
+    return (patterns.template cast<double>() * m_whitening.triangularView<Eigen::Lower>())
         .template cast<typename Derived::Scalar>();
   }
 

@@ -27,7 +27,8 @@ enum class rdm_method {
   /// so near-identical patterns lose relative accuracy in their (small) distance.
   gram,
   /// Direct differences in double: a few ε_double relative error in every distance, for
-  /// near-duplicate patterns or when the Gram route's error bound is too loose; several times slower.
+  /// near-duplicate patterns or when the Gram route's error bound is too loose; several times
+  /// slower.
   direct,
 };
 
@@ -57,7 +58,8 @@ std::vector<index_t> finish_distances(const Eigen::MatrixXd& m, bool m_is_gram,
   Eigen::VectorXd inv_norm = Eigen::VectorXd::Ones(n);
   for (index_t i = 0; i < n; ++i) {
     if (degenerate[static_cast<std::size_t>(i)]) degenerate_list.push_back(i);
-    if (m_is_gram && output == metric::gram_output::one_minus_r) inv_norm[i] = 1.0 / std::sqrt(m(i, i));
+    if (m_is_gram && output == metric::gram_output::one_minus_r)
+      inv_norm[i] = 1.0 / std::sqrt(m(i, i));
   }
   index_t k = 0;
   for (index_t i = 0; i + 1 < n; ++i)
@@ -80,19 +82,18 @@ std::vector<index_t> finish_distances(const Eigen::MatrixXd& m, bool m_is_gram,
 
 template <typename Derived, typename Metric, typename Out>
 std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const Metric& metric,
-                                      const rdm_options& options, Out& out,
-                                      const char* function) {
+                                      const rdm_options& options, Out& out, const char* function) {
   const index_t n = x.rows();
   const index_t p = x.cols();
   if (n < 2 || p < 1)
-    throw_invalid_argument(function, concat("expected at least 2 conditions x 1 feature, got ", n,
-                                            " x ", p));
+    throw_invalid_argument(function,
+                           concat("expected at least 2 conditions x 1 feature, got ", n, " x ", p));
   if (out.size() != condensed_size(n))
     throw_invalid_argument(function, concat("expected an output of ", condensed_size(n),
                                             " entries for ", n, " conditions, got ", out.size()));
   if (options.chunk_features < 0)
-    throw_invalid_argument(function, concat("expected chunk_features >= 0, got ",
-                                            options.chunk_features));
+    throw_invalid_argument(function,
+                           concat("expected chunk_features >= 0, got ", options.chunk_features));
   const metric::gram_recipe recipe = metric.recipe();
 
   std::vector<index_t> degenerate;
@@ -131,7 +132,8 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
 
 /// \brief Writes the condensed RDM of a conditions × features pattern matrix into caller memory.
 ///
-/// \param patterns n × p, one row per condition (stimulus); any dense Eigen expression (a Map over a
+/// \param patterns n × p, one row per condition (stimulus); any dense Eigen expression (a Map over
+/// a
 ///        numpy or NIfTI buffer, a block, ...), read in place.
 /// \param out      n(n − 1)/2 entries in pdist order.
 /// \param metric   a metric policy from dnn2brain::metric (default: correlation distance).
@@ -141,8 +143,7 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
 /// \par Complexity
 ///   O(n²p) flops in Gram products over feature chunks, O(n·chunk) extra memory.
 template <floating_eigen Derived, typename Metric = metric::correlation>
-  requires metric::gram_metric<Metric>
-std::vector<index_t> compute_rdm_into(
+requires metric::gram_metric<Metric> std::vector<index_t> compute_rdm_into(
     const Eigen::MatrixBase<Derived>& patterns,
     Eigen::Ref<Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, 1>> out,
     const Metric& metric = {}, const rdm_options& options = {}) {
@@ -154,12 +155,13 @@ std::vector<index_t> compute_rdm_into(
 /// Same as compute_rdm_into(), returning an rdm whose degenerate_conditions() lists the patterns
 /// that left distances undefined (NaN), e.g. a constant pattern under the correlation distance.
 template <floating_eigen Derived, typename Metric = metric::correlation>
-  requires metric::gram_metric<Metric>
+requires metric::gram_metric<Metric>
 [[nodiscard]] rdm<typename Derived::Scalar> compute_rdm(const Eigen::MatrixBase<Derived>& patterns,
                                                         const Metric& metric = {},
                                                         const rdm_options& options = {}) {
   using Scalar = typename Derived::Scalar;
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> values(condensed_size(std::max<index_t>(patterns.rows(), 0)));
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> values(
+      condensed_size(std::max<index_t>(patterns.rows(), 0)));
   auto degenerate = detail::compute_rdm_impl(patterns, metric, options, values, "compute_rdm");
   rdm<Scalar> result(values);
   result.set_degenerate_conditions(std::move(degenerate));
@@ -171,7 +173,7 @@ template <floating_eigen Derived, typename Metric = metric::correlation>
 ///
 /// Row-major containers are read in place; other expressions are evaluated once.
 template <floating_xexpression E, typename Metric = metric::correlation>
-  requires metric::gram_metric<Metric>
+requires metric::gram_metric<Metric>
 [[nodiscard]] rdm<typename E::value_type> compute_rdm(const xt::xexpression<E>& patterns,
                                                       const Metric& metric = {},
                                                       const rdm_options& options = {}) {

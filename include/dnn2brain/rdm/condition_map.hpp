@@ -72,7 +72,9 @@ class condition_map {
   }
 
   [[nodiscard]] index_t source_conditions() const noexcept { return m_source_conditions; }
-  [[nodiscard]] index_t conditions() const noexcept { return static_cast<index_t>(m_selected.size()); }
+  [[nodiscard]] index_t conditions() const noexcept {
+    return static_cast<index_t>(m_selected.size());
+  }
   [[nodiscard]] index_t pairs() const noexcept { return static_cast<index_t>(m_sources.size()); }
   /// For each result pair, the source pair it is gathered from, or −1 (two copies of a condition).
   [[nodiscard]] const std::vector<index_t>& sources() const noexcept { return m_sources; }
@@ -94,8 +96,8 @@ class condition_map {
     for (index_t col = 0; col < source.cols(); ++col)
       for (index_t k = 0; k < pairs(); ++k) {
         const index_t s = m_sources[static_cast<std::size_t>(k)];
-        out(k, col) = s < 0 ? std::numeric_limits<Scalar>::quiet_NaN()
-                            : static_cast<Scalar>(source(s, col));
+        out(k, col) =
+            s < 0 ? std::numeric_limits<Scalar>::quiet_NaN() : static_cast<Scalar>(source(s, col));
       }
   }
 
@@ -108,7 +110,8 @@ class condition_map {
     std::vector<index_t> degenerate;
     const auto& flagged = source.degenerate_conditions();
     for (index_t k = 0; k < conditions(); ++k)
-      if (std::binary_search(flagged.begin(), flagged.end(), m_selected[static_cast<std::size_t>(k)]))
+      if (std::binary_search(flagged.begin(), flagged.end(),
+                             m_selected[static_cast<std::size_t>(k)]))
         degenerate.push_back(k);
     result.set_degenerate_conditions(std::move(degenerate));
     return result;
@@ -127,7 +130,8 @@ class condition_map {
   void check_source(index_t n, const char* function) const {
     if (n != m_source_conditions)
       detail::throw_invalid_argument(
-          function, detail::concat("expected RDMs of ", m_source_conditions, " conditions, got ", n));
+          function,
+          detail::concat("expected RDMs of ", m_source_conditions, " conditions, got ", n));
   }
 
   index_t m_source_conditions;

@@ -66,7 +66,8 @@ template <std::floating_point Scalar>
     within += squared(white);
     total += white;
   }
-  const Eigen::VectorXd d = (squared(total) - within) / static_cast<double>(r_count * (r_count - 1));
+  const Eigen::VectorXd d =
+      (squared(total) - within) / static_cast<double>(r_count * (r_count - 1));
   return rdm<Scalar>(d.template cast<Scalar>());
 }
 
@@ -91,8 +92,9 @@ template <floating_xexpression E>
   const auto m = flat.matrix();
   const index_t p = r_count > 0 && n > 0 ? m.size() / (r_count * n) : 0;
   for (index_t r = 0; r < r_count; ++r)
-    split.emplace_back(Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic,
-                                                      Eigen::RowMajor>>(m.data() + r * n * p, n, p));
+    split.emplace_back(
+        Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+            m.data() + r * n * p, n, p));
   return compute_crossnobis_rdm<Scalar>(split, metric, options);
 }
 

@@ -39,8 +39,8 @@ template <floating_eigen Derived>
         function, detail::concat("expected a square matrix of at least 2 x 2, got ", square.rows(),
                                  " x ", square.cols()));
   if (!(options.tolerance >= 0.0))
-    detail::throw_invalid_argument(function,
-                                   detail::concat("expected tolerance >= 0, got ", options.tolerance));
+    detail::throw_invalid_argument(
+        function, detail::concat("expected tolerance >= 0, got ", options.tolerance));
   double scale = 1.0;
   for (index_t j = 0; j < n; ++j)
     for (index_t i = 0; i < n; ++i) {
@@ -66,9 +66,9 @@ template <floating_eigen Derived>
       const bool both_nan = std::isnan(upper) && std::isnan(lower);
       if (!both_nan && !(std::abs(upper - lower) <= tol))
         detail::throw_invalid_argument(
-            function, detail::concat("expected a symmetric matrix (tolerance ", tol,
-                                     "), got entry (", i, ", ", j, ") = ", upper, " but (", j, ", ",
-                                     i, ") = ", lower));
+            function,
+            detail::concat("expected a symmetric matrix (tolerance ", tol, "), got entry (", i,
+                           ", ", j, ") = ", upper, " but (", j, ", ", i, ") = ", lower));
       result.values()[condensed_index(n, i, j)] = square(i, j);
     }
   }
@@ -77,12 +77,14 @@ template <floating_eigen Derived>
 
 /// Square n × n form of an RDM: symmetric with a zero diagonal.
 template <std::floating_point Scalar>
-[[nodiscard]] Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> to_square(const rdm<Scalar>& r) {
+[[nodiscard]] Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> to_square(
+    const rdm<Scalar>& r) {
   const index_t n = r.conditions();
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> square(n, n);
   for (index_t j = 0; j < n; ++j) {
     square(j, j) = Scalar(0);
-    for (index_t i = j + 1; i < n; ++i) square(i, j) = square(j, i) = r.values()[condensed_index(n, j, i)];
+    for (index_t i = j + 1; i < n; ++i)
+      square(i, j) = square(j, i) = r.values()[condensed_index(n, j, i)];
   }
   return square;
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds and runs the whole dnn2brain test suite on Debian 12, installing missing packages:
+#  1. release build with warnings as errors: unit tests, real-data tests, examples, header
+#     self-containment, two-TU ODR check, compile-time API check and the find_package consumer;
+#  2. the unit tests and examples again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#  3. clang-format and clang-tidy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+ensure_build_packages
+ensure_packages catch2 libmatio-dev clang-format clang-tidy
+
+jobs=$(nproc)
+echo "== release build"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DDNN2BRAIN_WERROR=ON \
+  -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+cmake --build build/release -j "$jobs"
+ctest --test-dir build/release -j "$jobs" --output-on-failure
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DDNN2BRAIN_SANITIZE=ON >/dev/null
+cmake --build build/sanitize -j "$jobs" --target test_core test_rdm test_compare test_real_data rdm_compare
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E "^(package|compile|odr)\."
+
+echo "== clang-format"
+files=$(git ls-files '*.hpp' '*.cpp' 2>/dev/null || find include tests examples bench -name '*.[hc]pp')
+clang-format --dry-run -Werror $files
+
+echo "== clang-tidy"
+clang-tidy --quiet -p build/release tests/tidy/all_headers.cpp
+
+echo "== all tests passed"

@@ -9,6 +9,15 @@
 #define DNN2BRAIN_COLD
 #endif
 
+// OpenMP directives that vanish, without an unknown-pragma warning, when OpenMP is off:
+// DNN2BRAIN_OMP(parallel for schedule(static)).
+#define DNN2BRAIN_STRINGIFY(...) #__VA_ARGS__
+#if defined(_OPENMP)
+#define DNN2BRAIN_OMP(...) _Pragma(DNN2BRAIN_STRINGIFY(omp __VA_ARGS__))
+#else
+#define DNN2BRAIN_OMP(...)
+#endif
+
 // Internal-invariant checks: on unless NDEBUG, forced on by DNN2BRAIN_ENABLE_ASSERTS. Users may
 // define DNN2BRAIN_ASSERT themselves before including any dnn2brain header (as Eigen's
 // eigen_assert); do it identically in every translation unit.

@@ -8,6 +8,8 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
+
 #include <dnn2brain/compare/pearson.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
@@ -27,6 +29,14 @@ concept rdm_measure = requires(const Eigen::VectorXd& v) {
   { M::name } -> std::convertible_to<const char*>;
   { typename M::prepared(v)(v) } -> std::convertible_to<double>;
 };
+
+namespace detail {
+// Measures whose prepared scorer reads raw columns and turns NaN/Inf into a NaN score.
+template <typename M>
+concept propagates_nan = requires {
+  requires M::propagates_nan;
+};
+}  // namespace detail
 
 namespace detail {
 
@@ -108,16 +118,26 @@ template <rdm_measure Measure = measure::pearson, floating_eigen Model, floating
   const Eigen::Index count = targets.cols();
   Eigen::VectorXd scores(count);
   detail::parallel_error error;
-#pragma omp parallel if (count > 1)
+  DNN2BRAIN_OMP(parallel if (count > 1))
   {
     std::optional<typename Measure::prepared> local;
     if (shared) local.emplace(*shared);
     Eigen::VectorXd b(m), a_kept, b_kept;
-#pragma omp for schedule(static)
+    DNN2BRAIN_OMP(for schedule(static))
     for (Eigen::Index t = 0; t < count; ++t)
       error.run(t, [&] {
+        const Eigen::Index column = count > 1 ? t : -1;
+        if constexpr (detail::propagates_nan<Measure>) {
+          // One pass over the raw column; its entries are inspected only if the score is NaN.
+          if (!model_nan) {
+            scores[t] = (*local)(targets.col(t));
+            if (!std::isnan(scores[t]) ||
+                !detail::check_entries(targets.col(t), policy, "target", column))
+              return;
+          }
+        }
         b = targets.col(t).template cast<double>();
-        const bool target_nan = detail::check_entries(b, policy, "target", count > 1 ? t : -1);
+        const bool target_nan = detail::check_entries(b, policy, "target", column);
         if (!model_nan && !target_nan)
           scores[t] = (*local)(b);
         else if (policy == nan_policy::omit)

@@ -7,12 +7,16 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
+
 namespace dnn2brain::measure {
 
 /// Cosine similarity a·b / (‖a‖‖b‖) between the entries of two RDMs (no centring, unlike pearson);
 /// NaN when either is all zero.
 struct cosine {
   static constexpr const char* name = "cosine";
+  /// Scores raw float or double columns and returns NaN for NaN or Inf input (see pearson).
+  static constexpr bool propagates_nan = true;
 
   class prepared {
    public:
@@ -22,10 +26,19 @@ struct cosine {
                            : Eigen::VectorXd::Constant(model.size(),
                                                        std::numeric_limits<double>::quiet_NaN());
     }
-    [[nodiscard]] double operator()(const Eigen::VectorXd& target) const {
-      const double norm = target.norm();
-      if (!(norm > 0.0)) return std::numeric_limits<double>::quiet_NaN();
-      return std::clamp(m_model.dot(target) / norm, -1.0, 1.0);
+    template <typename Derived>
+    [[nodiscard]] double operator()(const Eigen::MatrixBase<Derived>& target) const {
+      const Eigen::Index size = target.size();
+      const double* model = m_model.data();
+      double norm2 = 0.0, dot = 0.0;
+      DNN2BRAIN_OMP(simd reduction(+ : norm2, dot))
+      for (Eigen::Index k = 0; k < size; ++k) {
+        const double y = static_cast<double>(target.coeff(k));
+        norm2 += y * y;
+        dot += model[k] * y;
+      }
+      if (!(norm2 > 0.0) || !std::isfinite(norm2)) return std::numeric_limits<double>::quiet_NaN();
+      return std::clamp(dot / std::sqrt(norm2), -1.0, 1.0);
     }
 
    private:

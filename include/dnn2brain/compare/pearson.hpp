@@ -7,39 +7,56 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
+
 namespace dnn2brain::measure {
 
 /// \brief Pearson correlation between the entries of two RDMs.
 ///
-/// prepared centres and scales the model once; each target then costs one pass for its mean and
-/// one for the dot product and norm, in double. A constant RDM has no correlation: NaN.
+/// prepared centres and scales the model once; each target then costs one pass over memory in
+/// double (shifted sums: the first entry is subtracted before squaring, so an RDM whose values
+/// sit far from zero loses no accuracy). A constant RDM has no correlation: NaN.
 struct pearson {
   static constexpr const char* name = "pearson";
+  /// Scores any float or double column as is and returns NaN when it holds NaN or Inf, so a batch
+  /// checks entries only after a NaN result.
+  static constexpr bool propagates_nan = true;
 
   class prepared {
    public:
     explicit prepared(const Eigen::VectorXd& model) : m_model(model.array() - model.mean()) {
       const double norm = m_model.norm();
-      m_model = norm > 0.0 ? Eigen::VectorXd(m_model / norm)
-                           : Eigen::VectorXd::Constant(model.size(),
-                                                       std::numeric_limits<double>::quiet_NaN());
+      if (norm > 0.0)
+        m_model /= norm;
+      else
+        m_model.setConstant(std::numeric_limits<double>::quiet_NaN());
+      m_model_sum = m_model.sum();  // zero up to rounding; kept so the covariance stays exact
     }
-    /// r(model, target); target has the model's size and no NaN.
-    [[nodiscard]] double operator()(const Eigen::VectorXd& target) const {
-      const double mean = target.mean();
-      double dot = 0.0;
-      double norm2 = 0.0;
-      for (Eigen::Index k = 0; k < target.size(); ++k) {
-        const double t = target[k] - mean;
-        dot += m_model[k] * t;
-        norm2 += t * t;
+
+    /// r(model, target); target is any vector expression of the model's length.
+    template <typename Derived>
+    [[nodiscard]] double operator()(const Eigen::MatrixBase<Derived>& target) const {
+      const Eigen::Index size = target.size();
+      const double m = static_cast<double>(size);
+      const double shift = static_cast<double>(target.coeff(0));
+      const double* model = m_model.data();
+      double s1 = 0.0, s2 = 0.0, sa = 0.0;
+      DNN2BRAIN_OMP(simd reduction(+ : s1, s2, sa))
+      for (Eigen::Index k = 0; k < size; ++k) {
+        const double y = static_cast<double>(target.coeff(k)) - shift;
+        s1 += y;
+        s2 += y * y;
+        sa += model[k] * y;
       }
-      if (!(norm2 > 0.0)) return std::numeric_limits<double>::quiet_NaN();
-      return std::clamp(dot / std::sqrt(norm2), -1.0, 1.0);
+      const double variance = s2 - s1 * s1 / m;
+      const double covariance = sa - m_model_sum * s1 / m;
+      if (!(variance > 0.0)) return std::numeric_limits<double>::quiet_NaN();
+      return std::clamp(covariance / std::sqrt(variance), -1.0, 1.0);
     }
 
    private:
-    Eigen::VectorXd m_model;
+    Eigen::VectorXd m_model;  // centred, unit norm
+    double m_model_sum = 0.0;
   };
 };
 

@@ -4,11 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
+
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/gram_kernel.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
 
@@ -53,20 +57,49 @@ void load_chunk(const Eigen::MatrixBase<Derived>& x, Eigen::Index start, Eigen::
   }
 }
 
+/// Whether the tiled dot-product kernel serves this scalar type and row count. Beyond about 128
+/// rows a packed GEMM (Eigen's rankUpdate) reuses each loaded value more and wins.
+template <typename Scalar>
+[[nodiscard]] constexpr bool use_gram_tiles(Eigen::Index rows) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>)&&rows <= 128;
+#else
+  return false;
+#endif
+}
+
+/// Locates the entry of features [start, start + width) that made a chunk's Gram diagonal
+/// non-finite and throws, naming it.
+template <typename Derived>
+[[noreturn]] DNN2BRAIN_COLD void throw_non_finite_chunk(const Eigen::MatrixBase<Derived>& x,
+                                                        Eigen::Index start, Eigen::Index width,
+                                                        const char* function) {
+  require_finite(x.middleCols(start, width), start, function);
+  throw_invalid_argument(function,
+                         concat("expected activations whose squares fit the scalar type, got an "
+                                "overflow in features [",
+                                start, ", ", start + width, "); use double or rdm_method::direct"));
+}
+
 /// \brief Gram matrix of the recipe's centred patterns, streamed over feature chunks.
 ///
 /// Returns the full symmetric n × n matrix C = Z Zᵀ in double, Z the patterns after the recipe's
 /// feature and row centring. x is read once, chunk by chunk, and never copied whole.
 ///
-/// Accuracy: each chunk's product is formed in x's scalar type and added in double. Row centring
-/// uses a shift: every pattern first loses a constant cᵢ (its mean over the first chunk), which
-/// leaves its correlations unchanged, and the Gram matrix is corrected with the row sums s of the
-/// shifted data, C = G − s sᵀ / p. Rounding in C is then about b·ε·‖zᵢ − ...‖ relative to the
-/// shifted, not the raw, patterns (b the chunk width, ε the scalar's unit roundoff), so large
-/// pattern means (ReLU layers in float) no longer cancel catastrophically.
+/// Each chunk is copied into a padded row-major buffer (cast, feature means and the row shift
+/// subtracted in one fused pass) with one extra row of ones, so the same product also yields the
+/// row sums s. Its Gram product is formed in x's scalar type and added in double.
 ///
-/// Determinism: chunk k is added into lane k mod L, lanes are summed in order, and L depends on
-/// the chunk count only, so the result is identical for any number of threads.
+/// Accuracy: row centring uses a shift: every pattern first loses a constant cᵢ (its mean over
+/// the first chunk), which leaves correlations unchanged, and C = G − s sᵀ / p with G and s those
+/// of the shifted data. Rounding in C is then about b·ε·‖zᵢ‖‖zⱼ‖ (b the chunk width, ε the unit
+/// roundoff of the scalar type) relative to the shifted, not the raw, patterns, so large pattern
+/// means (ReLU layers in float) do not cancel catastrophically.
+///
+/// Non-finite input shows up as a non-finite Gram diagonal, checked per chunk; only then is the
+/// chunk scanned to name the entry. Determinism: chunk k is added into lane k mod L, lanes are
+/// summed in order, and L depends on the chunk count only, so the result is identical for any
+/// number of threads.
 template <typename Derived>
 [[nodiscard]] Eigen::MatrixXd centred_gram(const Eigen::MatrixBase<Derived>& x,
                                            const metric::gram_recipe& recipe, Eigen::Index chunk,
@@ -74,13 +107,20 @@ template <typename Derived>
   using Scalar = typename Derived::Scalar;
   const Eigen::Index n = x.rows();
   const Eigen::Index p = x.cols();
-  const Eigen::Index b =
-      chunk > 0 ? std::min(chunk, p) : std::min(default_chunk(n, sizeof(Scalar)), p);
+  const bool tiles = use_gram_tiles<Scalar>(n + 1);
+  // Tiles need rows in multiples of the tile and columns in multiples of the SIMD width.
+  const Eigen::Index row_step = tiles ? gram_tile : 1;
+  const Eigen::Index col_step = tiles ? gram_lanes<Scalar> : 1;
+  const Eigen::Index rows =
+      (n + 1 + row_step - 1) / row_step * row_step;  // patterns, ones, padding
+  Eigen::Index b = chunk > 0 ? chunk : default_chunk(rows, sizeof(Scalar));
+  b = std::min(b, p);
+  const Eigen::Index b_padded = (b + col_step - 1) / col_step * col_step;
   const Eigen::Index chunks = (p + b - 1) / b;
   constexpr Eigen::Index max_lanes = 4;
   const Eigen::Index lanes = std::min(max_lanes, chunks);
 
-  // Shift c: each pattern's mean over the first chunk (after feature centring).
+  // Shift c: each pattern's mean over the first chunk (after feature centring), in double.
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> shift =
       Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(n);
   if (recipe.center_rows) {
@@ -90,42 +130,48 @@ template <typename Derived>
   }
 
   std::vector<Eigen::MatrixXd> gram(static_cast<std::size_t>(lanes));
-  std::vector<Eigen::VectorXd> sums(static_cast<std::size_t>(lanes));
   parallel_error error;
-#pragma omp parallel for schedule(static, 1) if (lanes > 1)
+  DNN2BRAIN_OMP(parallel for schedule(static, 1) if (lanes > 1))
   for (Eigen::Index lane = 0; lane < lanes; ++lane) {
     auto& g = gram[static_cast<std::size_t>(lane)];
-    auto& s = sums[static_cast<std::size_t>(lane)];
-    g.setZero(n, n);
-    s.setZero(n);
-    row_matrix<Scalar> buffer(n, b);
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> product(n, n);
+    g.setZero(rows, rows);
+    row_matrix<Scalar> buffer = row_matrix<Scalar>::Zero(rows, b_padded);
+    buffer.row(n).setOnes();
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> product;
     for (Eigen::Index k = lane; k < chunks; k += lanes) {
       error.run(k, [&] {
         const Eigen::Index start = k * b;
         const Eigen::Index width = std::min(b, p - start);
-        load_chunk(x, start, width, buffer, recipe.center_features, function);
-        auto block = buffer.leftCols(width);
-        if (recipe.center_rows) {
-          block.colwise() -= shift;
-          s += block.template cast<double>().rowwise().sum();
+        auto block = buffer.topLeftCorner(n, width);
+        const auto source = x.middleCols(start, width).template cast<Scalar>();
+        if (recipe.center_features) {
+          const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> means =
+              source.template cast<double>().colwise().mean().template cast<Scalar>();
+          block = (source.rowwise() - means).colwise() - shift;
+        } else {
+          block = source.colwise() - shift;
         }
-        product.setZero();
-        product.template selfadjointView<Eigen::Lower>().rankUpdate(block);
-        g.template triangularView<Eigen::Lower>() += product.template cast<double>();
+        if (width < b_padded) buffer.rightCols(b_padded - width).setZero();  // last chunk
+        if (tiles) {
+          gram_tiles_add(buffer.data(), b_padded, rows, b_padded, g.data(), rows);
+        } else {
+          product.setZero(rows, rows);
+          product.template selfadjointView<Eigen::Lower>().rankUpdate(buffer);
+          g.template triangularView<Eigen::Lower>() += product.template cast<double>();
+        }
+        if (!g.diagonal().head(n).allFinite()) throw_non_finite_chunk(x, start, width, function);
       });
     }
   }
   error.rethrow();
 
-  Eigen::MatrixXd c = gram[0];
-  Eigen::VectorXd s = sums[0];
-  for (std::size_t lane = 1; lane < gram.size(); ++lane) {
-    c.triangularView<Eigen::Lower>() += gram[lane];
-    s += sums[lane];
-  }
-  if (recipe.center_rows)
+  Eigen::MatrixXd total = gram[0];
+  for (std::size_t lane = 1; lane < gram.size(); ++lane) total += gram[lane];
+  Eigen::MatrixXd c = total.topLeftCorner(n, n);
+  if (recipe.center_rows) {
+    const Eigen::VectorXd s = total.row(n).head(n).transpose();  // Σ_f zᵢf, from the ones row
     c.triangularView<Eigen::Lower>() -= s * s.transpose() / static_cast<double>(p);
+  }
   c.triangularView<Eigen::StrictlyUpper>() = c.transpose();
   return c;
 }

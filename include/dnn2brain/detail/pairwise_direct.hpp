@@ -7,6 +7,8 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
+
 #include <dnn2brain/detail/gram.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
@@ -68,10 +70,10 @@ template <typename Derived>
     auto block = z.leftCols(width);
     block = scale.asDiagonal() * (block.colwise() - mean);
     // Entry (j, i), j > i, is only ever touched by the thread that owns column i, in chunk order.
-#pragma omp parallel for schedule(dynamic, 4)
-    for (Eigen::Index i = 0; i < n - 1; ++i)
-      for (Eigen::Index j = i + 1; j < n; ++j)
-        d2(j, i) += (block.row(i) - block.row(j)).squaredNorm();
+  DNN2BRAIN_OMP(parallel for schedule(dynamic, 4))
+  for (Eigen::Index i = 0; i < n - 1; ++i)
+    for (Eigen::Index j = i + 1; j < n; ++j)
+      d2(j, i) += (block.row(i) - block.row(j)).squaredNorm();
   }
   d2.triangularView<Eigen::StrictlyUpper>() = d2.transpose();
   d2.diagonal().setZero();

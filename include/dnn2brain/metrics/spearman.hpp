@@ -5,6 +5,8 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
+
 #include <dnn2brain/detail/ranks.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
 
@@ -33,11 +35,11 @@ struct spearman {
     const Eigen::Index p = patterns.cols();
     RowMatrix ranks(n, p);
     const auto centre = static_cast<Scalar>(0.5 * static_cast<double>(p + 1));
-#pragma omp parallel
+    DNN2BRAIN_OMP(parallel)
     {
       std::vector<Eigen::Index> order;
       Eigen::Matrix<Scalar, 1, Eigen::Dynamic> row(p);
-#pragma omp for schedule(static)
+      DNN2BRAIN_OMP(for schedule(static))
       for (Eigen::Index i = 0; i < n; ++i) {
         row = patterns.row(i);
         auto out = ranks.row(i);

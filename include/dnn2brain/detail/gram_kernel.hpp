@@ -1,0 +1,116 @@
+#ifndef DNN2BRAIN_DETAIL_GRAM_KERNEL_HPP
+#define DNN2BRAIN_DETAIL_GRAM_KERNEL_HPP
+// IWYU pragma: private
+
+#include <cstddef>
+#include <cstring>
+
+#include <Eigen/Core>
+
+namespace dnn2brain::detail {
+
+// Bytes per SIMD register the Gram kernel is written for; the compiler lowers the vector type to
+// whatever the target has (two SSE registers for one AVX-sized vector, and so on).
+#if defined(__AVX512F__)
+inline constexpr std::size_t gram_simd_bytes = 64;
+#elif defined(__AVX__)
+inline constexpr std::size_t gram_simd_bytes = 32;
+#else
+inline constexpr std::size_t gram_simd_bytes = 16;
+#endif
+
+/// Rows per side of a Gram tile: 3 × 3 dot products keep 9 accumulators plus 3 + 1 operands in the
+/// 16 registers of AVX2, the densest tile that does not spill.
+inline constexpr Eigen::Index gram_tile = 3;
+
+/// Scalars per SIMD vector.
+template <typename Scalar>
+inline constexpr Eigen::Index gram_lanes = static_cast<Eigen::Index>(gram_simd_bytes /
+                                                                     sizeof(Scalar));
+
+#if defined(__GNUC__) || defined(__clang__)
+
+template <typename Scalar>
+struct gram_vector_type;
+template <>
+struct gram_vector_type<float> {
+  typedef float type __attribute__((vector_size(gram_simd_bytes)));
+};
+template <>
+struct gram_vector_type<double> {
+  typedef double type __attribute__((vector_size(gram_simd_bytes)));
+};
+template <typename Scalar>
+using gram_vector = typename gram_vector_type<Scalar>::type;
+
+template <typename Scalar>
+inline gram_vector<Scalar> gram_load(const Scalar* p) noexcept {
+  gram_vector<Scalar> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+/// \brief Adds the lower triangle of B Bᵀ, tile by tile, to the column-major double matrix g.
+///
+/// B is row-major rows × width with leading dimension ld; rows is a multiple of gram_tile and
+/// width a multiple of gram_lanes<Scalar> (the caller pads with zeros). Each entry is a dot
+/// product accumulated in Scalar over width / lanes steps, in lanes parallel partial sums, then
+/// added to g in double. Diagonal tiles are computed whole, so g's strictly upper part of those
+/// tiles is written too.
+///
+/// For small row counts (the usual 50–100 conditions) this beats a packed GEMM: the dot-product
+/// form reads B in place, needs no packing, and 9 FMAs per 6 loads keep it compute-bound while
+/// B sits in L2.
+template <typename Scalar>
+void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::Index width,
+                    double* g, Eigen::Index ldg) noexcept {
+  constexpr Eigen::Index t = gram_tile;
+  constexpr Eigen::Index lanes = gram_lanes<Scalar>;
+  using vec = gram_vector<Scalar>;
+  for (Eigen::Index i0 = 0; i0 < rows; i0 += t) {
+    for (Eigen::Index j0 = 0; j0 <= i0; j0 += t) {
+      vec acc[t][t] = {};
+      const Scalar* a_rows[t];
+      const Scalar* b_rows[t];
+      for (Eigen::Index r = 0; r < t; ++r) {
+        a_rows[r] = b + (i0 + r) * ld;
+        b_rows[r] = b + (j0 + r) * ld;
+      }
+      for (Eigen::Index f = 0; f < width; f += lanes) {
+        vec bv[t];
+        for (Eigen::Index c = 0; c < t; ++c) bv[c] = gram_load(b_rows[c] + f);
+        for (Eigen::Index r = 0; r < t; ++r) {
+          const vec av = gram_load(a_rows[r] + f);
+          for (Eigen::Index c = 0; c < t; ++c) acc[r][c] += av * bv[c];
+        }
+      }
+      for (Eigen::Index r = 0; r < t; ++r)
+        for (Eigen::Index c = 0; c < t; ++c) {
+          double sum = 0.0;
+          for (Eigen::Index k = 0; k < lanes; ++k) sum += static_cast<double>(acc[r][c][k]);
+          g[(i0 + r) + (j0 + c) * ldg] += sum;
+        }
+    }
+  }
+}
+
+#else
+
+// Portable fallback with the same contract.
+template <typename Scalar>
+void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::Index width,
+                    double* g, Eigen::Index ldg) noexcept {
+  using map =
+      Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                 Eigen::OuterStride<> >;
+  const map m(b, rows, width, Eigen::OuterStride<>(ld));
+  for (Eigen::Index j = 0; j < rows; ++j)
+    for (Eigen::Index i = j; i < rows; ++i)
+      g[i + j * ldg] += static_cast<double>(m.row(i).dot(m.row(j)));
+}
+
+#endif
+
+}  // namespace dnn2brain::detail
+
+#endif  // DNN2BRAIN_DETAIL_GRAM_KERNEL_HPP

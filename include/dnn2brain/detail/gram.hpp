@@ -68,6 +68,60 @@ template <typename Scalar>
 #endif
 }
 
+/// \brief Spreads software prefetches of the next chunk of a row-major input over the tiles of the
+/// current one.
+///
+/// Copying a chunk reads n rows far apart in memory; alone, that phase waits on DRAM while the
+/// arithmetic units idle. Prefetching the next chunk a few cache lines per tile overlaps the two.
+/// A no-op for inputs without direct row-major access.
+template <typename Derived>
+constexpr bool has_row_major_data() {
+  if constexpr (requires(const Derived& d) {
+                  d.data();
+                  d.outerStride();
+                })
+    return (Derived::Flags & Eigen::RowMajorBit) != 0 && Derived::InnerStrideAtCompileTime == 1;
+  else
+    return false;
+}
+
+template <typename Derived>
+class chunk_prefetcher {
+ public:
+  static constexpr bool enabled = has_row_major_data<Derived>();
+
+  chunk_prefetcher(const Eigen::MatrixBase<Derived>& x, Eigen::Index start, Eigen::Index width,
+                   Eigen::Index tiles)
+      : m_x(x.derived()), m_start(start) {
+    constexpr Eigen::Index line = 64;
+    const Eigen::Index bytes =
+        std::max<Eigen::Index>(width, 0) * Eigen::Index(sizeof(typename Derived::Scalar));
+    m_lines_per_row = (bytes + line - 1) / line;
+    m_quota = (m_lines_per_row * x.rows() + tiles - 1) / std::max<Eigen::Index>(tiles, 1);
+  }
+
+  void operator()() noexcept {
+    if constexpr (enabled) {
+#if defined(__GNUC__) || defined(__clang__)
+      for (Eigen::Index k = 0; k < m_quota && m_row < m_x.rows(); ++k) {
+        const char* p =
+            reinterpret_cast<const char*>(m_x.data() + m_row * m_x.outerStride() + m_start);
+        __builtin_prefetch(p + 64 * m_line, 0, 2);  // into L2, where the copy reads it
+        if (++m_line == m_lines_per_row) {
+          m_line = 0;
+          ++m_row;
+        }
+      }
+#endif
+    }
+  }
+
+ private:
+  const Derived& m_x;
+  Eigen::Index m_start;
+  Eigen::Index m_lines_per_row = 0, m_quota = 0, m_row = 0, m_line = 0;
+};
+
 /// Locates the entry of features [start, start + width) that made a chunk's Gram diagonal
 /// non-finite and throws, naming it.
 template <typename Derived>
@@ -153,7 +207,10 @@ template <typename Derived>
         }
         if (width < b_padded) buffer.rightCols(b_padded - width).setZero();  // last chunk
         if (tiles) {
-          gram_tiles_add(buffer.data(), b_padded, rows, b_padded, g.data(), rows);
+          const Eigen::Index next = start + lanes * b;  // this lane's next chunk
+          const Eigen::Index tile_count = rows / gram_tile * (rows / gram_tile + 1) / 2;
+          chunk_prefetcher<Derived> prefetch(x, next, std::min(b, p - next), tile_count);
+          gram_tiles_add(buffer.data(), b_padded, rows, b_padded, g.data(), rows, prefetch);
         } else {
           product.setZero(rows, rows);
           product.template selfadjointView<Eigen::Lower>().rankUpdate(buffer);

@@ -179,6 +179,29 @@ TEMPLATE_TEST_CASE("compute_rdm agrees with the naive loops for every chunk widt
   }
 }
 
+TEMPLATE_TEST_CASE("compute_rdm is exact to its error bound for hundreds of conditions",
+                   "[rdm][compute_rdm][blocking]", float, double) {
+  // 200 conditions: the Gram kernel walks several blocks of column tiles per chunk.
+  const Eigen::MatrixXd x =
+      dnn2brain::test::gaussian(200, 700, 21).cast<TestType>().template cast<double>();
+  const double dev =
+      max_abs_diff(ours<TestType>(x, metric::correlation{}), naive_rdm(x, "correlation"));
+  INFO("worst deviation " << dev);
+  CHECK(dev <= one_minus_r_tolerance<TestType>(x));
+  const double dev_sq =
+      max_abs_diff(ours<TestType>(x, metric::sq_euclidean{}, {.chunk_features = 96}),
+                   naive_rdm(x, "sqeuclidean"));
+  INFO("worst deviation of squared distances " << dev_sq);
+  CHECK(dev_sq <= squared_tolerance<TestType>(x));
+}
+
+TEST_CASE("compute_rdm serves other floating-point types through Eigen's rank update",
+          "[rdm][compute_rdm][long_double]") {
+  const Eigen::MatrixXd x = dnn2brain::test::gaussian(9, 50, 22);
+  const auto r = dnn2brain::compute_rdm(x.cast<long double>().eval(), metric::correlation{});
+  CHECK(max_abs_diff(r.values().cast<double>(), naive_rdm(x, "correlation")) <= 1e-15);
+}
+
 TEST_CASE("the direct method keeps near-duplicate patterns accurate",
           "[rdm][compute_rdm][stability]") {
   // Rows i and i+1 differ by 1e-6 of their scale: the Gram route loses about half the digits of

@@ -57,12 +57,12 @@ void load_chunk(const Eigen::MatrixBase<Derived>& x, Eigen::Index start, Eigen::
   }
 }
 
-/// Whether the tiled dot-product kernel serves this scalar type and row count. Beyond about 128
-/// rows a packed GEMM (Eigen's rankUpdate) reuses each loaded value more and wins.
+/// Whether the tiled dot-product kernel serves this scalar type (GCC/Clang vector extensions for
+/// float and double); other types use Eigen's packed rank update.
 template <typename Scalar>
-[[nodiscard]] constexpr bool use_gram_tiles(Eigen::Index rows) noexcept {
+[[nodiscard]] constexpr bool use_gram_tiles() noexcept {
 #if defined(__GNUC__) || defined(__clang__)
-  return (std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>)&&rows <= 128;
+  return std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>;
 #else
   return false;
 #endif
@@ -161,13 +161,15 @@ template <typename Derived>
   using Scalar = typename Derived::Scalar;
   const Eigen::Index n = x.rows();
   const Eigen::Index p = x.cols();
-  const bool tiles = use_gram_tiles<Scalar>(n + 1);
+  constexpr bool tiles = use_gram_tiles<Scalar>();
   // Tiles need rows in multiples of the tile and columns in multiples of the SIMD width.
   const Eigen::Index row_step = tiles ? gram_tile : 1;
   const Eigen::Index col_step = tiles ? gram_lanes<Scalar> : 1;
   const Eigen::Index rows =
       (n + 1 + row_step - 1) / row_step * row_step;  // patterns, ones, padding
-  Eigen::Index b = chunk > 0 ? chunk : default_chunk(rows, sizeof(Scalar));
+  // Cache-sized chunks, but at least 512 features so each tile's horizontal sums stay cheap.
+  Eigen::Index b =
+      chunk > 0 ? chunk : std::max<Eigen::Index>(default_chunk(rows, sizeof(Scalar)), 512);
   b = std::min(b, p);
   const Eigen::Index b_padded = (b + col_step - 1) / col_step * col_step;
   const Eigen::Index chunks = (p + b - 1) / b;
@@ -206,7 +208,7 @@ template <typename Derived>
           block = source.colwise() - shift;
         }
         if (width < b_padded) buffer.rightCols(b_padded - width).setZero();  // last chunk
-        if (tiles) {
+        if constexpr (tiles) {
           const Eigen::Index next = start + lanes * b;  // this lane's next chunk
           const Eigen::Index tile_count = rows / gram_tile * (rows / gram_tile + 1) / 2;
           chunk_prefetcher<Derived> prefetch(x, next, std::min(b, p - next), tile_count);

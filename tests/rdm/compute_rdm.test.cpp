@@ -154,27 +154,39 @@ TEMPLATE_TEST_CASE("compute_rdm agrees with the naive loops for every chunk widt
                    "[rdm][compute_rdm][determinism]", float, double) {
   const Eigen::MatrixXd x0 = dnn2brain::test::gaussian(23, 301, 7);
   const Eigen::MatrixXd x = x0.cast<TestType>().template cast<double>();
+  // Row-major storage, as numpy and xtensor hand it over: the path that prefetches.
+  using row_major = Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const row_major xr = x.cast<TestType>();
   const Eigen::VectorXd ref = naive_rdm(x, "correlation");
   const Eigen::VectorXd ref_sq = naive_rdm(x, "sqeuclidean");
   const auto m = GENERATE(as<std::string>{}, "correlation", "sq_euclidean");
-  Eigen::VectorXd single;
-  {
-    dnn2brain::test::thread_count one(1);
-    single = m == "correlation" ? ours<TestType>(x, metric::correlation{}, {.chunk_features = 16})
-                                : ours<TestType>(x, metric::sq_euclidean{}, {.chunk_features = 16});
-  }
+  const auto method = GENERATE(rdm_method::gram, rdm_method::direct);
+  auto run = [&](index_t chunk) -> Eigen::VectorXd {
+    const rdm_options options{.method = method, .chunk_features = chunk};
+    if (m == "correlation")
+      return dnn2brain::compute_rdm(xr, metric::correlation{}, options)
+          .values()
+          .template cast<double>();
+    return dnn2brain::compute_rdm(xr, metric::sq_euclidean{}, options)
+        .values()
+        .template cast<double>();
+  };
   for (const index_t chunk : {1, 16, 64, 300, 301, 5000}) {
-    for (const int threads : {1, 2, 3}) {
+    Eigen::VectorXd single;
+    {
+      dnn2brain::test::thread_count one(1);
+      single = run(chunk);
+    }
+    for (const int threads : {2, 3}) {
       dnn2brain::test::thread_count scope(threads);
-      const Eigen::VectorXd got =
-          m == "correlation" ? ours<TestType>(x, metric::correlation{}, {.chunk_features = chunk})
-                             : ours<TestType>(x, metric::sq_euclidean{}, {.chunk_features = chunk});
+      const Eigen::VectorXd got = run(chunk);
       const double dev = max_abs_diff(got, m == "correlation" ? ref : ref_sq);
       const double tol =
           m == "correlation" ? one_minus_r_tolerance<TestType>(x) : squared_tolerance<TestType>(x);
-      INFO(m << ", chunk " << chunk << ", threads " << threads << ": worst deviation " << dev);
+      INFO(m << (method == rdm_method::gram ? ", gram" : ", direct") << ", chunk " << chunk
+             << ", threads " << threads << ": worst deviation " << dev);
       CHECK(dev <= tol);
-      if (chunk == 16) CHECK(got == single);  // bit-identical whatever the thread count
+      CHECK(got == single);  // bit-identical whatever the thread count
     }
   }
 }
@@ -233,16 +245,40 @@ TEST_CASE("the direct method keeps near-duplicate patterns accurate",
   CHECK(worst_gram_r > worst_direct_r);
 }
 
-TEST_CASE("the Gram route's row shift keeps large-mean float patterns accurate",
+TEST_CASE("large-mean float patterns stay accurate, also after an unrepresentative first chunk",
           "[rdm][compute_rdm][stability]") {
-  // ReLU-like activations: mean 1000, spread 1, in float. Without the shift, G − p·m·mᵀ would
-  // cancel ~12 of float's 7 digits; with it the error stays at the b·ε_float level.
+  // ReLU-like activations: mean 1000, spread 1, in float. A raw Gram matrix minus p·m·mᵀ would
+  // cancel ~6 of float's 7 digits; centring each chunk and merging exactly keeps the error at the
+  // b·ε_float level. The first 600 features are a "dead channel" (all zero), which would ruin a
+  // shift taken from the first chunk.
   Eigen::MatrixXd x = dnn2brain::test::gaussian(10, 4096, 5).array() + 1000.0;
+  x.leftCols(600).setZero();
   const Eigen::MatrixXd xf = x.cast<float>().cast<double>();
   const Eigen::VectorXd ref = naive_rdm(xf, "correlation");
-  const double dev = max_abs_diff(ours<float>(xf, metric::correlation{}), ref);
-  INFO("worst deviation " << dev);
-  CHECK(dev <= one_minus_r_tolerance<float>(xf));
+  for (const index_t chunk : {0, 512, 4096}) {
+    const double dev =
+        max_abs_diff(ours<float>(xf, metric::correlation{}, {.chunk_features = chunk}), ref);
+    INFO("chunk " << chunk << ": worst deviation " << dev);
+    CHECK(dev <= one_minus_r_tolerance<float>(xf));
+  }
+}
+
+TEMPLATE_TEST_CASE("constant patterns are degenerate whatever their value",
+                   "[rdm][compute_rdm][degenerate]", float, double) {
+  // 0.1 has no exact binary mean: a rounded mean leaves a tiny residue that must not pass for
+  // variance.
+  Eigen::MatrixXd x = dnn2brain::test::gaussian(5, 3000, 8);
+  x.row(1).setConstant(0.1);
+  x.row(3).setConstant(-7.3e5);
+  for (const auto method : {rdm_method::gram, rdm_method::direct})
+    for (const index_t chunk : {0, 700}) {
+      const auto r = dnn2brain::compute_rdm(x.cast<TestType>().eval(), metric::correlation{},
+                                            {.method = method, .chunk_features = chunk});
+      INFO((method == rdm_method::gram ? "gram" : "direct") << ", chunk " << chunk);
+      CHECK(r.degenerate_conditions() == std::vector<index_t>{1, 3});
+      CHECK(std::isnan(r(0, 1)));
+      CHECK_FALSE(std::isnan(r(0, 2)));
+    }
 }
 
 TEST_CASE("constant patterns give NaN correlation distances and are reported",
@@ -297,7 +333,9 @@ TEST_CASE(
   CHECK(max_abs_diff(dnn2brain::compute_rdm(slice).values(),
                      naive_rdm(x.middleCols(20, 20), "correlation")) <= 1e-13);
   const xt::xtensor<float, 3> tf = xt::cast<float>(t);
-  CHECK(dnn2brain::compute_rdm(tf, metric::euclidean{}).values().size() == 21);
+  const Eigen::MatrixXd xf = x.cast<float>().cast<double>();
+  CHECK(max_abs_diff(dnn2brain::compute_rdm(tf, metric::sq_euclidean{}).values(),
+                     naive_rdm(xf, "sqeuclidean")) <= squared_tolerance<float>(xf));
 
   Eigen::VectorXd into(21);
   CHECK(dnn2brain::compute_rdm_into(x, into).empty());

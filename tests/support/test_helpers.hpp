@@ -35,8 +35,10 @@ class thread_count {
 };
 
 /// Largest |a − b| over entries, NaN-aware: a NaN on one side only counts as infinite.
+/// Sizes must match: a mismatch counts as an infinite deviation.
 template <typename A, typename B>
 double max_abs_diff(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b) {
+  if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
   double worst = 0.0;
   for (Eigen::Index k = 0; k < a.size(); ++k) {
     const double x = static_cast<double>(a.reshaped()(k));

@@ -41,21 +41,44 @@ void require_finite(const Eigen::MatrixBase<Derived>& x, Eigen::Index column_off
                              ", feature ", column_offset + j));
 }
 
-/// Copies features [start, start + width) of x into buffer (its left columns), checks they are
-/// finite and, when asked, subtracts each feature's mean over conditions (exact per chunk, since a
-/// feature's mean involves that feature only). Means are taken in double.
+/// Copies features [start, start + width) of x into the top-left n × width block of buffer and,
+/// when asked, subtracts each feature's mean over conditions (exact per chunk, since a feature's
+/// mean involves that feature only; taken in double). Finiteness is the caller's to check.
 template <typename Derived, typename Buffer>
 void load_chunk(const Eigen::MatrixBase<Derived>& x, Eigen::Index start, Eigen::Index width,
-                Buffer& buffer, bool center_features, const char* function) {
+                Buffer& buffer, bool center_features) {
   using Scalar = typename Buffer::Scalar;
-  auto block = buffer.leftCols(width);
+  auto block = buffer.topLeftCorner(x.rows(), width);
   block = x.middleCols(start, width).template cast<Scalar>();
-  require_finite(block, start, function);
   if (center_features) {
     const Eigen::RowVectorXd means = block.template cast<double>().colwise().mean();
     block.rowwise() -= means.template cast<Scalar>();
   }
 }
+
+/// Centred second moments of a set of patterns: count, mean vector and the lower triangle of the
+/// scatter matrix Σ (z − mean)(z − mean)ᵀ, all in double.
+struct moments {
+  double count = 0.0;
+  Eigen::VectorXd mean;
+  Eigen::MatrixXd scatter;
+
+  /// Adds a part whose scatter has already been added into `scatter` (Chan, Golub & LeVeque's
+  /// pairwise update): only the spread of the two means enters, never a raw second moment, so no
+  /// cancellation grows with the patterns' means.
+  void merge_mean(const Eigen::VectorXd& part_mean, double part_count) {
+    const double total = count + part_count;
+    if (count > 0.0) {
+      const Eigen::VectorXd delta = part_mean - mean;
+      scatter.triangularView<Eigen::Lower>() +=
+          (count * part_count / total) * delta * delta.transpose();
+      mean += (part_count / total) * delta;
+    } else {
+      mean = part_mean;
+    }
+    count = total;
+  }
+};
 
 /// Whether the tiled dot-product kernel serves this scalar type (GCC/Clang vector extensions for
 /// float and double); other types use Eigen's packed rank update.
@@ -135,29 +158,35 @@ template <typename Derived>
                                 start, ", ", start + width, "); use double or rdm_method::direct"));
 }
 
+/// What centred_gram() returns.
+struct centred_gram_result {
+  Eigen::MatrixXd gram;  ///< C, full symmetric n × n
+  Eigen::VectorXd
+      energy;  ///< per pattern, Σ_f z² before row centring (the scale of Cᵢᵢ's rounding)
+};
+
 /// \brief Gram matrix of the recipe's centred patterns, streamed over feature chunks.
 ///
 /// Returns the full symmetric n × n matrix C = Z Zᵀ in double, Z the patterns after the recipe's
-/// feature and row centring. x is read once, chunk by chunk, and never copied whole.
+/// feature and row centring, and its diagonal's reference energy (see below). x is read once, chunk
+/// by chunk, and never copied whole.
 ///
-/// Each chunk is copied into a padded row-major buffer (cast, feature means and the row shift
-/// subtracted in one fused pass) with one extra row of ones, so the same product also yields the
-/// row sums s. Its Gram product is formed in x's scalar type and added in double.
-///
-/// Accuracy: row centring uses a shift: every pattern first loses a constant cᵢ (its mean over
-/// the first chunk), which leaves correlations unchanged, and C = G − s sᵀ / p with G and s those
-/// of the shifted data. Rounding in C is then about b·ε·‖zᵢ‖‖zⱼ‖ (b the chunk width, ε the unit
-/// roundoff of the scalar type) relative to the shifted, not the raw, patterns, so large pattern
-/// means (ReLU layers in float) do not cancel catastrophically.
+/// Each chunk is copied into a padded row-major buffer in x's scalar type, feature means are
+/// subtracted when asked, and for row centring each pattern is centred on its own mean over the
+/// chunk. The chunk's Gram product is formed in x's scalar type, corrected to the exact chunk
+/// means in double, and merged into the running total with Chan's pairwise update, which adds
+/// only the spread of chunk means. Rounding in C is therefore about b·ε·‖zᵢ‖‖zⱼ‖ with z the
+/// centred patterns, b the chunk width and ε the scalar's unit roundoff, however large the
+/// patterns' means (ReLU layers in float) and however unrepresentative any one chunk is.
 ///
 /// Non-finite input shows up as a non-finite Gram diagonal, checked per chunk; only then is the
-/// chunk scanned to name the entry. Determinism: chunk k is added into lane k mod L, lanes are
-/// summed in order, and L depends on the chunk count only, so the result is identical for any
-/// number of threads.
+/// chunk scanned to name the entry. Determinism: chunk k is merged into lane k mod L in chunk
+/// order, lanes are merged in order, and L depends on the chunk count only, so the result is
+/// identical for any number of threads.
 template <typename Derived>
-[[nodiscard]] Eigen::MatrixXd centred_gram(const Eigen::MatrixBase<Derived>& x,
-                                           const metric::gram_recipe& recipe, Eigen::Index chunk,
-                                           const char* function) {
+[[nodiscard]] centred_gram_result centred_gram(const Eigen::MatrixBase<Derived>& x,
+                                               const metric::gram_recipe& recipe,
+                                               Eigen::Index chunk, const char* function) {
   using Scalar = typename Derived::Scalar;
   const Eigen::Index n = x.rows();
   const Eigen::Index p = x.cols();
@@ -165,8 +194,7 @@ template <typename Derived>
   // Tiles need rows in multiples of the tile and columns in multiples of the SIMD width.
   const Eigen::Index row_step = tiles ? gram_tile : 1;
   const Eigen::Index col_step = tiles ? gram_lanes<Scalar> : 1;
-  const Eigen::Index rows =
-      (n + 1 + row_step - 1) / row_step * row_step;  // patterns, ones, padding
+  const Eigen::Index rows = (n + row_step - 1) / row_step * row_step;
   // Cache-sized chunks, but at least 512 features so each tile's horizontal sums stay cheap.
   Eigen::Index b =
       chunk > 0 ? chunk : std::max<Eigen::Index>(default_chunk(rows, sizeof(Scalar)), 512);
@@ -176,63 +204,72 @@ template <typename Derived>
   constexpr Eigen::Index max_lanes = 4;
   const Eigen::Index lanes = std::min(max_lanes, chunks);
 
-  // Shift c: each pattern's mean over the first chunk (after feature centring), in double.
-  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> shift =
-      Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(n);
-  if (recipe.center_rows) {
-    row_matrix<Scalar> first(n, b);
-    load_chunk(x, 0, b, first, recipe.center_features, function);
-    shift = first.template cast<double>().rowwise().mean().template cast<Scalar>();
-  }
-
-  std::vector<Eigen::MatrixXd> gram(static_cast<std::size_t>(lanes));
+  std::vector<moments> lane_moments(static_cast<std::size_t>(lanes));
   parallel_error error;
   DNN2BRAIN_OMP(parallel for schedule(static, 1) if (lanes > 1))
   for (Eigen::Index lane = 0; lane < lanes; ++lane) {
-    auto& g = gram[static_cast<std::size_t>(lane)];
-    g.setZero(rows, rows);
-    row_matrix<Scalar> buffer = row_matrix<Scalar>::Zero(rows, b_padded);
-    buffer.row(n).setOnes();
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> product;
-    for (Eigen::Index k = lane; k < chunks; k += lanes) {
-      error.run(k, [&] {
+    error.run(lane, [&] {
+      moments& total = lane_moments[static_cast<std::size_t>(lane)];
+      total.scatter.setZero(rows, rows);
+      total.mean.setZero(n);
+      row_matrix<Scalar> buffer = row_matrix<Scalar>::Zero(rows, b_padded);
+      Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> product;
+      for (Eigen::Index k = lane; k < chunks; k += lanes) {
         const Eigen::Index start = k * b;
         const Eigen::Index width = std::min(b, p - start);
-        auto block = buffer.topLeftCorner(n, width);
-        const auto source = x.middleCols(start, width).template cast<Scalar>();
-        if (recipe.center_features) {
-          const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> means =
-              source.template cast<double>().colwise().mean().template cast<Scalar>();
-          block = (source.rowwise() - means).colwise() - shift;
-        } else {
-          block = source.colwise() - shift;
-        }
+        load_chunk(x, start, width, buffer, recipe.center_features);
         if (width < b_padded) buffer.rightCols(b_padded - width).setZero();  // last chunk
+        auto block = buffer.topLeftCorner(n, width);
+        Eigen::VectorXd chunk_mean;
+        Eigen::VectorXd residual_sum;  // Σ_f (zᵢf − cᵢ): what the rounded shift c left over
+        if (recipe.center_rows) {
+          // The chunk mean, summed in double then rounded once: a constant pattern then leaves
+          // at most ε/2 per entry after the shift.
+          const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> shift =
+              (block.template cast<double>().rowwise().sum() / static_cast<double>(width))
+                  .template cast<Scalar>();
+          block.colwise() -= shift;
+          residual_sum = block.rowwise().sum().template cast<double>();
+          chunk_mean = shift.template cast<double>() + residual_sum / static_cast<double>(width);
+        }
         if constexpr (tiles) {
           const Eigen::Index next = start + lanes * b;  // this lane's next chunk
           const Eigen::Index tile_count = rows / gram_tile * (rows / gram_tile + 1) / 2;
           chunk_prefetcher<Derived> prefetch(x, next, std::min(b, p - next), tile_count);
-          gram_tiles_add(buffer.data(), b_padded, rows, b_padded, g.data(), rows, prefetch);
+          gram_tiles_add(buffer.data(), b_padded, rows, b_padded, total.scatter.data(), rows,
+                         prefetch);
         } else {
           product.setZero(rows, rows);
           product.template selfadjointView<Eigen::Lower>().rankUpdate(buffer);
-          g.template triangularView<Eigen::Lower>() += product.template cast<double>();
+          total.scatter.template triangularView<Eigen::Lower>() += product.template cast<double>();
         }
-        if (!g.diagonal().head(n).allFinite()) throw_non_finite_chunk(x, start, width, function);
-      });
-    }
+        if (!total.scatter.diagonal().head(n).allFinite())
+          throw_non_finite_chunk(x, start, width, function);
+        if (recipe.center_rows) {
+          // The product used the shift c, not the exact chunk mean: remove the rank-1 remainder.
+          total.scatter.topLeftCorner(n, n).template triangularView<Eigen::Lower>() -=
+              residual_sum * residual_sum.transpose() / static_cast<double>(width);
+          total.merge_mean(chunk_mean, static_cast<double>(width));
+        }
+      }
+    });
   }
   error.rethrow();
 
-  Eigen::MatrixXd total = gram[0];
-  for (std::size_t lane = 1; lane < gram.size(); ++lane) total += gram[lane];
-  Eigen::MatrixXd c = total.topLeftCorner(n, n);
-  if (recipe.center_rows) {
-    const Eigen::VectorXd s = total.row(n).head(n).transpose();  // Σ_f zᵢf, from the ones row
-    c.triangularView<Eigen::Lower>() -= s * s.transpose() / static_cast<double>(p);
+  moments& all = lane_moments[0];
+  for (std::size_t lane = 1; lane < lane_moments.size(); ++lane) {
+    all.scatter += lane_moments[lane].scatter;
+    if (recipe.center_rows) all.merge_mean(lane_moments[lane].mean, lane_moments[lane].count);
   }
-  c.triangularView<Eigen::StrictlyUpper>() = c.transpose();
-  return c;
+  centred_gram_result result;
+  result.gram = all.scatter.topLeftCorner(n, n);
+  result.gram.triangularView<Eigen::StrictlyUpper>() = result.gram.transpose();
+  // Energy of each pattern before row centring, Σ_f zᵢf² = Cᵢᵢ + p·meanᵢ²: the scale that rounding
+  // in Cᵢᵢ is relative to.
+  result.energy = result.gram.diagonal();
+  if (recipe.center_rows)
+    result.energy += static_cast<double>(p) * all.mean.array().square().matrix();
+  return result;
 }
 
 }  // namespace dnn2brain::detail

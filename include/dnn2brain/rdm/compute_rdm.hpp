@@ -23,8 +23,9 @@ namespace dnn2brain {
 /// How the RDM builders compute distances.
 enum class rdm_method {
   /// Gram products over feature chunks (BLAS-3 speed, O(n²p) flops). Rounding is additive in the
-  /// squared distance: about b·ε·(‖zᵢ‖² + ‖zⱼ‖²) with b the chunk width and z the centred pattern,
-  /// so near-identical patterns lose relative accuracy in their (small) distance.
+  /// inner products: about b·ε·‖zᵢ‖‖zⱼ‖ with b the chunk width and z the centred pattern (chunks
+  /// are centred on their own means and merged exactly), so near-identical patterns lose relative
+  /// accuracy in their (small) distance.
   gram,
   /// Direct differences in double: a few ε_double relative error in every distance, for
   /// near-duplicate patterns or when the Gram route's error bound is too loose; several times
@@ -106,11 +107,16 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
     } plain{recipe};
     return compute_rdm_impl(transformed, plain, options, out, function);
   } else if (options.method == rdm_method::gram) {
-    const Eigen::MatrixXd c = centred_gram(x, recipe, options.chunk_features, function);
+    const auto c = centred_gram(x, recipe, options.chunk_features, function);
+    // A pattern is degenerate when its centred energy is zero to rounding, Cᵢᵢ ≤ (4ε)²·Σz²: an
+    // exactly constant pattern leaves at most ~ε²·Σz² after the rounded chunk means.
+    const double eps = std::numeric_limits<typename Derived::Scalar>::epsilon();
+    const double floor = 16.0 * eps * eps;
     std::vector<bool> flags(static_cast<std::size_t>(n), false);
     if (recipe.output == metric::gram_output::one_minus_r)
-      for (index_t i = 0; i < n; ++i) flags[static_cast<std::size_t>(i)] = !(c(i, i) > 0.0);
-    degenerate = finish_distances(c, true, recipe.output, flags, out);
+      for (index_t i = 0; i < n; ++i)
+        flags[static_cast<std::size_t>(i)] = !(c.gram(i, i) > floor * c.energy[i]);
+    degenerate = finish_distances(c.gram, true, recipe.output, flags, out);
   } else {
     std::vector<bool> flags;
     const Eigen::MatrixXd d2 =
@@ -141,7 +147,8 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
 /// \throws invalid_argument if n < 2, p < 1, out has the wrong size, an activation is NaN or Inf,
 ///         or (with reject_degenerate) a pattern is degenerate.
 /// \par Complexity
-///   O(n²p) flops in Gram products over feature chunks, O(n·chunk) extra memory.
+///   O(n²p) flops in Gram products over feature chunks; O(n² + n·chunk) extra memory per lane, at
+///   most 4 lanes.
 template <floating_eigen Derived, typename Metric = metric::correlation>
 requires metric::gram_metric<Metric> std::vector<index_t> compute_rdm_into(
     const Eigen::MatrixBase<Derived>& patterns,

@@ -147,6 +147,26 @@ TEST_CASE("one model against a stack equals the pairwise comparisons, for any th
     }
     return one;
   };
+  // Against the naive definitions, column by column.
+  const Eigen::VectorXd model_d = model.values();
+  for (const std::string name : all_measures) {
+    Eigen::VectorXd batched;
+    if (name == "pearson") batched = dnn2brain::compare(model, stack, measure::pearson{});
+    if (name == "spearman") batched = dnn2brain::compare(model, stack, measure::spearman{});
+    if (name == "cosine") batched = dnn2brain::compare(model, stack, measure::cosine{});
+    if (name == "kendall_tau_a")
+      batched = dnn2brain::compare(model, stack, measure::kendall_tau_a{});
+    if (name == "kendall_tau_b")
+      batched = dnn2brain::compare(model, stack, measure::kendall_tau_b{});
+    for (index_t t = 0; t < count; ++t) {
+      const double expected = naive(name, model_d, targets.col(t).cast<double>());
+      INFO(name << ", column " << t);
+      if (std::isnan(expected))
+        CHECK(std::isnan(batched[t]));
+      else
+        CHECK(batched[t] == Approx(expected).margin(1e-12));
+    }
+  }
   CHECK(std::isnan(run(measure::pearson{})[8]));
   CHECK(std::isnan(run(measure::spearman{})[8]));
   CHECK(std::isnan(run(measure::kendall_tau_b{})[8]));
@@ -198,8 +218,9 @@ TEST_CASE("NaN entries: raise names the pair, omit leaves it out, propagate give
 
 TEST_CASE("comparison rejects mismatched and infinite input", "[compare][errors]") {
   const Eigen::VectorXd a = reference_vector("u");
-  REQUIRE_THROWS_WITH(dnn2brain::compare_vectors(a, Eigen::VectorXd::Ones(44).eval()),
-                      "dnn2brain::compare: expected vectors of equal length, got 45 and 44");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compare_vectors(a, Eigen::VectorXd::Ones(44).eval()),
+      "dnn2brain::compare_vectors: expected vectors of equal length, got 45 and 44");
   REQUIRE_THROWS_WITH(
       dnn2brain::compare(dnn2brain::rdm<double>(10), dnn2brain::rdm<double>(9)),
       "dnn2brain::compare: expected RDMs of the same conditions, got 10 and 9 conditions");
@@ -212,7 +233,8 @@ TEST_CASE("comparison rejects mismatched and infinite input", "[compare][errors]
   Eigen::VectorXd b = a;
   b[3] = std::numeric_limits<double>::infinity();
   for (const auto policy : {nan_policy::raise, nan_policy::omit, nan_policy::propagate})
-    REQUIRE_THROWS_WITH(dnn2brain::compare_vectors(a, b, measure::kendall_tau_b{}, policy),
-                        "dnn2brain::compare: expected finite RDM entries, got inf in the target at "
-                        "entry 3 (conditions 0, 4)");
+    REQUIRE_THROWS_WITH(
+        dnn2brain::compare_vectors(a, b, measure::kendall_tau_b{}, policy),
+        "dnn2brain::compare_vectors: expected finite RDM entries, got inf in the target at "
+        "entry 3 (conditions 0, 4)");
 }

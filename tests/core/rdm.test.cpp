@@ -75,3 +75,17 @@ TEST_CASE("rdm_stack rejects mismatched RDMs and bad indices", "[core][rdm_stack
   REQUIRE_THROWS_AS(dnn2brain::rdm_stack<double>{std::span<const dnn2brain::rdm<double>>(mixed)},
                     dnn2brain::invalid_argument);
 }
+
+TEST_CASE("rdm keeps degenerate conditions sorted, unique and in range", "[core][rdm]") {
+  dnn2brain::rdm<double> r(6);
+  r.set_degenerate_conditions({4, 1, 4});
+  REQUIRE(r.degenerate_conditions() == std::vector<index_t>{1, 4});
+  REQUIRE(r.info() == dnn2brain::status::degenerate_input);
+  REQUIRE_THROWS_WITH(
+      r.set_degenerate_conditions({6}),
+      "dnn2brain::rdm::set_degenerate_conditions: expected conditions in [0, 6), got 6");
+  // The writable view of the values cannot change their number.
+  r.values().setConstant(2.0);
+  REQUIRE(r(0, 5) == 2.0);
+  REQUIRE(r.pairs() == 15);
+}

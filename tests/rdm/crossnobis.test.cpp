@@ -27,11 +27,19 @@ TEST_CASE("crossnobis matches its definition computed with numpy", "[rdm][crossn
   const auto runs = reference_runs();
   const Eigen::VectorXd ref = dnn2brain::test::reference_vector("runs_crossnobis");
   const dnn2brain::metric::crossnobis metric(dnn2brain::test::reference("precision"));
-  const auto r = dnn2brain::compute_crossnobis_rdm<double>(runs, metric);
+  const auto r = dnn2brain::compute_crossnobis_rdm(runs, metric);
   const double dev = dnn2brain::test::max_abs_diff(r.values(), ref);
   INFO("worst deviation " << dev << " (values up to " << ref.cwiseAbs().maxCoeff() << ")");
   CHECK(dev <= 1e-12 * ref.cwiseAbs().maxCoeff());
   CHECK((ref.array() < 0).any());  // the estimate is unbiased, so it goes negative
+
+  // Any random-access range of Eigen matrices or Maps, e.g. views into one stacked buffer.
+  const Matrix stacked = dnn2brain::test::reference("runs");
+  std::vector<Eigen::Map<const Matrix, 0, Eigen::OuterStride<>>> views;
+  for (index_t run = 0; run < 3; ++run)
+    views.emplace_back(stacked.data() + 6 * run, 6, 30, Eigen::OuterStride<>(18));
+  CHECK(dnn2brain::test::max_abs_diff(dnn2brain::compute_crossnobis_rdm(views, metric).values(),
+                                      ref) <= 1e-12 * ref.cwiseAbs().maxCoeff());
 
   // The same data as a runs × conditions × features xtensor array.
   xt::xtensor<double, 3> cube = xt::zeros<double>({3, 6, 30});
@@ -45,7 +53,7 @@ TEST_CASE("crossnobis matches its definition computed with numpy", "[rdm][crossn
 TEST_CASE("crossnobis without a precision is the cross-validated squared Euclidean distance",
           "[rdm][crossnobis]") {
   const auto runs = reference_runs();
-  const auto r = dnn2brain::compute_crossnobis_rdm<double>(runs);
+  const auto r = dnn2brain::compute_crossnobis_rdm(runs);
   for (index_t i = 0; i < 6; ++i)
     for (index_t j = i + 1; j < 6; ++j) {
       long double acc = 0;
@@ -68,7 +76,7 @@ TEST_CASE("crossnobis is unbiased: identical conditions average to zero",
     for (index_t r = 0; r < runs_n; ++r)
       runs.push_back(
           dnn2brain::test::gaussian(n, p, unsigned(1000 + s * runs_n + r)).cast<float>());
-    const auto d = dnn2brain::compute_crossnobis_rdm<float>(runs);
+    const auto d = dnn2brain::compute_crossnobis_rdm(runs);
     for (index_t k = 0; k < d.pairs(); ++k) {
       sum += d.values()[k];
       sum_sq += double(d.values()[k]) * d.values()[k];
@@ -90,25 +98,26 @@ TEST_CASE("crossnobis is unbiased: identical conditions average to zero",
 TEST_CASE("crossnobis needs at least two runs of equal shape", "[rdm][crossnobis][errors]") {
   std::vector<Matrix> one{Matrix::Ones(4, 3)};
   REQUIRE_THROWS_WITH(
-      dnn2brain::compute_crossnobis_rdm<double>(one),
+      dnn2brain::compute_crossnobis_rdm(one),
       "dnn2brain::compute_crossnobis_rdm: expected at least 2 runs (cross-validation "
       "needs independent runs), got 1");
   std::vector<Matrix> mismatched{Matrix::Ones(4, 3), Matrix::Ones(4, 2)};
   REQUIRE_THROWS_WITH(
-      dnn2brain::compute_crossnobis_rdm<double>(mismatched),
+      dnn2brain::compute_crossnobis_rdm(mismatched),
       "dnn2brain::compute_crossnobis_rdm: expected every run to be 4 x 3 like run 0, "
       "got 4 x 2 for run 1");
   std::vector<Matrix> with_nan{Matrix::Ones(4, 3), Matrix::Ones(4, 3)};
   with_nan[1](2, 1) = std::nan("");
-  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(with_nan),
-                      "dnn2brain::compute_crossnobis_rdm: expected finite activations, got nan at "
-                      "condition 2, feature 1");
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_crossnobis_rdm(with_nan),
+      "dnn2brain::compute_crossnobis_rdm: expected finite activations, got nan in run 1 "
+      "at condition 2, feature 1");
   const xt::xtensor<double, 2> flat = xt::zeros<double>({4, 3});
   REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm(flat),
                       "dnn2brain::compute_crossnobis_rdm: expected a runs x conditions x features "
                       "array, got 2 dimension(s)");
   const dnn2brain::metric::crossnobis wrong_size(Eigen::Matrix2d::Identity());
   std::vector<Matrix> two{Matrix::Ones(4, 3), Matrix::Ones(4, 3)};
-  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm<double>(two, wrong_size),
+  REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm(two, wrong_size),
                       Catch::Contains("expected patterns with 2 features"));
 }

@@ -44,7 +44,7 @@ namespace detail {
 // and for NaN under nan_policy::raise; returns whether NaN is present otherwise.
 template <typename Derived>
 bool check_entries(const Eigen::MatrixBase<Derived>& v, nan_policy policy, const char* what,
-                   Eigen::Index column) {
+                   Eigen::Index column, const char* function) {
   if (v.allFinite()) return false;
   const Eigen::Index m = v.size();
   for (Eigen::Index k = 0; k < m; ++k) {
@@ -53,12 +53,12 @@ bool check_entries(const Eigen::MatrixBase<Derived>& v, nan_policy policy, const
     std::string where = concat("entry ", k);
     const auto n =
         static_cast<index_t>(std::llround((1.0 + std::sqrt(1.0 + 8.0 * double(m))) / 2.0));
-    if (condensed_size(n) == m) {
+    if (n >= 2 && condensed_size(n) == m) {
       const auto [i, j] = condensed_pair(n, k);
       where += concat(" (conditions ", i, ", ", j, ")");
     }
     if (column >= 0) where += concat(" of column ", column);
-    throw_invalid_argument("compare",
+    throw_invalid_argument(function,
                            concat("expected ",
                                   std::isnan(x) ? "RDM entries without NaN (nan_policy::omit "
                                                   "leaves such pairs out)"
@@ -90,6 +90,61 @@ double compare_omitting(const Eigen::VectorXd& a, const Eigen::VectorXd& b, Eige
 
 }  // namespace detail
 
+namespace detail {
+
+template <typename Measure, typename Model, typename Targets>
+Eigen::VectorXd compare_columns(const Eigen::MatrixBase<Model>& model,
+                                const Eigen::MatrixBase<Targets>& targets, nan_policy policy,
+                                const char* function) {
+  const Eigen::Index m = model.size();
+  if ((model.rows() != 1 && model.cols() != 1) || m < 2 || targets.rows() != m)
+    throw_invalid_argument(
+        function, concat("expected a model vector of m >= 2 entries and targets with m "
+                         "rows, got a ",
+                         model.rows(), " x ", model.cols(), " model and ", targets.rows(), " x ",
+                         targets.cols(), " targets"));
+  const Eigen::VectorXd a = model.template cast<double>().reshaped();
+  const bool model_nan = check_entries(a, policy, "model", -1, function);
+  std::optional<typename Measure::prepared> shared;
+  if (!model_nan) shared.emplace(a);
+
+  const Eigen::Index count = targets.cols();
+  Eigen::VectorXd scores(count);
+  parallel_error error;
+  DNN2BRAIN_OMP(parallel if (count > 1))
+  {
+    std::optional<typename Measure::prepared> local;  // this thread's copy, made on first use
+    Eigen::VectorXd b, a_kept, b_kept;
+    DNN2BRAIN_OMP(for schedule(static))
+    for (Eigen::Index t = 0; t < count; ++t)
+      error.run(t, [&] {
+        if (shared && !local) local.emplace(*shared);
+        const Eigen::Index column = count > 1 ? t : -1;
+        if constexpr (propagates_nan<Measure>) {
+          // One pass over the raw column; its entries are inspected only if the score is NaN.
+          if (!model_nan) {
+            scores[t] = (*local)(targets.col(t));
+            if (!std::isnan(scores[t]) ||
+                !check_entries(targets.col(t), policy, "target", column, function))
+              return;
+          }
+        }
+        b = targets.col(t).template cast<double>();
+        const bool target_nan = check_entries(b, policy, "target", column, function);
+        if (!model_nan && !target_nan)
+          scores[t] = (*local)(b);
+        else if (policy == nan_policy::omit)
+          scores[t] = compare_omitting<Measure>(a, b, a_kept, b_kept);
+        else
+          scores[t] = std::numeric_limits<double>::quiet_NaN();
+      });
+  }
+  error.rethrow();
+  return scores;
+}
+
+}  // namespace detail
+
 /// \brief One model RDM against many target RDMs: the columns of targets (m pairs × T).
 ///
 /// The model is prepared once (centred and scaled, ranked, or sorted) and every target costs one
@@ -103,92 +158,46 @@ template <rdm_measure Measure = measure::pearson, floating_eigen Model, floating
                                               const Eigen::MatrixBase<Targets>& targets,
                                               const Measure& = {},
                                               nan_policy policy = nan_policy::raise) {
-  const Eigen::Index m = model.size();
-  if ((model.rows() != 1 && model.cols() != 1) || m < 2 || targets.rows() != m)
-    detail::throw_invalid_argument(
-        "compare", detail::concat("expected a model vector of m >= 2 entries and targets with m "
-                                  "rows, got a ",
-                                  model.rows(), " x ", model.cols(), " model and ", targets.rows(),
-                                  " x ", targets.cols(), " targets"));
-  const Eigen::VectorXd a = model.template cast<double>().reshaped();
-  const bool model_nan = detail::check_entries(a, policy, "model", -1);
-  std::optional<typename Measure::prepared> shared;
-  if (!model_nan) shared.emplace(a);
-
-  const Eigen::Index count = targets.cols();
-  Eigen::VectorXd scores(count);
-  detail::parallel_error error;
-  DNN2BRAIN_OMP(parallel if (count > 1))
-  {
-    std::optional<typename Measure::prepared> local;
-    if (shared) local.emplace(*shared);
-    Eigen::VectorXd b(m), a_kept, b_kept;
-    DNN2BRAIN_OMP(for schedule(static))
-    for (Eigen::Index t = 0; t < count; ++t)
-      error.run(t, [&] {
-        const Eigen::Index column = count > 1 ? t : -1;
-        if constexpr (detail::propagates_nan<Measure>) {
-          // One pass over the raw column; its entries are inspected only if the score is NaN.
-          if (!model_nan) {
-            scores[t] = (*local)(targets.col(t));
-            if (!std::isnan(scores[t]) ||
-                !detail::check_entries(targets.col(t), policy, "target", column))
-              return;
-          }
-        }
-        b = targets.col(t).template cast<double>();
-        const bool target_nan = detail::check_entries(b, policy, "target", column);
-        if (!model_nan && !target_nan)
-          scores[t] = (*local)(b);
-        else if (policy == nan_policy::omit)
-          scores[t] = detail::compare_omitting<Measure>(a, b, a_kept, b_kept);
-        else
-          scores[t] = std::numeric_limits<double>::quiet_NaN();
-      });
-  }
-  error.rethrow();
-  return scores;
+  return detail::compare_columns<Measure>(model, targets, policy, "compare_columns");
 }
 
 /// \brief Similarity of two condensed RDM vectors (or any two vectors of equal length m >= 2) under
 /// a measure; see compare_columns() for the NaN policy.
 template <rdm_measure Measure = measure::pearson, floating_eigen A, floating_eigen B>
 [[nodiscard]] double compare_vectors(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& b,
-                                     const Measure& measure = {},
-                                     nan_policy policy = nan_policy::raise) {
+                                     const Measure& = {}, nan_policy policy = nan_policy::raise) {
   if (b.rows() != 1 && b.cols() != 1)
     detail::throw_invalid_argument(
-        "compare", detail::concat("expected two vectors, got a ", b.rows(), " x ", b.cols(),
-                                  " matrix as the second"));
+        "compare_vectors", detail::concat("expected two vectors, got a ", b.rows(), " x ", b.cols(),
+                                          " matrix as the second"));
   if (a.size() != b.size())
     detail::throw_invalid_argument(
-        "compare",
+        "compare_vectors",
         detail::concat("expected vectors of equal length, got ", a.size(), " and ", b.size()));
-  return compare_columns(a, b.reshaped(), measure, policy)[0];
+  return detail::compare_columns<Measure>(a, b.reshaped(), policy, "compare_vectors")[0];
 }
 
 /// Similarity of two RDMs of the same conditions.
 /// \throws invalid_argument if their condition counts differ (and see compare_columns()).
 template <rdm_measure Measure = measure::pearson, std::floating_point S1, std::floating_point S2>
-[[nodiscard]] double compare(const rdm<S1>& a, const rdm<S2>& b, const Measure& measure = {},
+[[nodiscard]] double compare(const rdm<S1>& a, const rdm<S2>& b, const Measure& = {},
                              nan_policy policy = nan_policy::raise) {
   if (a.conditions() != b.conditions())
     detail::throw_invalid_argument(
         "compare", detail::concat("expected RDMs of the same conditions, got ", a.conditions(),
                                   " and ", b.conditions(), " conditions"));
-  return compare_vectors(a.values(), b.values(), measure, policy);
+  return detail::compare_columns<Measure>(a.values(), b.values(), policy, "compare")[0];
 }
 
 /// One model RDM against every RDM of a stack (subjects, searchlights, layers): one score each.
 template <rdm_measure Measure = measure::pearson, std::floating_point S1, std::floating_point S2>
 [[nodiscard]] Eigen::VectorXd compare(const rdm<S1>& model, const rdm_stack<S2>& targets,
-                                      const Measure& measure = {},
-                                      nan_policy policy = nan_policy::raise) {
+                                      const Measure& = {}, nan_policy policy = nan_policy::raise) {
   if (model.conditions() != targets.conditions())
     detail::throw_invalid_argument(
         "compare", detail::concat("expected a model over the stack's ", targets.conditions(),
                                   " conditions, got ", model.conditions()));
-  return compare_columns(model.values(), targets.values(), measure, policy);
+  return detail::compare_columns<Measure>(model.values(), targets.values(), policy, "compare");
 }
 
 }  // namespace dnn2brain

@@ -57,6 +57,10 @@ class xtensor_patterns {
     }
   }
 
+  /// A temporary container would be viewed after its death: keep the array alive instead.
+  template <typename E>
+  xtensor_patterns(xt::xexpression<E>&&, const char*) = delete;
+
   xtensor_patterns(const xtensor_patterns&) = delete;
   xtensor_patterns& operator=(const xtensor_patterns&) = delete;
 

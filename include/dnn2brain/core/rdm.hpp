@@ -1,6 +1,7 @@
 #ifndef DNN2BRAIN_CORE_RDM_HPP
 #define DNN2BRAIN_CORE_RDM_HPP
 
+#include <algorithm>
 #include <concepts>
 #include <utility>
 #include <vector>
@@ -45,9 +46,11 @@ class rdm {
   [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }
   [[nodiscard]] index_t pairs() const noexcept { return m_values.size(); }
 
-  /// Condensed values in pdist order.
+  /// Condensed values in pdist order; the writable view cannot change their number.
   [[nodiscard]] const vector_type& values() const noexcept { return m_values; }
-  [[nodiscard]] vector_type& values() noexcept { return m_values; }
+  [[nodiscard]] Eigen::Map<vector_type> values() noexcept {
+    return Eigen::Map<vector_type>(m_values.data(), m_values.size());
+  }
 
   /// Dissimilarity of conditions i and j (0 when i == j). Unchecked in release builds.
   [[nodiscard]] Scalar operator()(index_t i, index_t j) const noexcept {
@@ -64,7 +67,16 @@ class rdm {
   [[nodiscard]] const std::vector<index_t>& degenerate_conditions() const noexcept {
     return m_degenerate;
   }
+  /// Records degenerate conditions (kept sorted and unique).
+  /// \throws invalid_argument for a condition outside [0, conditions()).
   void set_degenerate_conditions(std::vector<index_t> conditions) {
+    for (const index_t c : conditions)
+      if (c < 0 || c >= m_conditions)
+        detail::throw_invalid_argument(
+            "rdm::set_degenerate_conditions",
+            detail::concat("expected conditions in [0, ", m_conditions, "), got ", c));
+    std::sort(conditions.begin(), conditions.end());
+    conditions.erase(std::unique(conditions.begin(), conditions.end()), conditions.end());
     m_degenerate = std::move(conditions);
   }
 

@@ -57,8 +57,11 @@ class rdm_stack {
   /// Number of RDMs in the stack.
   [[nodiscard]] index_t size() const noexcept { return m_values.cols(); }
 
+  /// The pairs × size() values; the writable view cannot change the shape.
   [[nodiscard]] const matrix_type& values() const noexcept { return m_values; }
-  [[nodiscard]] matrix_type& values() noexcept { return m_values; }
+  [[nodiscard]] Eigen::Map<matrix_type> values() noexcept {
+    return Eigen::Map<matrix_type>(m_values.data(), m_values.rows(), m_values.cols());
+  }
 
   /// Condensed values of RDM k, as a view.
   [[nodiscard]] auto column(index_t k) const { return m_values.col(k); }

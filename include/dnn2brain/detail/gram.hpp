@@ -91,12 +91,7 @@ template <typename Scalar>
 #endif
 }
 
-/// \brief Spreads software prefetches of the next chunk of a row-major input over the tiles of the
-/// current one.
-///
-/// Copying a chunk reads n rows far apart in memory; alone, that phase waits on DRAM while the
-/// arithmetic units idle. Prefetching the next chunk a few cache lines per tile overlaps the two.
-/// A no-op for inputs without direct row-major access.
+/// Whether x's rows can be addressed directly (row-major, unit inner stride).
 template <typename Derived>
 constexpr bool has_row_major_data() {
   if constexpr (requires(const Derived& d) {
@@ -108,6 +103,12 @@ constexpr bool has_row_major_data() {
     return false;
 }
 
+/// \brief Spreads software prefetches of the next chunk of a row-major input over the tiles of the
+/// current one.
+///
+/// Copying a chunk reads n rows far apart in memory; alone, that phase waits on DRAM while the
+/// arithmetic units idle. Prefetching the next chunk a few cache lines per tile overlaps the two.
+/// A no-op for inputs without direct row-major access.
 template <typename Derived>
 class chunk_prefetcher {
  public:
@@ -183,6 +184,7 @@ struct centred_gram_result {
 /// chunk scanned to name the entry. Determinism: chunk k is merged into lane k mod L in chunk
 /// order, lanes are merged in order, and L depends on the chunk count only, so the result is
 /// identical for any number of threads.
+inline namespace DNN2BRAIN_SIMD_NAMESPACE {  // its padding follows the kernel's vector width
 template <typename Derived>
 [[nodiscard]] centred_gram_result centred_gram(const Eigen::MatrixBase<Derived>& x,
                                                const metric::gram_recipe& recipe,
@@ -271,6 +273,7 @@ template <typename Derived>
     result.energy += static_cast<double>(p) * all.mean.array().square().matrix();
   return result;
 }
+}  // namespace DNN2BRAIN_SIMD_NAMESPACE
 
 }  // namespace dnn2brain::detail
 

@@ -12,12 +12,18 @@ namespace dnn2brain::detail {
 
 // Bytes per SIMD register the Gram kernel is written for; the compiler lowers the vector type to
 // whatever the target has (two SSE registers for one AVX-sized vector, and so on).
+// The kernel's code depends on the target's vector width, so it lives in an inline namespace
+// named after that width: translation units built with different -m flags then link distinct
+// functions instead of silently sharing one (an ODR violation).
 #if defined(__AVX512F__)
 inline constexpr std::size_t gram_simd_bytes = 64;
+#define DNN2BRAIN_SIMD_NAMESPACE simd64
 #elif defined(__AVX__)
 inline constexpr std::size_t gram_simd_bytes = 32;
+#define DNN2BRAIN_SIMD_NAMESPACE simd32
 #else
 inline constexpr std::size_t gram_simd_bytes = 16;
+#define DNN2BRAIN_SIMD_NAMESPACE simd16
 #endif
 
 /// Rows per side of a Gram tile: 3 × 3 dot products keep 9 accumulators plus 3 + 1 operands in the
@@ -30,6 +36,7 @@ inline constexpr Eigen::Index gram_lanes = static_cast<Eigen::Index>(gram_simd_b
                                                                      sizeof(Scalar));
 
 #if defined(__GNUC__) || defined(__clang__)
+inline namespace DNN2BRAIN_SIMD_NAMESPACE {
 
 template <typename Scalar>
 struct gram_vector_type;
@@ -105,22 +112,7 @@ void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::
   }
 }
 
-#else
-
-// Portable fallback with the same contract.
-template <typename Scalar, typename AfterTile>
-void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::Index width,
-                    double* g, Eigen::Index ldg, AfterTile&& after_tile) noexcept {
-  using map =
-      Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
-                 Eigen::OuterStride<> >;
-  const map m(b, rows, width, Eigen::OuterStride<>(ld));
-  for (Eigen::Index j = 0; j < rows; ++j)
-    for (Eigen::Index i = j; i < rows; ++i)
-      g[i + j * ldg] += static_cast<double>(m.row(i).dot(m.row(j)));
-  after_tile();
-}
-
+}  // namespace DNN2BRAIN_SIMD_NAMESPACE
 #endif
 
 }  // namespace dnn2brain::detail

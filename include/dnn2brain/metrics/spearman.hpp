@@ -7,6 +7,7 @@
 
 #include <dnn2brain/config.hpp>
 
+#include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/detail/ranks.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
 
@@ -16,13 +17,13 @@ namespace dnn2brain::metric {
 /// across features (average ranks for ties, as scipy's spearmanr).
 ///
 /// Ranking needs whole patterns, so transform() makes one rank copy of the pattern matrix (the only
-/// metric that does besides mahalanobis). Ranks are centred, (p + 1)/2 subtracted, and are exact in
-/// float up to 2²³ features.
+/// metric that does besides mahalanobis). Ranks are centred, (p + 1)/2 subtracted, exactly (in
+/// float up to 2²³ features), so the distance is the cosine distance of the centred ranks.
 struct spearman {
   static constexpr const char* name = "spearman";
 
   [[nodiscard]] constexpr gram_recipe recipe() const noexcept {
-    return {false, true, gram_output::one_minus_r};
+    return {false, false, gram_output::one_minus_r};  // transform() already centres the ranks
   }
 
   template <typename Derived>
@@ -35,18 +36,21 @@ struct spearman {
     const Eigen::Index p = patterns.cols();
     RowMatrix ranks(n, p);
     const auto centre = static_cast<Scalar>(0.5 * static_cast<double>(p + 1));
+    detail::parallel_error error;
     DNN2BRAIN_OMP(parallel)
     {
       std::vector<Eigen::Index> order;
-      Eigen::Matrix<Scalar, 1, Eigen::Dynamic> row(p);
+      Eigen::Matrix<Scalar, 1, Eigen::Dynamic> row;
       DNN2BRAIN_OMP(for schedule(static))
-      for (Eigen::Index i = 0; i < n; ++i) {
-        row = patterns.row(i);
-        auto out = ranks.row(i);
-        detail::average_ranks(row, out, order);
-        out.array() -= centre;
-      }
+      for (Eigen::Index i = 0; i < n; ++i)
+        error.run(i, [&] {
+          row = patterns.row(i);
+          auto out = ranks.row(i);
+          detail::average_ranks(row, out, order);
+          out.array() -= centre;
+        });
     }
+    error.rethrow();
     return ranks;
   }
 };

@@ -1,7 +1,9 @@
 #ifndef DNN2BRAIN_RDM_CROSSNOBIS_HPP
 #define DNN2BRAIN_RDM_CROSSNOBIS_HPP
 
-#include <span>
+#include <cmath>
+#include <ranges>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
@@ -21,48 +23,54 @@ namespace dnn2brain {
 /// Uses Σ_{r≠s} δ_rᵀΛδ_s = ‖Σ_r L ᵀδ_r‖² − Σ_r ‖Lᵀδ_r‖²: the squared distances of the summed
 /// whitened runs minus those of each whitened run, R + 1 streamed Gram products in all.
 ///
-/// \param runs R >= 2 matrices of n conditions × p features, one per run, same shape.
+/// \param runs a random-access range (std::vector, std::span, ...) of R >= 2 Eigen matrices or
+///        Maps of n conditions × p features, one per run, all the same shape.
 /// \throws invalid_argument on fewer than 2 runs, mismatched shapes, non-finite values, or a
 ///         precision whose size is not p.
 /// \par Complexity
 ///   O(R n² p) plus O(R n p²) for whitening with a precision.
-template <std::floating_point Scalar>
-[[nodiscard]] rdm<Scalar> compute_crossnobis_rdm(
-    std::span<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> runs,
-    const metric::crossnobis& metric = {}, const rdm_options& options = {}) {
+template <std::ranges::random_access_range Runs>
+requires floating_eigen<std::remove_cvref_t<std::ranges::range_value_t<Runs>>>
+[[nodiscard]] auto compute_crossnobis_rdm(const Runs& runs, const metric::crossnobis& metric = {},
+                                          const rdm_options& options = {}) {
+  using Scalar = typename std::remove_cvref_t<std::ranges::range_value_t<Runs>>::Scalar;
   constexpr const char* function = "compute_crossnobis_rdm";
-  const auto r_count = static_cast<index_t>(runs.size());
+  const auto r_count = static_cast<index_t>(std::ranges::size(runs));
   if (r_count < 2)
     detail::throw_invalid_argument(
         function, detail::concat("expected at least 2 runs (cross-validation needs independent "
                                  "runs), got ",
                                  r_count));
-  const index_t n = runs.front().rows();
-  const index_t p = runs.front().cols();
+  const index_t n = runs[0].rows();
+  const index_t p = runs[0].cols();
   for (index_t r = 0; r < r_count; ++r) {
-    const auto& run = runs[static_cast<std::size_t>(r)];
+    const auto& run = runs[r];
     if (run.rows() != n || run.cols() != p)
       detail::throw_invalid_argument(
           function, detail::concat("expected every run to be ", n, " x ", p, " like run 0, got ",
                                    run.rows(), " x ", run.cols(), " for run ", r));
   }
-  using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  const auto whiten = [&](const matrix& run) -> matrix {
-    detail::require_finite(run, 0, function);
-    if (metric.noise()) return metric.noise()->transform(run);
-    return run;
+  // Everything in double, whatever Scalar is: the final difference cancels.
+  const auto whiten = [&](const auto& run, index_t r) -> Eigen::MatrixXd {
+    if (!run.allFinite())
+      for (index_t j = 0; j < p; ++j)
+        for (index_t i = 0; i < n; ++i)
+          if (!std::isfinite(run(i, j)))
+            detail::throw_invalid_argument(
+                function, detail::concat("expected finite activations, got ", run(i, j), " in run ",
+                                         r, " at condition ", i, ", feature ", j));
+    if (metric.noise()) return metric.noise()->transform(run.template cast<double>());
+    return run.template cast<double>();
   };
-  // Squared distances in double, whatever Scalar is: the difference below cancels.
-  const auto squared = [&](const matrix& patterns) {
-    Eigen::VectorXd d2(condensed_size(std::max<index_t>(n, 0)));
-    detail::compute_rdm_impl(patterns.template cast<double>(), metric::sq_euclidean{}, options, d2,
-                             function);
+  const auto squared = [&](const Eigen::MatrixXd& patterns) {
+    Eigen::VectorXd d2(condensed_size(n));
+    detail::compute_rdm_impl(patterns, metric::sq_euclidean{}, options, d2, function);
     return d2;
   };
-  matrix total = matrix::Zero(n, p);
-  Eigen::VectorXd within = Eigen::VectorXd::Zero(condensed_size(std::max<index_t>(n, 0)));
-  for (const auto& run : runs) {
-    const matrix white = whiten(run);
+  Eigen::MatrixXd total = Eigen::MatrixXd::Zero(n, p);
+  Eigen::VectorXd within = Eigen::VectorXd::Zero(condensed_size(n));
+  for (index_t r = 0; r < r_count; ++r) {
+    const Eigen::MatrixXd white = whiten(runs[r], r);
     within += squared(white);
     total += white;
   }
@@ -84,18 +92,17 @@ template <floating_xexpression E>
         "compute_crossnobis_rdm",
         detail::concat("expected a runs x conditions x features array, got ", e.dimension(),
                        " dimension(s)"));
-  const xtensor_patterns<Scalar> flat(runs, "compute_crossnobis_rdm");  // (runs·conditions) × p
+  const xtensor_patterns<Scalar> flat(runs, "compute_crossnobis_rdm");  // R × (n·p), no copy
   const auto r_count = static_cast<index_t>(e.shape()[0]);
   const auto n = static_cast<index_t>(e.shape()[1]);
-  std::vector<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> split;
-  split.reserve(static_cast<std::size_t>(r_count));
   const auto m = flat.matrix();
   const index_t p = r_count > 0 && n > 0 ? m.size() / (r_count * n) : 0;
-  for (index_t r = 0; r < r_count; ++r)
-    split.emplace_back(
-        Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-            m.data() + r * n * p, n, p));
-  return compute_crossnobis_rdm<Scalar>(split, metric, options);
+  using run_map =
+      Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+  std::vector<run_map> split;
+  split.reserve(static_cast<std::size_t>(r_count));
+  for (index_t r = 0; r < r_count; ++r) split.emplace_back(m.data() + r * n * p, n, p);
+  return compute_crossnobis_rdm(split, metric, options);
 }
 
 }  // namespace dnn2brain

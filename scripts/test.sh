@@ -19,8 +19,9 @@ ctest --test-dir build/release -j "$jobs" --output-on-failure
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DDNN2BRAIN_SANITIZE=ON >/dev/null
-cmake --build build/sanitize -j "$jobs" --target test_core test_rdm test_compare test_real_data rdm_compare
+  -DDNN2BRAIN_SANITIZE=ON -DDNN2BRAIN_TEST_NATIVE=OFF >/dev/null
+cmake --build build/sanitize -j "$jobs" \
+  --target test_core test_rdm test_compare test_real_data rdm_compare quickstart
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E "^(package|compile|odr)\."
 

@@ -70,7 +70,8 @@ struct moments {
     const double total = count + part_count;
     if (count > 0.0) {
       const Eigen::VectorXd delta = part_mean - mean;
-      scatter.triangularView<Eigen::Lower>() +=
+      const Eigen::Index n = delta.size();  // scatter may carry padding rows beyond n
+      scatter.topLeftCorner(n, n).triangularView<Eigen::Lower>() +=
           (count * part_count / total) * delta * delta.transpose();
       mean += (part_count / total) * delta;
     } else {

@@ -42,8 +42,9 @@ void require_finite(const Eigen::MatrixBase<Derived>& x, Eigen::Index column_off
 }
 
 /// Copies features [start, start + width) of x into the top-left n × width block of buffer and,
-/// when asked, subtracts each feature's mean over conditions (exact per chunk, since a feature's
-/// mean involves that feature only; taken in double). Finiteness is the caller's to check.
+/// when asked, subtracts each feature's mean over conditions (chunk-local, since a feature's mean
+/// involves that feature only; summed in the buffer's scalar type, which perturbs each value by
+/// about n·ε·|x|, below the Gram route's b·ε). Finiteness is the caller's to check.
 template <typename Derived, typename Buffer>
 void load_chunk(const Eigen::MatrixBase<Derived>& x, Eigen::Index start, Eigen::Index width,
                 Buffer& buffer, bool center_features) {
@@ -51,8 +52,9 @@ void load_chunk(const Eigen::MatrixBase<Derived>& x, Eigen::Index start, Eigen::
   auto block = buffer.topLeftCorner(x.rows(), width);
   block = x.middleCols(start, width).template cast<Scalar>();
   if (center_features) {
-    const Eigen::RowVectorXd means = block.template cast<double>().colwise().mean();
-    block.rowwise() -= means.template cast<Scalar>();
+    const Eigen::Matrix<Scalar, 1, Eigen::Dynamic> means =
+        block.colwise().sum() / static_cast<Scalar>(x.rows());
+    block.rowwise() -= means;
   }
 }
 
@@ -226,11 +228,11 @@ template <typename Derived>
         Eigen::VectorXd chunk_mean;
         Eigen::VectorXd residual_sum;  // Σ_f (zᵢf − cᵢ): what the rounded shift c left over
         if (recipe.center_rows) {
-          // The chunk mean, summed in double then rounded once: a constant pattern then leaves
-          // at most ε/2 per entry after the shift.
+          // Any shift is exact here, since the residual sum below corrects for it; the chunk mean
+          // in the scalar type (one vectorised pass) keeps the correction small. A constant
+          // pattern leaves a constant residue whose scatter cancels to rounding of that residue.
           const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> shift =
-              (block.template cast<double>().rowwise().sum() / static_cast<double>(width))
-                  .template cast<Scalar>();
+              block.rowwise().sum() / static_cast<Scalar>(width);
           block.colwise() -= shift;
           residual_sum = block.rowwise().sum().template cast<double>();
           chunk_mean = shift.template cast<double>() + residual_sum / static_cast<double>(width);

@@ -39,4 +39,8 @@ TEST_CASE("conditions_from_pairs rejects lengths that are not n(n-1)/2",
     REQUIRE_THROWS_WITH(dnn2brain::conditions_from_pairs(bad, "rdm"),
                         Catch::StartsWith("dnn2brain::rdm: expected a condensed RDM"));
   REQUIRE(dnn2brain::conditions_from_pairs(1225, "rdm") == 50);
+  REQUIRE(dnn2brain::condensed_conditions(1225) == 50);
+  REQUIRE(dnn2brain::condensed_conditions(1) == 2);
+  for (const index_t bad : {index_t{0}, index_t{2}, index_t{1224}, index_t{-3}})
+    REQUIRE(dnn2brain::condensed_conditions(bad) == 0);
 }

@@ -51,9 +51,7 @@ bool check_entries(const Eigen::MatrixBase<Derived>& v, nan_policy policy, const
     const double x = static_cast<double>(v(k));
     if (std::isfinite(x) || (std::isnan(x) && policy != nan_policy::raise)) continue;
     std::string where = concat("entry ", k);
-    const auto n =
-        static_cast<index_t>(std::llround((1.0 + std::sqrt(1.0 + 8.0 * double(m))) / 2.0));
-    if (n >= 2 && condensed_size(n) == m) {
+    if (const index_t n = condensed_conditions(m); n > 0) {
       const auto [i, j] = condensed_pair(n, k);
       where += concat(" (conditions ", i, ", ", j, ")");
     }

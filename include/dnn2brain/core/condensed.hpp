@@ -31,12 +31,19 @@ using index_t = Eigen::Index;
   return i < j ? condensed_index(n, i, j) : condensed_index(n, j, i);
 }
 
+/// Number of conditions n >= 2 with n(n − 1)/2 == pairs, or 0 when there is none.
+[[nodiscard]] inline index_t condensed_conditions(index_t pairs) noexcept {
+  if (pairs < 1) return 0;
+  const auto n = static_cast<index_t>(
+      std::llround((1.0 + std::sqrt(1.0 + 8.0 * static_cast<double>(pairs))) / 2.0));
+  return condensed_size(n) == pairs ? n : 0;
+}
+
 /// Number of conditions n with n(n − 1)/2 == pairs.
 /// \throws invalid_argument when pairs is not such a number (or is 0: an RDM needs 2 conditions).
 [[nodiscard]] inline index_t conditions_from_pairs(index_t pairs, const char* function) {
-  const auto n = static_cast<index_t>(
-      std::llround((1.0 + std::sqrt(1.0 + 8.0 * static_cast<double>(pairs))) / 2.0));
-  if (pairs < 1 || condensed_size(n) != pairs)
+  const index_t n = condensed_conditions(pairs);
+  if (n == 0)
     detail::throw_invalid_argument(
         function, detail::concat("expected a condensed RDM of n(n-1)/2 entries with n >= 2, got ",
                                  pairs, " entries"));

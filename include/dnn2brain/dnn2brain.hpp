@@ -5,5 +5,6 @@
 #include <dnn2brain/core.hpp>
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
+#include <dnn2brain/regression.hpp>
 
 #endif  // DNN2BRAIN_DNN2BRAIN_HPP

@@ -1,4 +1,5 @@
-// Reader for tests/reference/reference_values.txt, written by tests/reference/make_reference.py.
+// Reader for the reference files under tests/reference/: reference_values.txt (written by
+// make_reference.py) and regression_values.txt (make_regression_reference.py).
 #ifndef DNN2BRAIN_TESTS_SUPPORT_REFERENCE_DATA_HPP
 #define DNN2BRAIN_TESTS_SUPPORT_REFERENCE_DATA_HPP
 
@@ -13,12 +14,16 @@ namespace dnn2brain::test {
 
 using row_matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Every array of the reference file, by name (row-major as written).
-inline const std::map<std::string, row_matrix>& reference_values() {
-  static const std::map<std::string, row_matrix> values = [] {
+/// Every array of a reference file, by name (row-major as written); each file is read once.
+inline const std::map<std::string, row_matrix>& reference_values(
+    const std::string& file = DNN2BRAIN_REFERENCE_FILE) {
+  static std::map<std::string, std::map<std::string, row_matrix>> files;
+  const auto cached = files.find(file);
+  if (cached != files.end()) return cached->second;
+  return files[file] = [&] {
     std::map<std::string, row_matrix> all;
-    std::ifstream in(DNN2BRAIN_REFERENCE_FILE);
-    if (!in) throw std::runtime_error("cannot open " DNN2BRAIN_REFERENCE_FILE);
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot open " + file);
     std::string name;
     while (in >> name) {
       if (name[0] == '#') {
@@ -34,11 +39,11 @@ inline const std::map<std::string, row_matrix>& reference_values() {
     }
     return all;
   }();
-  return values;
 }
 
-inline const row_matrix& reference(const std::string& name) {
-  const auto& all = reference_values();
+inline const row_matrix& reference(const std::string& name,
+                                   const std::string& file = DNN2BRAIN_REFERENCE_FILE) {
+  const auto& all = reference_values(file);
   const auto it = all.find(name);
   if (it == all.end()) throw std::runtime_error("no reference array " + name);
   return it->second;

@@ -128,6 +128,42 @@ inline std::vector<real> to_real(const Eigen::VectorXd& v) {
   return {v.data(), v.data() + v.size()};
 }
 
+
+/// R² of y on [1, x] by the normal equations in long double (predictors centred first, an exact
+/// reparametrisation that keeps the system well conditioned), solved by Gaussian elimination with
+/// partial pivoting: an oracle independent of the library's QR and projection.
+inline double naive_r_squared(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
+  const Eigen::Index m = x.rows(), p = x.cols();
+  std::vector<std::vector<real>> c(static_cast<std::size_t>(p));
+  for (Eigen::Index j = 0; j < p; ++j) c[std::size_t(j)] = centred(to_real(x.col(j)));
+  const std::vector<real> yc = centred(to_real(y));
+  std::vector<std::vector<real>> a(std::size_t(p), std::vector<real>(std::size_t(p + 1), 0));
+  for (std::size_t i = 0; i < std::size_t(p); ++i) {
+    for (std::size_t j = 0; j < std::size_t(p); ++j)
+      for (std::size_t k = 0; k < std::size_t(m); ++k) a[i][j] += c[i][k] * c[j][k];
+    for (std::size_t k = 0; k < std::size_t(m); ++k) a[i][std::size_t(p)] += c[i][k] * yc[k];
+  }
+  for (std::size_t i = 0; i < std::size_t(p); ++i) {
+    std::size_t best = i;
+    for (std::size_t r = i + 1; r < std::size_t(p); ++r)
+      if (std::abs(a[r][i]) > std::abs(a[best][i])) best = r;
+    std::swap(a[i], a[best]);
+    for (std::size_t r = 0; r < std::size_t(p); ++r) {
+      if (r == i) continue;
+      const real f = a[r][i] / a[i][i];
+      for (std::size_t j = i; j <= std::size_t(p); ++j) a[r][j] -= f * a[i][j];
+    }
+  }
+  real residual = 0, total = 0;
+  for (std::size_t k = 0; k < std::size_t(m); ++k) {
+    real fitted = 0;
+    for (std::size_t j = 0; j < std::size_t(p); ++j) fitted += a[j][std::size_t(p)] / a[j][j] * c[j][k];
+    residual += (yc[k] - fitted) * (yc[k] - fitted);
+    total += yc[k] * yc[k];
+  }
+  return static_cast<double>(1 - residual / total);
+}
+
 }  // namespace dnn2brain::test
 
 #endif

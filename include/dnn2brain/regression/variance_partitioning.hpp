@@ -1,0 +1,160 @@
+#ifndef DNN2BRAIN_REGRESSION_VARIANCE_PARTITIONING_HPP
+#define DNN2BRAIN_REGRESSION_VARIANCE_PARTITIONING_HPP
+
+#include <concepts>
+#include <cstdint>
+#include <ranges>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/rdm_stack.hpp>
+#include <dnn2brain/regression/design.hpp>
+#include <dnn2brain/regression/ols.hpp>
+
+namespace dnn2brain {
+
+/// Which R² variance partitioning splits.
+struct partition_options {
+  /// Adjusted R² (Dwivedi et al. 2021, the default) or plain R² (Net2Brain).
+  bool adjusted = true;
+};
+
+/// \brief Variance partitioning of k predictor groups over T targets.
+///
+/// Subsets of groups are bit sets: bit g stands for group g, and row s − 1 of a matrix belongs to
+/// subset s (1 ≤ s < 2^k).
+struct partition_result {
+  index_t groups = 0;
+  /// (2^k − 1) × T: R² (adjusted or plain, as asked) of the model with the groups of subset s.
+  Eigen::MatrixXd unions;
+  /// (2^k − 1) × T: the variance shared by exactly the groups of subset s (commonality analysis);
+  /// negative values are kept. The fractions of a target sum to its R² of all groups.
+  Eigen::MatrixXd fractions;
+  status info = status::success;            ///< as ols_result::info
+  std::vector<index_t> degenerate_targets;  ///< constant targets: NaN throughout
+
+  /// Unique variance of group g: R²(all) − R²(all but g).
+  [[nodiscard]] auto unique(index_t g) const { return fractions.row((index_t(1) << g) - 1); }
+  /// Variance shared by exactly the groups of subset s.
+  [[nodiscard]] auto shared(std::uint32_t subset) const { return fractions.row(subset - 1); }
+  /// R² of all groups together.
+  [[nodiscard]] auto total() const { return unions.row(unions.rows() - 1); }
+};
+
+/// \brief Commonality analysis of k groups of predictors (a group is one DNN's layer RDMs, or a
+/// DNN group's averaged RDMs), for 1 ≤ k ≤ max_groups.
+///
+/// All 2^k − 1 unions of groups are factored once, as one design_set, and fitted to the same
+/// targets in one pass. With g(B) = R²(all) − R²(all without the groups of B), the fraction of
+/// subset S is the Möbius inversion f(S) = Σ_{B ⊆ S} (−1)^{|S|−|B|} g(B). For k = 2 and 3 these
+/// are the paper's formulas: f({1,2}) = R1 + R2 − R12, f({1,2,3}) = R1 + R2 + R3 − R12 − R13 −
+/// R23 + R123, unique f({1}) = R123 − R23.
+///
+/// Unlike the paper's n-group function (which drops single layer columns), "all without group g"
+/// drops the whole group: every layer of that DNN.
+template <std::floating_point Scalar = double>
+class variance_partitioning {
+ public:
+  /// 2^10 − 1 = 1023 fits; beyond that the subsets outgrow the targets.
+  static constexpr index_t max_groups = 10;
+
+  /// groups: a range of m × p_g predictor matrices (Eigen) or rdm_stacks, one per group.
+  /// \throws invalid_argument for no groups, more than max_groups, differing pair counts, or a
+  /// union that is not a valid design (see design).
+  template <std::ranges::forward_range Groups>
+  explicit variance_partitioning(const Groups& groups, design_options options = {})
+      : m_sets(make_set(groups, options)) {}
+
+  [[nodiscard]] index_t groups() const noexcept { return m_groups; }
+  /// The 2^k − 1 union designs: entry s − 1 holds the groups of subset s.
+  [[nodiscard]] const design_set<Scalar>& unions() const noexcept { return m_sets; }
+
+ private:
+  template <typename S>
+  static const auto& values(const rdm_stack<S>& stack) {
+    return stack.values();
+  }
+  template <typename Derived>
+  static const Derived& values(const Eigen::MatrixBase<Derived>& matrix) {
+    return matrix.derived();
+  }
+
+  template <typename Groups>
+  design_set<Scalar> make_set(const Groups& groups, design_options options) {
+    std::vector<Eigen::MatrixXd> columns;
+    for (const auto& g : groups) columns.emplace_back(values(g).template cast<double>());
+    m_groups = static_cast<index_t>(columns.size());
+    if (m_groups < 1 || m_groups > max_groups)
+      detail::throw_invalid_argument(
+          "variance_partitioning",
+          detail::concat("expected 1 to ", max_groups, " groups, got ", m_groups));
+    const index_t m = columns.front().rows();
+    for (index_t g = 0; g < m_groups; ++g)
+      if (columns[static_cast<std::size_t>(g)].rows() != m)
+        detail::throw_invalid_argument(
+            "variance_partitioning",
+            detail::concat("expected every group over ", m, " pairs, got ",
+                           columns[static_cast<std::size_t>(g)].rows(), " in group ", g));
+    std::vector<design> unions;
+    const index_t subsets = (index_t(1) << m_groups) - 1;
+    for (index_t s = 1; s <= subsets; ++s) {
+      index_t p = 0;
+      for (index_t g = 0; g < m_groups; ++g)
+        if (s >> g & 1) p += columns[static_cast<std::size_t>(g)].cols();
+      Eigen::MatrixXd x(m, p);
+      for (index_t g = 0, at = 0; g < m_groups; ++g)
+        if (s >> g & 1) {
+          const Eigen::MatrixXd& c = columns[static_cast<std::size_t>(g)];
+          x.middleCols(at, c.cols()) = c;
+          at += c.cols();
+        }
+      unions.emplace_back(x, options);
+    }
+    return design_set<Scalar>(std::move(unions));
+  }
+
+  index_t m_groups = 0;
+  design_set<Scalar> m_sets;
+};
+
+/// \brief Partitions the variance of m × T targets (or an rdm_stack / rdm) among the groups.
+/// \throws invalid_argument as fit(design_set, ...).
+template <std::floating_point Scalar, typename Targets>
+[[nodiscard]] partition_result fit(const variance_partitioning<Scalar>& partitioning,
+                                   const Targets& targets, partition_options options = {}) {
+  ols_result fitted = fit(partitioning.unions(), targets);
+  partition_result result;
+  result.groups = partitioning.groups();
+  result.unions = options.adjusted ? std::move(fitted.adjusted_r_squared)
+                                   : std::move(fitted.r_squared);
+  result.info = fitted.info;
+  result.degenerate_targets = std::move(fitted.degenerate_targets);
+
+  // g(B) = R²(all) − R²(all \ B), with R²(∅) = 0; then the in-place Möbius transform over the
+  // subset lattice, one group at a time.
+  const index_t subsets = result.unions.rows(), all = subsets;
+  result.fractions.resize(subsets, result.unions.cols());
+  std::vector<double> g(static_cast<std::size_t>(subsets + 1));
+  for (index_t t = 0; t < result.unions.cols(); ++t) {
+    const double total = result.unions(all - 1, t);
+    g[0] = 0.0;
+    for (index_t b = 1; b <= subsets; ++b) {
+      const index_t rest = all & ~b;
+      g[static_cast<std::size_t>(b)] = total - (rest == 0 ? 0.0 : result.unions(rest - 1, t));
+    }
+    for (index_t bit = 1; bit <= all; bit <<= 1)
+      for (index_t s = 1; s <= subsets; ++s)
+        if (s & bit) g[static_cast<std::size_t>(s)] -= g[static_cast<std::size_t>(s ^ bit)];
+    for (index_t s = 1; s <= subsets; ++s)
+      result.fractions(s - 1, t) = g[static_cast<std::size_t>(s)];
+  }
+  return result;
+}
+
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_REGRESSION_VARIANCE_PARTITIONING_HPP

@@ -3,8 +3,10 @@
 #include <dnn2brain/compare.hpp>
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
+#include <dnn2brain/regression.hpp>
 
 #include <filesystem>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -13,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/npy.hpp"
+#include "support/reference_data.hpp"
 #include "support/test_helpers.hpp"
 
 using dnn2brain::index_t;
@@ -78,6 +81,39 @@ std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* v
   }
   Mat_VarFree(var);
   return out;
+}
+
+// A character field of each struct array element (MATLAB char arrays of 8- or 16-bit units).
+std::vector<std::string> struct_string_field(const std::string& file, const char* variable,
+                                             const char* field) {
+  mat_file mat(file);
+  matvar_t* var = Mat_VarRead(mat.handle.get(), variable);
+  REQUIRE(var != nullptr);
+  std::vector<std::string> out;
+  std::size_t count = 1;
+  for (int d = 0; d < var->rank; ++d) count *= var->dims[d];
+  for (std::size_t k = 0; k < count; ++k) {
+    const matvar_t* v = Mat_VarGetStructFieldByName(var, field, k);
+    REQUIRE(v != nullptr);
+    REQUIRE(v->class_type == MAT_C_CHAR);
+    const std::size_t length = v->dims[0] * v->dims[1];
+    std::string text;
+    for (std::size_t c = 0; c < length; ++c)
+      text += v->data_size == 1 ? static_cast<const char*>(v->data)[c]
+                                : static_cast<char>(static_cast<const std::uint16_t*>(v->data)[c]);
+    out.push_back(text);
+  }
+  Mat_VarFree(var);
+  return out;
+}
+
+// Condensed (pdist-order) upper triangle of a square matrix.
+Eigen::VectorXd upper_triangle(const Eigen::MatrixXd& square) {
+  const index_t n = square.rows();
+  Eigen::VectorXd v(dnn2brain::condensed_size(n));
+  for (index_t i = 0, k = 0; i < n; ++i)
+    for (index_t j = i + 1; j < n; ++j) v[k++] = square(i, j);
+  return v;
 }
 
 }  // namespace
@@ -188,4 +224,74 @@ TEST_CASE("rsa92 RDMs round-trip square <-> condensed", "[real_data][rsa92]") {
     REQUIRE(r.conditions() == 92);
     REQUIRE(dnn2brain::from_square(dnn2brain::to_square(r)).values() == r.values());
   }
+}
+
+TEST_CASE("OLS of hIT fMRI RDMs on AlexNet layer RDMs agrees with statsmodels to 1e-10",
+          "[real_data][rsa92][regression]") {
+  if (!data_present("rsa92")) return;
+  const auto reference = [](const std::string& name) -> const dnn2brain::test::row_matrix& {
+    return dnn2brain::test::reference(name, DNN2BRAIN_REGRESSION_REFERENCE_FILE);
+  };
+  // Targets: 4 subjects × 2 sessions, MATLAB order (subject fastest), as the reference script.
+  const auto brain = struct_field(data_file("rsa92/92_brainRDMs.mat"), "RDMs", "RDM");
+  REQUIRE(brain.size() == 8);
+  Eigen::MatrixXd targets(4186, 8);
+  for (index_t t = 0; t < 8; ++t) targets.col(t) = upper_triangle(brain[std::size_t(t)]);
+  // Predictors: the 63 AlexNet RDMs (condensed 1 × 4186), grouped by layer name.
+  const auto rdms = struct_field(data_file("rsa92/modelRDMs_A2020.mat"), "modelRDMs", "RDM");
+  const auto names =
+      struct_string_field(data_file("rsa92/modelRDMs_A2020.mat"), "modelRDMs", "reprName");
+  REQUIRE(rdms.size() == 63);
+  const auto layer = [&](const std::vector<std::string>& wanted, bool first_only) {
+    std::vector<Eigen::VectorXd> columns;
+    for (const auto& w : wanted)
+      for (std::size_t i = 0; i < rdms.size(); ++i)
+        if (names[i] == w) {
+          columns.push_back(rdms[i].row(0).transpose());
+          if (first_only) break;
+        }
+    Eigen::MatrixXd x(4186, index_t(columns.size()));
+    for (index_t c = 0; c < x.cols(); ++c) x.col(c) = columns[std::size_t(c)];
+    return x;
+  };
+
+  double worst_r2 = 0.0, worst_params = 0.0;
+  const auto check = [&](const std::string& name, const Eigen::MatrixXd& x, bool full_rank) {
+    INFO("design " << name << " (" << x.cols() << " predictors)");
+    const dnn2brain::design d(x);
+    REQUIRE(d.rank() == static_cast<index_t>(reference("alexnet_" + name + "_df_model")(0, 0)));
+    CHECK((d.info() == dnn2brain::status::success) == full_rank);
+    const auto r = fit(d, targets, {.coefficients = true});
+    const double d_r2 = std::max(
+        dnn2brain::test::max_abs_diff(r.r_squared, reference("alexnet_" + name + "_r2")),
+        dnn2brain::test::max_abs_diff(r.adjusted_r_squared, reference("alexnet_" + name + "_adj")));
+    CHECK(d_r2 <= 1e-10);
+    worst_r2 = std::max(worst_r2, d_r2);
+    if (!full_rank) return;  // statsmodels returns the minimum-norm solution, ours the basic one
+    // Slopes in units of the predictor's spread (they range over 1e-10 .. 1e-1 here).
+    const auto& params = reference("alexnet_" + name + "_params");
+    Eigen::MatrixXd scaled = r.coefficients[0] - params;
+    for (index_t j = 0; j < x.cols(); ++j)
+      scaled.row(j + 1) *= std::sqrt((x.col(j).array() - x.col(j).mean()).square().mean());
+    const double d_params = scaled.cwiseAbs().maxCoeff();
+    CHECK(d_params <= 1e-10);
+    worst_params = std::max(worst_params, d_params);
+  };
+  for (const std::string l : {"conv1", "conv2", "conv3", "conv4", "conv5"})
+    check(l, layer({l}, false), false);  // 'complete' and 'smooth1sepFeat' are identical
+  for (const std::string l : {"fc6", "fc7", "fc8", "prob"}) check(l, layer({l}, false), true);
+  check("mixed", layer({"conv1", "conv5", "fc7"}, true), true);
+
+  // Variance partitioning of fc6, fc7 and fc8 against the paper's vpart3 formulas.
+  const std::vector<Eigen::MatrixXd> groups{layer({"fc6"}, false), layer({"fc7"}, false),
+                                            layer({"fc8"}, false)};
+  const auto parts = fit(dnn2brain::variance_partitioning<double>(groups), targets);
+  const double d_unions =
+      dnn2brain::test::max_abs_diff(parts.unions, reference("vpart_fc_unions"));
+  const double d_fractions =
+      dnn2brain::test::max_abs_diff(parts.fractions, reference("vpart_fc_fractions"));
+  CHECK(d_unions <= 1e-10);
+  CHECK(d_fractions <= 1e-10);
+  WARN("rsa92 OLS vs statsmodels, worst deviations: R²/adjusted " << worst_r2 << ", scaled params "
+       << worst_params << ", variance partitioning " << std::max(d_unions, d_fractions));
 }

@@ -1,5 +1,5 @@
 // This machine's limits, measured once per benchmark run so that every figure can be reported as
-// a fraction of them: OpenBLAS SYRK throughput and streaming read bandwidth.
+// a fraction of them: OpenBLAS SYRK and GEMM throughput and streaming read bandwidth.
 #ifndef DNN2BRAIN_BENCH_MACHINE_PEAK_HPP
 #define DNN2BRAIN_BENCH_MACHINE_PEAK_HPP
 
@@ -13,6 +13,12 @@
 extern "C" {
 void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
             const float* a, const int* lda, const float* beta, float* c, const int* ldc);
+void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
+            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+            const float* beta, float* c, const int* ldc);
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k,
+            const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+            const double* beta, double* c, const int* ldc);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
             const double* a, const int* lda, const double* beta, double* c, const int* ldc);
 }
@@ -50,6 +56,35 @@ double syrk_peak_gflops() {
       else
         dsyrk_("L", "N", &n, &k, &one, a.data(), &n, &zero, c.data(), &n);
       best = std::max(best, double(n) * n * k / seconds_since(t0) * 1e-9);
+    }
+    return best;
+  }();
+  return peak;
+}
+
+/// C = Aᵀ B through OpenBLAS (A: k × m, B: k × n, both column-major; C: m × n).
+template <typename Scalar>
+void gemm_tn(int m, int n, int k, const Scalar* a, const Scalar* b, Scalar* c) {
+  const Scalar one = 1, zero = 0;
+  if constexpr (sizeof(Scalar) == 4)
+    sgemm_("T", "N", &m, &n, &k, &one, a, &k, b, &k, &zero, c, &m);
+  else
+    dgemm_("T", "N", &m, &n, &k, &one, a, &k, b, &k, &zero, c, &m);
+}
+
+/// Best-of-5 OpenBLAS GEMM rate (2n³ flops) for n = 2048: the machine's practical peak.
+template <typename Scalar>
+double gemm_peak_gflops() {
+  static const double peak = [] {
+    const int n = 2048;
+    std::vector<Scalar> a(std::size_t(n) * n), b(a.size()), c(a.size());
+    fill(a.data(), a.size(), 3);
+    fill(b.data(), b.size(), 4);
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      gemm_tn(n, n, n, a.data(), b.data(), c.data());
+      best = std::max(best, 2.0 * n * n * n / seconds_since(t0) * 1e-9);
     }
     return best;
   }();

@@ -128,16 +128,20 @@ class design_set {
 
 namespace detail {
 
-/// Σ f(x_k) in double, in 4 interleaved partial sums merged in a fixed order: vectorisable, and
-/// the same bits wherever the column sits in memory.
+/// Σ f(x_k) in double, in 16 interleaved partial sums (four AVX registers, enough to hide the add
+/// latency) merged in a fixed order: vectorisable, and the same bits wherever the column sits in
+/// memory.
 template <typename Scalar, typename F>
 [[nodiscard]] double lane_sum(const Scalar* x, Eigen::Index m, F f) noexcept {
-  double s[4] = {};
+  constexpr int lanes = 16;
+  double s[lanes] = {};
   Eigen::Index k = 0;
-  for (; k + 4 <= m; k += 4)
-    for (int l = 0; l < 4; ++l) s[l] += f(static_cast<double>(x[k + l]));
+  for (; k + lanes <= m; k += lanes)
+    for (int l = 0; l < lanes; ++l) s[l] += f(static_cast<double>(x[k + l]));
   for (int l = 0; k < m; ++k, ++l) s[l] += f(static_cast<double>(x[k]));
-  return (s[0] + s[1]) + (s[2] + s[3]);
+  for (int w = lanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l) s[l] += s[l + w];
+  return s[0];
 }
 
 [[noreturn]] DNN2BRAIN_COLD inline void throw_bad_target(double value, index_t pair,
@@ -185,27 +189,38 @@ template <std::floating_point Scalar, typename Derived>
   std::vector<unsigned char> degenerate(static_cast<std::size_t>(count), 0);
 
   const index_t width = set.m_width, r_union = set.m_union_rank;
-  constexpr index_t block = 64;
+  // Blocks of 48 targets (470 KB in double) stay in L2 between the passes over them; 48 is a
+  // multiple of the kernel's tile widths.
+  constexpr index_t block = 48;
+  static_assert(block % detail::projection_target_multiple == 0);
   const index_t blocks = (count + block - 1) / block;
   constexpr double eps = std::numeric_limits<double>::epsilon();
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<Scalar> zeros(static_cast<std::size_t>(m), Scalar(0));  // padding target
   detail::parallel_error errors;
   DNN2BRAIN_OMP(parallel if (blocks > 1))
   {
-    std::vector<Scalar> z, shift, scratch;
+    std::vector<Scalar> z, shift;
     std::vector<const Scalar*> columns;
-    Eigen::VectorXd means, totals, own;  // own: a target's coordinates in one design's basis
+    // zt: the union coordinates, union rank × targets; own: the coordinates in one design's
+    // basis, rank × targets; coordinates: one target's.
+    Eigen::VectorXd means, totals, zt, explained, own, coordinates;
     DNN2BRAIN_OMP(for schedule(dynamic, 1))
     for (index_t b = 0; b < blocks; ++b) {
       errors.run(b, [&] {
         const index_t j0 = b * block, size = std::min(block, count - j0);
-        z.resize(static_cast<std::size_t>(width * block));
-        shift.resize(static_cast<std::size_t>(block));
-        scratch.resize(static_cast<std::size_t>(m * 12));
-        columns.resize(static_cast<std::size_t>(block));
+        const index_t padded = (size + detail::projection_target_multiple - 1) /
+                               detail::projection_target_multiple *
+                               detail::projection_target_multiple;
+        z.resize(static_cast<std::size_t>(width * padded));
+        shift.assign(static_cast<std::size_t>(padded), Scalar(0));
+        columns.assign(static_cast<std::size_t>(padded), zeros.data());
         means.resize(block);
         totals.resize(block);
-        own.resize(r_union);
+        zt.resize(r_union * padded);
+        explained.resize(padded);
+        own.resize(r_union * padded);
+        coordinates.resize(r_union);
         // Means and centred sums of squares in double, two passes over a column in cache.
         for (index_t t = 0; t < size; ++t) {
           const Scalar* column = y.data() + (j0 + t) * y.outerStride();
@@ -226,40 +241,46 @@ template <std::floating_point Scalar, typename Derived>
           degenerate[static_cast<std::size_t>(j0 + t)] =
               total <= 256.0 * eps * eps * static_cast<double>(m) * mean * mean;
         }
-        detail::project(set.m_kernel_basis.data(), width, m, columns.data(), shift.data(), size,
-                        z.data(), scratch.data());
+        detail::project(set.m_kernel_basis.data(), width, m, columns.data(), shift.data(), padded,
+                        z.data());
+        // Per design, the scores of all targets of the block at once: loops over targets are
+        // innermost (vectorised across targets), each target's sums run in a fixed order.
+        for (index_t l = 0; l < r_union; ++l)
+          for (index_t t = 0; t < padded; ++t)
+            zt[l * padded + t] = static_cast<double>(z[static_cast<std::size_t>(t * width + l)]);
         for (index_t d = 0; d < designs; ++d) {
           const design& dd = set[d];
           const Eigen::MatrixXd& map = set.m_maps[static_cast<std::size_t>(d)];
-          // A design that spans the union has the union's R²; its map is needed for coefficients
-          // only.
+          // A design that spans the union has the union's R²; its map serves coefficients only.
           const bool spans = dd.rank() == r_union;
+          std::fill_n(explained.data(), padded, 0.0);
+          if (spans)
+            for (index_t l = 0; l < r_union; ++l)
+              for (index_t t = 0; t < padded; ++t)
+                explained[t] += zt[l * padded + t] * zt[l * padded + t];
+          if (!spans || options.coefficients)
+            for (index_t i = 0; i < dd.rank(); ++i) {
+              double* ci = own.data() + i * padded;
+              std::fill_n(ci, padded, 0.0);
+              for (index_t l = 0; l < r_union; ++l)
+                for (index_t t = 0; t < padded; ++t) ci[t] += map(i, l) * zt[l * padded + t];
+              if (!spans)
+                for (index_t t = 0; t < padded; ++t) explained[t] += ci[t] * ci[t];
+            }
           for (index_t t = 0; t < size; ++t) {
             const index_t j = j0 + t;
-            if (degenerate[static_cast<std::size_t>(j)]) {
-              result.r_squared(d, j) = result.adjusted_r_squared(d, j) = nan;
-              if (options.coefficients)
-                result.coefficients[static_cast<std::size_t>(d)].col(j).setConstant(nan);
+            const bool constant = degenerate[static_cast<std::size_t>(j)] != 0;
+            const double r2 = constant ? nan : explained[t] / totals[t];
+            result.r_squared(d, j) = r2;
+            result.adjusted_r_squared(d, j) = constant ? nan : dd.adjust(r2);
+            if (!options.coefficients) continue;
+            auto beta = result.coefficients[static_cast<std::size_t>(d)].col(j);
+            if (constant) {
+              beta.setConstant(nan);
               continue;
             }
-            const Scalar* zt = z.data() + t * width;
-            double explained = 0.0;
-            if (spans)
-              for (index_t l = 0; l < r_union; ++l)
-                explained += static_cast<double>(zt[l]) * static_cast<double>(zt[l]);
-            if (!spans || options.coefficients)
-              for (index_t i = 0; i < dd.rank(); ++i) {
-                double c = 0.0;
-                for (index_t l = 0; l < r_union; ++l) c += map(i, l) * static_cast<double>(zt[l]);
-                own[i] = c;
-                if (!spans) explained += c * c;
-              }
-            const double r2 = explained / totals[t];
-            result.r_squared(d, j) = r2;
-            result.adjusted_r_squared(d, j) = dd.adjust(r2);
-            if (options.coefficients)
-              dd.coefficients(own.data(), means[t],
-                              result.coefficients[static_cast<std::size_t>(d)].col(j).data());
+            for (index_t i = 0; i < dd.rank(); ++i) coordinates[i] = own[i * padded + t];
+            dd.coefficients(coordinates.data(), means[t], beta.data());
           }
         }
       });

@@ -105,7 +105,8 @@ void variance_partitioning_3_groups(benchmark::State& state) {
   const Eigen::Index count = state.range(0);
   const auto& y = targets<Scalar>(count);
   std::vector<Eigen::MatrixXd> groups;
-  for (Eigen::Index g = 0; g < 3; ++g) groups.push_back(predictors().middleCols(g * layers, layers));
+  for (Eigen::Index g = 0; g < 3; ++g)
+    groups.push_back(predictors().middleCols(g * layers, layers));
   const dnn2brain::variance_partitioning<Scalar> vp(groups);
   bench::gemm_peak_gflops<Scalar>();
   const auto t0 = std::chrono::steady_clock::now();
@@ -128,8 +129,14 @@ BENCHMARK(fit_19_dnns<float>)->Apply([](auto* b) { target_counts(b, false); });
 BENCHMARK(blas_projection_19_dnns<double>)->Apply([](auto* b) { target_counts(b, false); });
 BENCHMARK(blas_projection_19_dnns<float>)->Apply([](auto* b) { target_counts(b, false); });
 BENCHMARK(variance_partitioning_3_groups<double>)
-    ->Arg(50'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5)
+    ->Arg(50'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Repetitions(5)
     ->ReportAggregatesOnly(true);
 BENCHMARK(variance_partitioning_3_groups<float>)
-    ->Arg(50'000)->Unit(benchmark::kMillisecond)->UseRealTime()->Repetitions(5)
+    ->Arg(50'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Repetitions(5)
     ->ReportAggregatesOnly(true);

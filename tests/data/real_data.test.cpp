@@ -5,8 +5,8 @@
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -286,12 +286,12 @@ TEST_CASE("OLS of hIT fMRI RDMs on AlexNet layer RDMs agrees with statsmodels to
   const std::vector<Eigen::MatrixXd> groups{layer({"fc6"}, false), layer({"fc7"}, false),
                                             layer({"fc8"}, false)};
   const auto parts = fit(dnn2brain::variance_partitioning<double>(groups), targets);
-  const double d_unions =
-      dnn2brain::test::max_abs_diff(parts.unions, reference("vpart_fc_unions"));
+  const double d_unions = dnn2brain::test::max_abs_diff(parts.unions, reference("vpart_fc_unions"));
   const double d_fractions =
       dnn2brain::test::max_abs_diff(parts.fractions, reference("vpart_fc_fractions"));
   CHECK(d_unions <= 1e-10);
   CHECK(d_fractions <= 1e-10);
-  WARN("rsa92 OLS vs statsmodels, worst deviations: R²/adjusted " << worst_r2 << ", scaled params "
-       << worst_params << ", variance partitioning " << std::max(d_unions, d_fractions));
+  WARN("rsa92 OLS vs statsmodels, worst deviations: R²/adjusted "
+       << worst_r2 << ", scaled params " << worst_params << ", variance partitioning "
+       << std::max(d_unions, d_fractions));
 }

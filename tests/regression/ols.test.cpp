@@ -45,7 +45,8 @@ TEST_CASE("fit agrees with statsmodels OLS to 1e-10", "[regression][reference]")
     REQUIRE(d.rank() == static_cast<index_t>(regression_reference(prefix + "_df_model")(0, 0)));
     const double d_r2 = max_abs_diff(r.r_squared, regression_reference(prefix + "_r2"));
     const double d_adj = max_abs_diff(r.adjusted_r_squared, regression_reference(prefix + "_adj"));
-    const double d_params = max_abs_diff(r.coefficients[0], regression_reference(prefix + "_params"));
+    const double d_params =
+        max_abs_diff(r.coefficients[0], regression_reference(prefix + "_params"));
     INFO(prefix << ": R² " << d_r2 << ", adjusted " << d_adj << ", params " << d_params);
     CHECK(d_r2 <= 1e-10);
     CHECK(d_adj <= 1e-10);
@@ -133,11 +134,12 @@ TEST_CASE("invariants of the fit", "[regression][invariants]") {
   }
 }
 
-TEST_CASE("chunked, whole-stack and multi-threaded fits are bit-identical", "[regression][determinism]") {
+TEST_CASE("chunked, whole-stack and multi-threaded fits are bit-identical",
+          "[regression][determinism]") {
   const Eigen::MatrixXd x = gaussian(1225, 4, 31);
   const Eigen::MatrixXd y = related_targets(x, 203, 32);
-  const design_set<double> set(std::vector<design>{design(x.leftCols(2)), design(x.rightCols(2)),
-                                                   design(x)});
+  const design_set<double> set(
+      std::vector<design>{design(x.leftCols(2)), design(x.rightCols(2)), design(x)});
   const auto whole = fit(set, y, {.coefficients = true});
   const Eigen::MatrixXf yf = y.cast<float>();
   const design_set<float> set_f(std::vector<design>{design(x.leftCols(2)), design(x)});

@@ -35,7 +35,8 @@ problem make_problem(index_t k, index_t m, index_t count, unsigned seed) {
   }
   p.targets = gaussian(m, count, seed + 100) * 2.0;
   p.targets.colwise() += 2.0 * common.col(0);
-  for (index_t g = 0; g < k; ++g) p.targets += p.groups[std::size_t(g)] * gaussian(2, count, seed + 200 + unsigned(g));
+  for (index_t g = 0; g < k; ++g)
+    p.targets += p.groups[std::size_t(g)] * gaussian(2, count, seed + 200 + unsigned(g));
   return p;
 }
 

@@ -128,7 +128,6 @@ inline std::vector<real> to_real(const Eigen::VectorXd& v) {
   return {v.data(), v.data() + v.size()};
 }
 
-
 /// R² of y on [1, x] by the normal equations in long double (predictors centred first, an exact
 /// reparametrisation that keeps the system well conditioned), solved by Gaussian elimination with
 /// partial pivoting: an oracle independent of the library's QR and projection.
@@ -157,7 +156,8 @@ inline double naive_r_squared(const Eigen::MatrixXd& x, const Eigen::VectorXd& y
   real residual = 0, total = 0;
   for (std::size_t k = 0; k < std::size_t(m); ++k) {
     real fitted = 0;
-    for (std::size_t j = 0; j < std::size_t(p); ++j) fitted += a[j][std::size_t(p)] / a[j][j] * c[j][k];
+    for (std::size_t j = 0; j < std::size_t(p); ++j)
+      fitted += a[j][std::size_t(p)] / a[j][j] * c[j][k];
     residual += (yc[k] - fitted) * (yc[k] - fitted);
     total += yc[k] * yc[k];
   }

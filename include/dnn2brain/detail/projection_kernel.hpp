@@ -25,9 +25,8 @@ inline namespace DNN2BRAIN_SIMD_NAMESPACE {
 /// block or chunk the target lands in, nor on the vector width, so fits are bit-identical however
 /// the targets are split.
 template <int V, int N, typename Scalar>
-void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y,
-                     const Scalar* shift, Eigen::Index k0, Eigen::Index kn, Scalar* z,
-                     Eigen::Index ldz) noexcept {
+void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, const Scalar* shift,
+                     Eigen::Index k0, Eigen::Index kn, Scalar* z, Eigen::Index ldz) noexcept {
   using vec = gram_vector<Scalar>;
   constexpr Eigen::Index lanes = gram_lanes<Scalar>;
   vec acc[V][N];
@@ -79,10 +78,18 @@ void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* 
                                      z + j * width + v0 * lanes, width);
       };
       switch (std::min<Eigen::Index>(4, vectors - v0)) {
-        case 4: tiles.template operator()<4>(); break;
-        case 3: tiles.template operator()<3>(); break;
-        case 2: tiles.template operator()<2>(); break;
-        default: tiles.template operator()<1>(); break;
+        case 4:
+          tiles.template operator()<4>();
+          break;
+        case 3:
+          tiles.template operator()<3>();
+          break;
+        case 2:
+          tiles.template operator()<2>();
+          break;
+        default:
+          tiles.template operator()<1>();
+          break;
       }
     }
   }

@@ -112,8 +112,8 @@ class design {
         for (index_t k = 0; k < m; ++k)
           if (!std::isfinite(x(k, j)))
             detail::throw_invalid_argument(
-                "design", detail::concat("expected finite predictors, got ", x(k, j),
-                                         " at pair ", k, " of predictor ", j));
+                "design", detail::concat("expected finite predictors, got ", x(k, j), " at pair ",
+                                         k, " of predictor ", j));
     m_means = x.colwise().mean().transpose();
     Eigen::MatrixXd centred = x.rowwise() - m_means.transpose();
     // A predictor whose centred norm is rounding noise of its values is constant: dependent, and

@@ -107,7 +107,8 @@ class design_set {
     for (const design& d : m_designs)
       for (index_t i = 0; i < d.rank(); ++i) {
         v = d.basis().col(i);
-        for (int pass = 0; pass < 2; ++pass) v -= basis.leftCols(r) * (basis.leftCols(r).transpose() * v);
+        for (int pass = 0; pass < 2; ++pass)
+          v -= basis.leftCols(r) * (basis.leftCols(r).transpose() * v);
         const double norm = v.norm();
         if (norm > drop) basis.col(r++) = v / norm;
       }
@@ -116,7 +117,8 @@ class design_set {
     m_width = (r + lanes - 1) / lanes * lanes;
     m_kernel_basis.setZero(m, m_width);
     m_kernel_basis.leftCols(r) = basis.leftCols(r).template cast<Scalar>();
-    for (const design& d : m_designs) m_maps.emplace_back(d.basis().transpose() * basis.leftCols(r));
+    for (const design& d : m_designs)
+      m_maps.emplace_back(d.basis().transpose() * basis.leftCols(r));
   }
 
   std::vector<design> m_designs;
@@ -144,15 +146,15 @@ template <typename Scalar, typename F>
   return s[0];
 }
 
-[[noreturn]] DNN2BRAIN_COLD inline void throw_bad_target(double value, index_t pair,
-                                                         index_t target, index_t pairs) {
+[[noreturn]] DNN2BRAIN_COLD inline void throw_bad_target(double value, index_t pair, index_t target,
+                                                         index_t pairs) {
   std::string where = concat("pair ", pair);
   if (const index_t n = condensed_conditions(pairs); n > 0) {
     const auto [i, j] = condensed_pair(n, pair);
     where += concat(" (conditions ", i, ", ", j, ")");
   }
-  throw_invalid_argument("fit", concat("expected finite target entries, got ", value, " at ",
-                                       where, " of target ", target));
+  throw_invalid_argument("fit", concat("expected finite target entries, got ", value, " at ", where,
+                                       " of target ", target));
 }
 
 }  // namespace detail
@@ -224,15 +226,14 @@ template <std::floating_point Scalar, typename Derived>
         // Means and centred sums of squares in double, two passes over a column in cache.
         for (index_t t = 0; t < size; ++t) {
           const Scalar* column = y.data() + (j0 + t) * y.outerStride();
-          const double mean = detail::lane_sum(column, m, [](double x) { return x; }) /
-                              static_cast<double>(m);
+          const double mean =
+              detail::lane_sum(column, m, [](double x) { return x; }) / static_cast<double>(m);
           if (!std::isfinite(mean))
             for (index_t k = 0; k < m; ++k)
               if (!std::isfinite(column[k]))
                 detail::throw_bad_target(static_cast<double>(column[k]), k, j0 + t, m);
-          const double total = detail::lane_sum(column, m, [mean](double x) {
-            return (x - mean) * (x - mean);
-          });
+          const double total =
+              detail::lane_sum(column, m, [mean](double x) { return (x - mean) * (x - mean); });
           columns[static_cast<std::size_t>(t)] = column;
           shift[static_cast<std::size_t>(t)] = static_cast<Scalar>(mean);
           means[t] = mean;

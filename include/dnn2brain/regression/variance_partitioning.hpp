@@ -129,8 +129,8 @@ template <std::floating_point Scalar, typename Targets>
   ols_result fitted = fit(partitioning.unions(), targets);
   partition_result result;
   result.groups = partitioning.groups();
-  result.unions = options.adjusted ? std::move(fitted.adjusted_r_squared)
-                                   : std::move(fitted.r_squared);
+  result.unions =
+      options.adjusted ? std::move(fitted.adjusted_r_squared) : std::move(fitted.r_squared);
   result.info = fitted.info;
   result.degenerate_targets = std::move(fitted.degenerate_targets);
 

@@ -64,7 +64,7 @@ int main() {
   std::vector<dnn2brain::rdm<float>> roi;
   for (Eigen::Index s = 0; s < subjects; ++s) {
     const Eigen::MatrixXf patterns = category * gaussian(5, voxels) +
-                                     1.5f * shape * gaussian(8, voxels) +
+                                     0.9f * shape * gaussian(8, voxels) +
                                      3.0f * gaussian(stimuli, voxels);
     roi.push_back(dnn2brain::compute_rdm(patterns, dnn2brain::metric::correlation{}));
   }

@@ -15,70 +15,72 @@ namespace dnn2brain::detail {
 #if defined(__GNUC__) || defined(__clang__)
 inline namespace DNN2BRAIN_SIMD_NAMESPACE {
 
-/// \brief Z(r, j) += Σ_{k0 ≤ k < k0 + kn} B(k, r) Y(k, j) for a tile of V vectors of basis
-/// columns and N targets.
+/// \brief Z(r, j) += Σ_{k0 ≤ k < k0 + kn} B(k, r) (y_j(k) − shift_j) for a tile of V vectors of
+/// basis columns and N targets.
 ///
-/// B is row-major (row k holds the basis values of pair k, leading dimension ldb) and Y
-/// column-major (leading dimension ldy), so each step loads V vectors of B and broadcasts one
-/// entry of every target: an outer-product update of V × N accumulators, which start from Z and go
-/// back to it. Every output is thus one sequential sum over k, vectorised across basis columns
-/// only: its value does not depend on which tile, block or chunk the target lands in, nor on the
-/// vector width, so fits are bit-identical however the targets are split.
+/// B is row-major (row k holds the basis values of pair k, leading dimension ldb), so each step
+/// loads V vectors of B and broadcasts one entry of every target: an outer-product update of
+/// V × N accumulators, which start from Z and go back to it. Every output is thus one sequential
+/// sum over k, vectorised across basis columns only: its value does not depend on which tile,
+/// block or chunk the target lands in, nor on the vector width, so fits are bit-identical however
+/// the targets are split.
 template <int V, int N, typename Scalar>
-void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* y, Eigen::Index ldy,
+void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, const Scalar* shift,
                      Eigen::Index k0, Eigen::Index kn, Scalar* z, Eigen::Index ldz) noexcept {
   using vec = gram_vector<Scalar>;
   constexpr Eigen::Index lanes = gram_lanes<Scalar>;
   vec acc[V][N];
   for (int n = 0; n < N; ++n)
     for (int v = 0; v < V; ++v) acc[v][n] = gram_load(z + n * ldz + v * lanes);
-  for (Eigen::Index k = k0; k < k0 + kn; ++k) {
-    const Scalar* row = b + k * ldb;
+  const Scalar* ys[N];
+  for (int n = 0; n < N; ++n) ys[n] = y[n] + k0;
+  for (Eigen::Index k = 0; k < kn; ++k) {
+    const Scalar* row = b + (k0 + k) * ldb;
     vec bv[V];
     for (int v = 0; v < V; ++v) bv[v] = gram_load(row + v * lanes);
     for (int n = 0; n < N; ++n) {
-      // Broadcast. (GCC emits a scalar add of zero and a register broadcast; on Zen 3 that
-      // measured faster than vbroadcastsd/ss from memory: 18 vs 14 GFLOP/s per core in double.)
-      const vec yv = vec{} + y[n * ldy + k];
-      for (int v = 0; v < V; ++v) acc[v][n] += bv[v] * yv;
+      const Scalar centred = ys[n][k] - shift[n];
+      for (int v = 0; v < V; ++v) acc[v][n] += bv[v] * centred;
     }
   }
   for (int n = 0; n < N; ++n)
     for (int v = 0; v < V; ++v) std::memcpy(z + n * ldz + v * lanes, &acc[v][n], sizeof(vec));
 }
 
-/// Targets per tile for V basis vectors: 3 × 4 keeps 12 accumulators, 3 basis vectors and one
-/// broadcast in the 16 AVX registers (7 loads per 12 FMAs); the last basis columns go in narrower
-/// tiles with more targets, always 12 accumulators.
+/// Targets per tile for V basis vectors: 4 × 3 (12 accumulators, 7 loads per 12 FMAs), and for
+/// the last basis columns narrower tiles with more targets, always 12 accumulators.
 template <int V>
 inline constexpr int projection_targets = 12 / V;
 
 /// Target counts the caller pads to: a multiple of every tile's target count.
 inline constexpr Eigen::Index projection_target_multiple = 12;
 
-/// \brief Z = Bᵀ Y for `count` targets, count a multiple of projection_target_multiple (the
-/// caller pads with zero columns).
+/// \brief Z = Bᵀ (Y − 1 shiftᵀ) for `count` targets, count a multiple of
+/// projection_target_multiple (the caller pads with pointers to a zero column and zero shifts).
 ///
 /// B: m × width, row-major with leading dimension width (a multiple of gram_lanes<Scalar>,
-/// zero-padded). Y: m × count, column-major with leading dimension ldy. Z: width × count,
+/// zero-padded). y: pointers to the target columns (m entries each). z: width × count,
 /// column-major with leading dimension width. The pairs go in slabs of 128 so that a tile's rows
-/// of B (at most 12 KiB) stay in L1 while the targets' slabs stream from L2.
+/// of B (at most 16 KiB) stay in L1 while the targets' slabs stream from L2.
 template <typename Scalar>
-void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* y, Eigen::Index ldy,
-             Eigen::Index count, Scalar* z) noexcept {
+void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* const* y,
+             const Scalar* shift, Eigen::Index count, Scalar* z) noexcept {
   constexpr Eigen::Index lanes = gram_lanes<Scalar>, slab = 128;
   const Eigen::Index vectors = width / lanes;
   std::fill_n(z, width * count, Scalar(0));
   for (Eigen::Index k0 = 0; k0 < m; k0 += slab) {
     const Eigen::Index kn = std::min(slab, m - k0);
-    for (Eigen::Index v0 = 0; v0 < vectors; v0 += 3) {
+    for (Eigen::Index v0 = 0; v0 < vectors; v0 += 4) {
       const auto tiles = [&]<int V>() {
         constexpr int n_tile = projection_targets<V>;
         for (Eigen::Index j = 0; j < count; j += n_tile)
-          projection_tile<V, n_tile>(b + v0 * lanes, width, y + j * ldy, ldy, k0, kn,
+          projection_tile<V, n_tile>(b + v0 * lanes, width, y + j, shift + j, k0, kn,
                                      z + j * width + v0 * lanes, width);
       };
-      switch (std::min<Eigen::Index>(3, vectors - v0)) {
+      switch (std::min<Eigen::Index>(4, vectors - v0)) {
+        case 4:
+          tiles.template operator()<4>();
+          break;
         case 3:
           tiles.template operator()<3>();
           break;
@@ -99,12 +101,12 @@ inline constexpr Eigen::Index projection_target_multiple = 1;
 
 // Portable fallback with the same arithmetic: one sequential sum over k per output.
 template <typename Scalar>
-void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* y, Eigen::Index ldy,
-             Eigen::Index count, Scalar* z) noexcept {
+void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* const* y,
+             const Scalar* shift, Eigen::Index count, Scalar* z) noexcept {
   for (Eigen::Index j = 0; j < count; ++j)
     for (Eigen::Index r = 0; r < width; ++r) {
       Scalar sum = 0;
-      for (Eigen::Index k = 0; k < m; ++k) sum += b[k * width + r] * y[j * ldy + k];
+      for (Eigen::Index k = 0; k < m; ++k) sum += b[k * width + r] * (y[j][k] - shift[j]);
       z[j * width + r] = sum;
     }
 }

@@ -198,11 +198,12 @@ template <std::floating_point Scalar, typename Derived>
   const index_t blocks = (count + block - 1) / block;
   constexpr double eps = std::numeric_limits<double>::epsilon();
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<Scalar> zeros(static_cast<std::size_t>(m), Scalar(0));  // padding target
   detail::parallel_error errors;
   DNN2BRAIN_OMP(parallel if (blocks > 1))
   {
-    // centred: the block's targets minus their means, in Scalar, zero-padded to whole tiles.
-    std::vector<Scalar> centred, z;
+    std::vector<Scalar> z, shift;
+    std::vector<const Scalar*> columns;
     // zt: the union coordinates, union rank × targets; own: the coordinates in one design's
     // basis, rank × targets; coordinates: one target's.
     Eigen::VectorXd means, totals, zt, explained, own, coordinates;
@@ -213,17 +214,16 @@ template <std::floating_point Scalar, typename Derived>
         const index_t padded = (size + detail::projection_target_multiple - 1) /
                                detail::projection_target_multiple *
                                detail::projection_target_multiple;
-        centred.resize(static_cast<std::size_t>(m * padded));
-        std::fill(centred.begin() + m * size, centred.end(), Scalar(0));
         z.resize(static_cast<std::size_t>(width * padded));
+        shift.assign(static_cast<std::size_t>(padded), Scalar(0));
+        columns.assign(static_cast<std::size_t>(padded), zeros.data());
         means.resize(block);
         totals.resize(block);
         zt.resize(r_union * padded);
         explained.resize(padded);
         own.resize(r_union * padded);
         coordinates.resize(r_union);
-        // Means and centred sums of squares in double; the second pass, over a column in cache,
-        // also writes the centred target for the projection.
+        // Means and centred sums of squares in double, two passes over a column in cache.
         for (index_t t = 0; t < size; ++t) {
           const Scalar* column = y.data() + (j0 + t) * y.outerStride();
           const double mean =
@@ -234,16 +234,16 @@ template <std::floating_point Scalar, typename Derived>
                 detail::throw_bad_target(static_cast<double>(column[k]), k, j0 + t, m);
           const double total =
               detail::lane_sum(column, m, [mean](double x) { return (x - mean) * (x - mean); });
-          const auto shift = static_cast<Scalar>(mean);
-          Scalar* out = centred.data() + t * m;
-          for (index_t k = 0; k < m; ++k) out[k] = column[k] - shift;
+          columns[static_cast<std::size_t>(t)] = column;
+          shift[static_cast<std::size_t>(t)] = static_cast<Scalar>(mean);
           means[t] = mean;
           totals[t] = total;
           // Constant: what is left is the rounding of the mean.
           degenerate[static_cast<std::size_t>(j0 + t)] =
               total <= 256.0 * eps * eps * static_cast<double>(m) * mean * mean;
         }
-        detail::project(set.m_kernel_basis.data(), width, m, centred.data(), m, padded, z.data());
+        detail::project(set.m_kernel_basis.data(), width, m, columns.data(), shift.data(), padded,
+                        z.data());
         // Per design, the scores of all targets of the block at once: loops over targets are
         // innermost (vectorised across targets), each target's sums run in a fixed order.
         for (index_t l = 0; l < r_union; ++l)

@@ -21,7 +21,7 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
   -DDNN2BRAIN_SANITIZE=ON -DDNN2BRAIN_TEST_NATIVE=OFF >/dev/null
 cmake --build build/sanitize -j "$jobs" \
-  --target test_core test_rdm test_compare test_regression test_real_data rdm_compare \
+  --target test_core test_rdm test_compare test_regression test_stats test_real_data rdm_compare \
   quickstart roi_regression
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E "^(package|compile|odr)\."

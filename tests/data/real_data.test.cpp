@@ -4,6 +4,7 @@
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
+#include <dnn2brain/stats.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -294,4 +295,40 @@ TEST_CASE("OLS of hIT fMRI RDMs on AlexNet layer RDMs agrees with statsmodels to
   WARN("rsa92 OLS vs statsmodels, worst deviations: R²/adjusted "
        << worst_r2 << ", scaled params " << worst_params << ", variance partitioning "
        << std::max(d_unions, d_fractions));
+}
+
+TEST_CASE("Noise ceilings of the n2b78 EVC and IT RDMs agree with an independent computation",
+          "[real_data][n2b78][noise_ceiling]") {
+  if (!data_present("n2b78")) return;
+  const auto reference = [](const std::string& name) -> const dnn2brain::test::row_matrix& {
+    return dnn2brain::test::reference(name, DNN2BRAIN_STATS_REFERENCE_FILE);
+  };
+  double worst = 0.0;
+  for (const std::string region : {"EVC", "IT"}) {
+    const auto a =
+        dnn2brain::test::read_npz(data_file("n2b78/fmri_" + region + "_RDMs.npz"), "arr_0.npy");
+    REQUIRE(a.shape == std::vector<std::size_t>{15, 78, 78});
+    Eigen::MatrixXd subjects(3003, 15);
+    for (index_t s = 0; s < 15; ++s) {
+      using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      subjects.col(s) =
+          upper_triangle(Eigen::Map<const row_major>(a.values.data() + s * 78 * 78, 78, 78));
+    }
+    const dnn2brain::rdm_stack<double> stack(subjects);
+    const auto check = [&](const dnn2brain::noise_ceiling_result& r, const std::string& name) {
+      const double d = std::max(
+          dnn2brain::test::max_abs_diff(r.lower_per_subject.transpose(),
+                                        reference("nc_" + region + "_" + name + "_lower")),
+          dnn2brain::test::max_abs_diff(r.upper_per_subject.transpose(),
+                                        reference("nc_" + region + "_" + name + "_upper")));
+      INFO(region << " " << name << ": lower " << r.lower << ", upper " << r.upper
+                  << ", worst deviation " << d);
+      CHECK(d <= 1e-12);
+      CHECK(r.lower < r.upper);
+      worst = std::max(worst, d);
+    };
+    check(dnn2brain::noise_ceiling(stack, dnn2brain::measure::spearman{}), "spearman");
+    check(dnn2brain::noise_ceiling(stack, dnn2brain::measure::pearson{}), "pearson");
+  }
+  WARN("n2b78 noise ceilings vs scipy, worst deviation " << worst);
 }

@@ -23,6 +23,21 @@ int main() try {
              dnn2brain::compare(a, stack, dnn2brain::measure::cosine{}).sum() +
              dnn2brain::compare(a, stack, dnn2brain::measure::kendall_tau_a{}).sum() +
              dnn2brain::compare(a, stack, dnn2brain::measure::pearson{}).sum();
+  // Regression, variance partitioning and statistics over the stack's RDMs.
+  const Eigen::MatrixXf targets = Eigen::MatrixXf::Random(15, 4);
+  const dnn2brain::design_set<float> models(
+      std::vector<dnn2brain::design>{dnn2brain::design(stack.values())});
+  s += dnn2brain::fit(models, targets, {.coefficients = true}).r_squared.sum();
+  const std::vector<Eigen::MatrixXf> groups{stack.values().col(0), stack.values().col(1)};
+  s += dnn2brain::fit(dnn2brain::variance_partitioning<float>(groups), targets).total().sum();
+  s += dnn2brain::permutation_test(models, targets, {.permutations = 9}).p_value.sum();
+  s += dnn2brain::ttest_paired(targets, targets * 2.0f).p_value.sum();
+  s += dnn2brain::adjust_p_values(Eigen::VectorXd::Constant(3, 0.5),
+                                  dnn2brain::correction::benjamini_hochberg)
+           .sum();
+  s +=
+      dnn2brain::noise_ceiling(dnn2brain::rdm_stack<float>(targets), dnn2brain::measure::spearman{})
+          .lower;
   return (s > -100 && d.pairs() == 15 && e.pairs() == 3) ? 0 : 1;
 } catch (const std::exception&) {
   return 2;

@@ -199,8 +199,10 @@ template <std::floating_point Scalar, typename Derived>
   constexpr double eps = std::numeric_limits<double>::epsilon();
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
   const std::vector<Scalar> zeros(static_cast<std::size_t>(m), Scalar(0));  // padding target
+  // Threads only when there is work for them: waking a team costs far more than a small fit.
+  const bool parallel = blocks > 1 && count * m * (width + 8) > (index_t(1) << 22);
   detail::parallel_error errors;
-  DNN2BRAIN_OMP(parallel if (blocks > 1))
+  DNN2BRAIN_OMP(parallel if (parallel))
   {
     std::vector<Scalar> z, shift;
     std::vector<const Scalar*> columns;

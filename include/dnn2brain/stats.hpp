@@ -1,6 +1,7 @@
 #ifndef DNN2BRAIN_STATS_HPP
 #define DNN2BRAIN_STATS_HPP
 
+#include <dnn2brain/stats/bootstrap.hpp>
 #include <dnn2brain/stats/multiple_comparisons.hpp>
 #include <dnn2brain/stats/noise_ceiling.hpp>
 #include <dnn2brain/stats/permutation.hpp>

@@ -257,3 +257,34 @@ TEST_CASE("noise ceiling: bounds, searchlight form, bad input", "[stats][noise_c
       dnn2brain::noise_ceiling(dnn2brain::rdm_stack<double>(bad), dnn2brain::measure::spearman{}),
       Contains("at pair 5 of RDM 2"));
 }
+
+TEST_CASE("bootstrap over subjects: standard error, interval, determinism", "[stats][bootstrap]") {
+  using Catch::Matchers::Contains;
+  Eigen::MatrixXd scores = dnn2brain::test::gaussian(15, 3, 31);
+  scores.col(1).array() += 2.0;
+  const auto r = dnn2brain::bootstrap_subjects(scores, {.samples = 20000, .seed = 4});
+  // The bootstrap SE of a mean converges to the plug-in SE, sd(ddof = 0)/√n: within 2 % at
+  // 20,000 samples (the SE of an SE estimate is about SE/√(2B) = 0.5 %).
+  for (index_t t = 0; t < 3; ++t) {
+    const auto column = scores.col(t);
+    const double plug_in =
+        std::sqrt((column.array() - column.mean()).square().mean() / double(column.size()));
+    CHECK(std::abs(r.standard_error[t] / plug_in - 1.0) < 0.02);
+    CHECK(r.estimate[t] == column.mean());
+    CHECK(r.lower[t] < r.estimate[t]);
+    CHECK(r.upper[t] > r.estimate[t]);
+    // Percentile interval ≈ mean ± 1.96 SE for a mean of 15 normal scores.
+    CHECK(std::abs((r.upper[t] - r.lower[t]) / (2 * 1.96 * r.standard_error[t]) - 1.0) < 0.05);
+  }
+  for (const int threads : {1, 2}) {
+    const dnn2brain::test::thread_count scope(threads);
+    CHECK(dnn2brain::bootstrap_subjects(scores, {.samples = 20000, .seed = 4}).distribution ==
+          r.distribution);
+  }
+  CHECK_THROWS_WITH(dnn2brain::bootstrap_subjects(scores.topRows(1)),
+                    Contains("expected scores of at least 2 subjects, got 1"));
+  CHECK_THROWS_WITH(dnn2brain::bootstrap_subjects(scores, {.samples = 0}),
+                    Contains("expected at least 1 bootstrap sample, got 0"));
+  CHECK_THROWS_WITH(dnn2brain::bootstrap_subjects(scores, {.level = 1.5}),
+                    Contains("expected a confidence level in (0, 1), got 1.5"));
+}

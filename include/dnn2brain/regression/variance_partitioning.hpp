@@ -86,6 +86,7 @@ class variance_partitioning {
   template <typename Groups>
   design_set<Scalar> make_set(const Groups& groups, design_options options) {
     std::vector<Eigen::MatrixXd> columns;
+    columns.reserve(static_cast<std::size_t>(std::ranges::distance(groups)));
     for (const auto& g : groups) columns.emplace_back(values(g).template cast<double>());
     m_groups = static_cast<index_t>(columns.size());
     if (m_groups < 1 || m_groups > max_groups)

@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -15,7 +16,6 @@
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/parallel.hpp>
-#include <dnn2brain/rdm/condition_map.hpp>
 #include <dnn2brain/regression/ols.hpp>
 #include <dnn2brain/stats/random.hpp>
 
@@ -62,12 +62,22 @@ struct permutation_result {
 
 namespace detail {
 
-// The source pair of every pair under permutation number `sample`.
-inline std::vector<index_t> permuted_pairs(index_t conditions, permutation_scheme scheme,
-                                           std::uint64_t seed, std::uint64_t sample) {
-  if (scheme == permutation_scheme::pairs)
-    return random_permutation(condensed_size(conditions), seed, sample);
-  return condition_map::permutation(random_permutation(conditions, seed, sample)).sources();
+// Writes the source pair of every pair under permutation number `sample` into sources (pairs
+// entries); labels is scratch. No allocation once the buffers have their size.
+inline void permuted_pairs(index_t conditions, permutation_scheme scheme, std::uint64_t seed,
+                           std::uint64_t sample, std::vector<index_t>& labels,
+                           std::span<index_t> sources) {
+  if (scheme == permutation_scheme::pairs) {
+    random_permutation(seed, sample, sources);
+    return;
+  }
+  labels.resize(static_cast<std::size_t>(conditions));
+  random_permutation(seed, sample, labels);
+  std::size_t k = 0;
+  for (index_t i = 0; i + 1 < conditions; ++i)
+    for (index_t j = i + 1; j < conditions; ++j)
+      sources[k++] = condensed_index_symmetric(conditions, labels[static_cast<std::size_t>(i)],
+                                               labels[static_cast<std::size_t>(j)]);
 }
 
 }  // namespace detail
@@ -122,23 +132,24 @@ template <std::floating_point Scalar, typename Derived>
     counts local = counts::Zero(designs, count);
     counts local_difference = counts::Zero(differences ? designs * designs : 0, count);
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> permuted;
-    std::vector<std::vector<index_t>> maps;
+    std::vector<index_t> maps, labels;  // maps: per × m source pairs
     DNN2BRAIN_OMP(for schedule(dynamic, 1) nowait)
     for (index_t b = 0; b < batches; ++b) {
       errors.run(b, [&] {
         const index_t first = b * per, size = std::min(per, permutations - first);
-        maps.clear();
+        maps.resize(static_cast<std::size_t>(per * m));
         for (index_t q = 0; q < size; ++q)
-          maps.push_back(detail::permuted_pairs(n, options.scheme, options.seed,
-                                                static_cast<std::uint64_t>(first + q)));
+          detail::permuted_pairs(n, options.scheme, options.seed,
+                                 static_cast<std::uint64_t>(first + q), labels,
+                                 std::span(maps).subspan(static_cast<std::size_t>(q * m),
+                                                         static_cast<std::size_t>(m)));
         for (index_t t0 = 0; t0 < count; t0 += chunk) {
           const index_t width = std::min(chunk, count - t0);
           permuted.resize(m, size * width);
           for (index_t q = 0; q < size; ++q)
             for (index_t t = 0; t < width; ++t)
               for (index_t k = 0; k < m; ++k)
-                permuted(k, q * width + t) =
-                    y(maps[static_cast<std::size_t>(q)][static_cast<std::size_t>(k)], t0 + t);
+                permuted(k, q * width + t) = y(maps[static_cast<std::size_t>(q * m + k)], t0 + t);
           const Eigen::MatrixXd null = score(fit(models, permuted));
           for (index_t q = 0; q < size; ++q)
             for (index_t t = 0; t < width; ++t) {

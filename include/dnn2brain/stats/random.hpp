@@ -55,9 +55,8 @@ class random_stream {
       ++m_position;
       m_available = 2;
     }
-    const int at = 2 * (2 - m_available--);
-    return (std::uint64_t{m_block[static_cast<std::size_t>(at)]} << 32) |
-           m_block[static_cast<std::size_t>(at + 1)];
+    const std::size_t at = m_available-- == 2 ? 0 : 2;
+    return (std::uint64_t{m_block[at]} << 32) | m_block[at + 1];
   }
 
   /// Uniform in [0, 1) with 53 random bits.

@@ -194,3 +194,14 @@ TEST_CASE("permutation test: bad input", "[stats][permutation][errors]") {
   CHECK_THROWS_WITH(dnn2brain::permutation_test(six, dnn2brain::test::gaussian(7, 1, 2)),
                     Contains("got 7 pairs"));
 }
+
+TEST_CASE("a permutation's pair map is the condition_map gather of that permutation",
+          "[stats][permutation]") {
+  std::vector<index_t> labels, offsets, sources(dnn2brain::condensed_size(9));
+  for (std::uint64_t b = 0; b < 20; ++b) {
+    dnn2brain::detail::permuted_pairs(9, dnn2brain::permutation_scheme::conditions, 3, b, labels,
+                                      offsets, sources);
+    CHECK(sources ==
+          dnn2brain::condition_map::permutation(dnn2brain::random_permutation(9, 3, b)).sources());
+  }
+}

@@ -63,21 +63,31 @@ struct permutation_result {
 namespace detail {
 
 // Writes the source pair of every pair under permutation number `sample` into sources (pairs
-// entries); labels is scratch. No allocation once the buffers have their size.
+// entries). labels and offsets are scratch; no allocation once they have their size.
 inline void permuted_pairs(index_t conditions, permutation_scheme scheme, std::uint64_t seed,
                            std::uint64_t sample, std::vector<index_t>& labels,
-                           std::span<index_t> sources) {
+                           std::vector<index_t>& offsets, std::span<index_t> sources) {
   if (scheme == permutation_scheme::pairs) {
     random_permutation(seed, sample, sources);
     return;
   }
+  // Pair (a, b), a < b, sits at offsets[a] + b in pdist order.
+  if (static_cast<index_t>(offsets.size()) != conditions) {
+    offsets.resize(static_cast<std::size_t>(conditions));
+    for (index_t a = 0; a < conditions; ++a)
+      offsets[static_cast<std::size_t>(a)] = condensed_index(conditions, a, a + 1) - (a + 1);
+  }
   labels.resize(static_cast<std::size_t>(conditions));
   random_permutation(seed, sample, labels);
   std::size_t k = 0;
-  for (index_t i = 0; i + 1 < conditions; ++i)
-    for (index_t j = i + 1; j < conditions; ++j)
-      sources[k++] = condensed_index_symmetric(conditions, labels[static_cast<std::size_t>(i)],
-                                               labels[static_cast<std::size_t>(j)]);
+  for (index_t i = 0; i + 1 < conditions; ++i) {
+    const index_t a = labels[static_cast<std::size_t>(i)];
+    for (index_t j = i + 1; j < conditions; ++j) {
+      const index_t b = labels[static_cast<std::size_t>(j)];
+      sources[k++] = a < b ? offsets[static_cast<std::size_t>(a)] + b
+                           : offsets[static_cast<std::size_t>(b)] + a;
+    }
+  }
 }
 
 }  // namespace detail
@@ -132,7 +142,7 @@ template <std::floating_point Scalar, typename Derived>
     counts local = counts::Zero(designs, count);
     counts local_difference = counts::Zero(differences ? designs * designs : 0, count);
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> permuted;
-    std::vector<index_t> maps, labels;  // maps: per × m source pairs
+    std::vector<index_t> maps, labels, offsets;  // maps: per × m source pairs
     DNN2BRAIN_OMP(for schedule(dynamic, 1) nowait)
     for (index_t b = 0; b < batches; ++b) {
       errors.run(b, [&] {
@@ -140,7 +150,7 @@ template <std::floating_point Scalar, typename Derived>
         maps.resize(static_cast<std::size_t>(per * m));
         for (index_t q = 0; q < size; ++q)
           detail::permuted_pairs(n, options.scheme, options.seed,
-                                 static_cast<std::uint64_t>(first + q), labels,
+                                 static_cast<std::uint64_t>(first + q), labels, offsets,
                                  std::span(maps).subspan(static_cast<std::size_t>(q * m),
                                                          static_cast<std::size_t>(m)));
         for (index_t t0 = 0; t0 < count; t0 += chunk) {

@@ -11,38 +11,15 @@ scipy.stats.kendalltau (variant b) and the O(m^2) tau-a loop against ours, and o
 100k searchlight RDMs (numpy: centre, normalise, one matrix-vector product) against our batched call.
 Every timing is a median over repeated runs.
 """
-import json
 import os
-import subprocess
 import sys
-import time
 
 import numpy as np
 import scipy
 from scipy.spatial.distance import pdist
 from scipy.stats import kendalltau
 
-
-def median_seconds(fn, min_runs=3, min_total=1.0, max_runs=50):
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_runs or (time.perf_counter() - start < min_total and len(times) < max_runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
-def run_benchmark(binary, pattern):
-    out = subprocess.run([binary, f"--benchmark_filter={pattern}", "--benchmark_repetitions=5",
-                          "--benchmark_report_aggregates_only=true", "--benchmark_format=json"],
-                         check=True, capture_output=True, text=True).stdout
-    medians = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("aggregate_name") == "median":
-            unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-            medians[b["run_name"]] = (b["real_time"] * unit, b)
-    return medians
+from side_by_side import median_seconds, run_benchmark
 
 
 def corrcoef_rdm(x):

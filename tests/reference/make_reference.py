@@ -13,13 +13,14 @@ import scipy
 from scipy.spatial.distance import pdist
 from scipy.stats import kendalltau, pearsonr, rankdata, spearmanr
 
+from reference_file import as_reference, write_reference
+
 rng = np.random.default_rng(20261126)
 out = {}
 
 
 def put(name, a):
-    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
-    out[name] = a
+    out[name] = as_reference(a)
 
 
 # --- distance metrics ----------------------------------------------------------------------------
@@ -87,9 +88,4 @@ for a_name, b_name in (("u", "v"), ("u_ties", "v_ties"), ("categorical", "v"), (
     put(f"{key}_cosine", p @ q / np.linalg.norm(p) / np.linalg.norm(q))
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_values.txt")
-with open(path, "w") as f:
-    f.write(f"# made by make_reference.py with numpy {np.__version__}, scipy {scipy.__version__}\n")
-    for name, a in out.items():
-        f.write(f"{name} {a.shape[0]} {a.shape[1]}\n")
-        f.write(" ".join(f"{v:.17g}" for v in a.ravel()) + "\n")
-print(f"wrote {len(out)} arrays to {path}")
+write_reference(path, out, f"made by make_reference.py with numpy {np.__version__}, scipy {scipy.__version__}")

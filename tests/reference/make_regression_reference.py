@@ -24,13 +24,15 @@ import scipy.io as sio
 import statsmodels
 import statsmodels.api as sm
 
+from reference_file import as_reference, write_reference
+
 here = os.path.dirname(os.path.abspath(__file__))
 data_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "..", "shared", "data")
 out = {}
 
 
 def put(name, a):
-    out[name] = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    out[name] = as_reference(a)
 
 
 def ols(x, y):
@@ -100,11 +102,5 @@ put("vpart_fc_fractions", [y1, y2, y12, y3, y13, y23, y123])
 put("vpart_fc_unions", [R["1"], R["2"], R["12"], R["3"], R["13"], R["23"], R["123"]])
 
 path = os.path.join(here, "regression_values.txt")
-with open(path + ".tmp", "w") as f:
-    f.write(f"# made by make_regression_reference.py with numpy {np.__version__}, scipy "
-            f"{scipy.__version__}, statsmodels {statsmodels.__version__}\n")
-    for name, a in out.items():
-        f.write(f"{name} {a.shape[0]} {a.shape[1]}\n")
-        f.write(" ".join(f"{v:.17g}" for v in a.ravel()) + "\n")
-os.replace(path + ".tmp", path)
-print(f"wrote {len(out)} arrays to {path}")
+write_reference(path, out, f"made by make_regression_reference.py with numpy {np.__version__}, scipy "
+                           f"{scipy.__version__}, statsmodels {statsmodels.__version__}")

@@ -20,13 +20,15 @@ import statsmodels
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from reference_file import as_reference, write_reference
+
 here = os.path.dirname(os.path.abspath(__file__))
 data_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "..", "shared", "data")
 out = {}
 
 
 def put(name, a):
-    out[name] = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    out[name] = as_reference(a)
 
 
 rng = np.random.default_rng(4)
@@ -76,11 +78,5 @@ for region in ("EVC", "IT"):
         put(f"nc_{region}_{name}_lower", lower)
 
 path = os.path.join(here, "stats_values.txt")
-with open(path + ".tmp", "w") as f:
-    f.write(f"# made by make_stats_reference.py with numpy {np.__version__}, scipy {scipy.__version__}, "
-            f"statsmodels {statsmodels.__version__}\n")
-    for name, arr in out.items():
-        f.write(f"{name} {arr.shape[0]} {arr.shape[1]}\n")
-        f.write(" ".join(f"{v:.17g}" for v in arr.ravel()) + "\n")
-os.replace(path + ".tmp", path)
-print(f"wrote {len(out)} arrays to {path}")
+write_reference(path, out, f"made by make_stats_reference.py with numpy {np.__version__}, scipy "
+                           f"{scipy.__version__}, statsmodels {statsmodels.__version__}")

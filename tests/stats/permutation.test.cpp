@@ -3,7 +3,8 @@
 // bad input. Simulation: scenario c3 "graded / graded" of ../shared/reference/calibration.md.
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
-#include <dnn2brain/stats.hpp>
+#include <dnn2brain/stats/permutation.hpp>
+#include <dnn2brain/stats/random.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,10 @@
 // Statistics: counter-based random streams, t-tests (scipy), multiple-comparison corrections
 // (statsmodels), noise ceilings, and bad input.
-#include <dnn2brain/stats.hpp>
+#include <dnn2brain/stats/bootstrap.hpp>
+#include <dnn2brain/stats/multiple_comparisons.hpp>
+#include <dnn2brain/stats/noise_ceiling.hpp>
+#include <dnn2brain/stats/random.hpp>
+#include <dnn2brain/stats/ttest.hpp>
 
 #include <array>
 #include <cmath>

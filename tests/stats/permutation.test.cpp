@@ -3,6 +3,7 @@
 // bad input. Simulation: scenario c3 "graded / graded" of ../shared/reference/calibration.md.
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
+#include <dnn2brain/compare.hpp>
 #include <dnn2brain/stats/permutation.hpp>
 #include <dnn2brain/stats/random.hpp>
 
@@ -52,6 +53,38 @@ Eigen::MatrixXd model_layers(index_t n, std::mt19937_64& engine,
   Eigen::MatrixXd x(dnn2brain::condensed_size(n), 2);
   x << rdm_of(f1), rdm_of(f2);
   return x;
+}
+
+// Target t with the conditions relabelled by permutation b: y'(i, j) = y(π(i), π(j)), built
+// pair by pair (an oracle independent of the library's pair maps).
+Eigen::MatrixXd relabelled(const Eigen::MatrixXd& y, index_t n, std::uint64_t seed,
+                           std::uint64_t b) {
+  const std::vector<index_t> pi = dnn2brain::random_permutation(n, seed, b);
+  Eigen::MatrixXd out(y.rows(), y.cols());
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = i + 1; j < n; ++j) {
+      const index_t a = std::min(pi[i], pi[j]), c = std::max(pi[i], pi[j]);
+      out.row(dnn2brain::condensed_index(n, i, j)) = y.row(dnn2brain::condensed_index(n, a, c));
+    }
+  return out;
+}
+
+// The permutation p-values of a statistic one permutation and one target at a time: D × T, and
+// the best-model p-values as an extra last row.
+template <typename Score>
+Eigen::MatrixXd naive_p_values(const Score& score, const Eigen::MatrixXd& y, index_t n,
+                               std::uint64_t seed, index_t permutations) {
+  const Eigen::MatrixXd observed = score(y);
+  const index_t models = observed.rows();
+  Eigen::MatrixXd counts = Eigen::MatrixXd::Zero(models + 1, y.cols());
+  for (index_t b = 0; b < permutations; ++b) {
+    const Eigen::MatrixXd null = score(relabelled(y, n, seed, std::uint64_t(b)));
+    for (index_t t = 0; t < y.cols(); ++t) {
+      for (index_t d = 0; d < models; ++d) counts(d, t) += null(d, t) >= observed(d, t);
+      counts(models, t) += null.col(t).maxCoeff() >= observed.col(t).maxCoeff();
+    }
+  }
+  return (counts.array() + 1.0) / double(permutations + 1);
 }
 
 struct rates {
@@ -191,7 +224,7 @@ TEST_CASE("permutation test: bad input", "[stats][permutation][errors]") {
   const dnn2brain::design_set<double> six(dnn2brain::design(dnn2brain::test::gaussian(6, 1, 1)));
   CHECK_THROWS_WITH(
       dnn2brain::permutation_test(six, dnn2brain::test::gaussian(6, 1, 2), {.permutations = 0}),
-      Contains("expected at least 1 permutation and a batch of at least 1, got 0"));
+      Contains("expected at least 1 permutation, a batch of at least 1 and stop_after >= 0, got 0, 512 and 0"));
   CHECK_THROWS_WITH(dnn2brain::permutation_test(six, dnn2brain::test::gaussian(7, 1, 2)),
                     Contains("got 7 pairs"));
 }
@@ -205,4 +238,169 @@ TEST_CASE("a permutation's pair map is the condition_map gather of that permutat
     CHECK(sources ==
           dnn2brain::condition_map::permutation(dnn2brain::random_permutation(9, 3, b)).sources());
   }
+}
+
+namespace {
+
+// Three two-layer models and nine targets over n conditions: four read out from model 0's first
+// layer, five unrelated.
+struct scenario {
+  std::vector<Eigen::MatrixXd> layers;
+  Eigen::MatrixXd targets;
+};
+
+scenario make_scenario(index_t n, index_t count, std::uint64_t seed) {
+  std::mt19937_64 engine(seed);
+  std::normal_distribution<double> normal;
+  scenario s;
+  Eigen::MatrixXd layer1;
+  s.layers.push_back(model_layers(n, engine, &layer1));
+  s.layers.push_back(model_layers(n, engine));
+  s.layers.push_back(model_layers(n, engine));
+  s.targets.resize(dnn2brain::condensed_size(n), count);
+  for (index_t t = 0; t < count; ++t) {
+    Eigen::MatrixXd readout(20, 25), noise(n, 25);
+    for (auto& v : readout.reshaped()) v = normal(engine);
+    for (auto& v : noise.reshaped()) v = normal(engine);
+    s.targets.col(t) = t % 9 < 4 ? rdm_of(layer1 * readout / std::sqrt(20.0) + 0.6 * noise)
+                                 : rdm_of(graded_patterns(n, 20, engine));
+  }
+  return s;
+}
+
+dnn2brain::design_set<double> designs_of(const scenario& s) {
+  std::vector<dnn2brain::design> designs;
+  for (const auto& x : s.layers) designs.emplace_back(x);
+  return dnn2brain::design_set<double>(designs);
+}
+
+}  // namespace
+
+TEST_CASE("permutation p-values of every statistic equal a one-at-a-time oracle",
+          "[stats][permutation]") {
+  const index_t n = 12, permutations = 150;
+  const scenario s = make_scenario(n, 9, 21);
+  const dnn2brain::permutation_options options{.permutations = permutations, .seed = 8};
+  const auto check = [&](const auto& statistic) {
+    const auto r = dnn2brain::permutation_test(statistic, s.targets, options);
+    const Eigen::MatrixXd expected = naive_p_values(
+        [&](const Eigen::MatrixXd& y) {
+          Eigen::MatrixXd scores(statistic.size(), y.cols());
+          for (index_t t = 0; t < y.cols(); ++t) scores.col(t) = statistic(y.col(t));
+          return scores;
+        },
+        s.targets, n, 8, permutations);
+    CHECK(dnn2brain::test::max_abs_diff(r.p_value, expected.topRows(statistic.size())) == 0.0);
+    CHECK(dnn2brain::test::max_abs_diff(r.p_best.transpose(), expected.bottomRows(1)) == 0.0);
+  };
+  SECTION("regression, each score") {
+    for (const auto score : {dnn2brain::regression_score::r_squared,
+                             dnn2brain::regression_score::adjusted_r_squared,
+                             dnn2brain::regression_score::multiple_r})
+      check(dnn2brain::regression_statistic<double>(designs_of(s), score));
+  }
+  SECTION("variance partitioning fractions") {
+    check(dnn2brain::partition_statistic<double>(dnn2brain::variance_partitioning<double>(
+        std::vector<Eigen::MatrixXd>{s.layers[0], s.layers[1], s.layers[2]})));
+  }
+  SECTION("RDM correlations") {
+    Eigen::MatrixXd models(s.targets.rows(), 3);
+    for (index_t d = 0; d < 3; ++d) models.col(d) = s.layers[std::size_t(d)].col(0);
+    check(dnn2brain::correlation_statistic(models, dnn2brain::measure::pearson{}));
+    check(dnn2brain::correlation_statistic(models, dnn2brain::measure::spearman{}));
+    check(dnn2brain::correlation_statistic(models, dnn2brain::measure::kendall_tau_a{}));
+  }
+}
+
+TEST_CASE("many targets: the permutation moved onto the models gives the same p-values",
+          "[stats][permutation]") {
+  // 1030 targets take the relabelled-models path; halves of 515 permute the targets.
+  const index_t n = 10, count = 1030;
+  const scenario s = make_scenario(n, count, 4);
+  const dnn2brain::permutation_options options{.permutations = 120, .seed = 2};
+  for (const bool regression : {true, false}) {
+    INFO((regression ? "regression" : "correlation"));
+    const auto test = [&](const Eigen::MatrixXd& y) {
+      if (regression) return dnn2brain::permutation_test(designs_of(s), y, options);
+      Eigen::MatrixXd models(y.rows(), 3);
+      for (index_t d = 0; d < 3; ++d) models.col(d) = s.layers[std::size_t(d)].col(1);
+      return dnn2brain::permutation_test(dnn2brain::correlation_statistic(models), y, options);
+    };
+    const auto whole = test(s.targets);
+    const auto left = test(s.targets.leftCols(count / 2));
+    const auto right = test(s.targets.rightCols(count / 2));
+    Eigen::MatrixXd p(whole.p_value.rows(), count), diff(whole.p_difference.rows(), count);
+    p << left.p_value, right.p_value;
+    diff << left.p_difference, right.p_difference;
+    CHECK(dnn2brain::test::max_abs_diff(whole.p_value, p) == 0.0);
+    CHECK(dnn2brain::test::max_abs_diff(whole.p_difference, diff) == 0.0);
+    CHECK(whole.p_best.head(count / 2) == left.p_best);
+    // Relabelled scores differ from gathered ones by rounding only.
+    CHECK(dnn2brain::test::max_abs_diff(whole.max_null,
+                                        left.max_null.cwiseMax(right.max_null)) < 1e-12);
+  }
+}
+
+TEST_CASE("Besag-Clifford sequential stopping: exact stops, valid p-values, deterministic",
+          "[stats][permutation][sequential]") {
+  const index_t n = 12, permutations = 400, h = 10;
+  const scenario s = make_scenario(n, 9, 33);
+  const auto models = designs_of(s);
+  const dnn2brain::permutation_options full{.permutations = permutations, .seed = 4};
+  auto sequential = full;
+  sequential.stop_after = h;
+  const auto r = dnn2brain::permutation_test(models, s.targets, sequential);
+  CHECK(r.p_fwe.size() == 0);
+  CHECK(r.max_null.size() == 0);
+  index_t stopped = 0;
+  for (index_t t = 0; t < 9; ++t) {
+    // One target's max_null is its null sequence: the oracle of where each p-value stops.
+    const auto one = dnn2brain::permutation_test(models, s.targets.col(t), full);
+    for (index_t d = 0; d < 3; ++d) {
+      index_t count = 0, at = 0;
+      for (index_t q = 0; q < permutations && at == 0; ++q)
+        if (one.max_null(q, d) >= one.observed(d, 0) && ++count == h) at = q + 1;
+      const double expected =
+          at > 0 ? double(h) / double(at) : double(count + 1) / double(permutations + 1);
+      INFO("target " << t << ", model " << d);
+      CHECK(r.p_value(d, t) == expected);
+      CHECK(r.evaluated(d, t) == (at > 0 ? at : permutations));
+      if (at == 0) CHECK(r.p_value(d, t) == one.p_value(d, 0));
+      stopped += at > 0;
+    }
+  }
+  CHECK(stopped >= 10);                 // unrelated models stop early
+  CHECK(r.p_value.row(0).head(4).maxCoeff() <= 0.01);  // related ones run to the end
+  for (const int threads : {1, 2})
+    for (const index_t batch : {1, 5, 512}) {
+      const dnn2brain::test::thread_count scope(threads);
+      auto options = sequential;
+      options.batch = batch;
+      const auto again = dnn2brain::permutation_test(models, s.targets, options);
+      CHECK(dnn2brain::test::max_abs_diff(again.p_value, r.p_value) == 0.0);
+      CHECK(dnn2brain::test::max_abs_diff(again.p_difference, r.p_difference) == 0.0);
+      CHECK(again.evaluated == r.evaluated);
+    }
+}
+
+TEST_CASE("sequential p-values are calibrated", "[stats][permutation][sequential][calibration]") {
+  std::mt19937_64 engine(99);
+  std::vector<double> p;
+  double evaluated = 0.0;
+  for (int r = 0; r < 1000; ++r) {
+    const dnn2brain::design_set<double> model(dnn2brain::design(model_layers(12, engine)));
+    const Eigen::VectorXd data = rdm_of(graded_patterns(12, 20, engine));
+    const auto result = dnn2brain::permutation_test(
+        model, data,
+        {.permutations = 999, .seed = std::uint64_t(r), .differences = false, .stop_after = 10});
+    p.push_back(result.p_value(0, 0));
+    evaluated += double(result.evaluated(0, 0));
+  }
+  const double rejected =
+      double(std::count_if(p.begin(), p.end(), [](double v) { return v <= 0.05; })) / 1000.0;
+  WARN("sequential stopping (h = 10, N = 999): FPR " << rejected << ", mean permutations "
+                                                     << evaluated / 1000.0);
+  CHECK(rejected >= 0.033);
+  CHECK(rejected <= 0.068);
+  CHECK(evaluated / 1000.0 < 100.0);  // ~ h / p: most null tests stop within a few dozen
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <concepts>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -44,8 +45,9 @@ class design {
   /// m < p + 2 (no residual degree of freedom would remain) or an entry is not finite.
   template <typename Derived>
   requires std::floating_point<typename Derived::Scalar>
-  explicit design(const Eigen::MatrixBase<Derived>& predictors, design_options options = {}) {
-    factor(predictors.template cast<double>(), options);
+  explicit design(const Eigen::MatrixBase<Derived>& predictors, design_options options = {})
+      : m_predictors(predictors.template cast<double>()), m_options(options) {
+    factor();
   }
 
   /// From a stack of predictor RDMs.
@@ -71,6 +73,26 @@ class design {
   }
   /// m × rank() orthonormal basis of the span of the centred predictors.
   [[nodiscard]] const Eigen::MatrixXd& basis() const noexcept { return m_basis; }
+  /// The m × p predictors as given (in double).
+  [[nodiscard]] const Eigen::MatrixXd& predictor_values() const noexcept { return m_predictors; }
+
+  /// \brief The design of the same predictors on the pairs `sources`: row k of the result is pair
+  /// sources[k] of this design (pairs may repeat). Resampling uses it: a bootstrap over conditions
+  /// refits on the pairs of the drawn conditions; R² of y[sources] on this design equals R² of y
+  /// on the design gathered by the inverse permutation. \throws invalid_argument for a source
+  /// outside [0, pairs()) and as the constructor for too few pairs.
+  [[nodiscard]] design gathered(std::span<const index_t> sources) const {
+    Eigen::MatrixXd x(static_cast<index_t>(sources.size()), predictors());
+    for (index_t k = 0; k < x.rows(); ++k) {
+      const index_t from = sources[static_cast<std::size_t>(k)];
+      if (from < 0 || from >= pairs())
+        detail::throw_invalid_argument(
+            "design::gathered", detail::concat("expected source pairs in [0, ", pairs(), "), got ",
+                                               from, " at position ", k));
+      x.row(k) = m_predictors.row(from);
+    }
+    return design(x, m_options);
+  }
 
   /// Adjusted R²: 1 − (1 − R²)(m − 1)/(m − rank − 1), not clipped.
   [[nodiscard]] double adjust(double r_squared) const noexcept {
@@ -100,7 +122,8 @@ class design {
   }
 
  private:
-  void factor(const Eigen::MatrixXd& x, design_options options) {
+  void factor() {
+    const Eigen::MatrixXd& x = m_predictors;
     const index_t m = x.rows(), p = x.cols();
     if (p < 1 || m < p + 2)
       detail::throw_invalid_argument(
@@ -134,7 +157,7 @@ class design {
       normalised.col(i) = centred.col(j) / m_scales[j];
     }
     Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(normalised.rows(), normalised.cols());
-    if (options.rank_tolerance > 0.0) qr.setThreshold(options.rank_tolerance);
+    if (m_options.rank_tolerance > 0.0) qr.setThreshold(m_options.rank_tolerance);
     if (normalised.cols() == 0) {  // every predictor constant: nothing to project on
       m_basis.resize(m, 0);
       m_r.resize(0, 0);
@@ -152,6 +175,8 @@ class design {
     std::sort(m_dependent.begin(), m_dependent.end());
   }
 
+  Eigen::MatrixXd m_predictors;   // m × p, as given
+  design_options m_options;
   Eigen::MatrixXd m_basis;        // m × r
   Eigen::MatrixXd m_r;            // r × r, upper triangular
   Eigen::VectorXd m_means;        // p predictor means

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <concepts>
 #include <limits>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -94,6 +95,14 @@ class design_set {
   }
   /// Dimension of the span of all designs' predictors together.
   [[nodiscard]] index_t union_rank() const noexcept { return m_union_rank; }
+
+  /// Every design gathered on the pairs `sources` (see design::gathered).
+  [[nodiscard]] design_set gathered(std::span<const index_t> sources) const {
+    std::vector<design> designs;
+    designs.reserve(m_designs.size());
+    for (const design& d : m_designs) designs.push_back(d.gathered(sources));
+    return design_set(std::move(designs));
+  }
 
  private:
   template <std::floating_point S, typename Derived>

@@ -4,6 +4,7 @@
 #include <concepts>
 #include <cstdint>
 #include <ranges>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -73,7 +74,15 @@ class variance_partitioning {
   /// The 2^k − 1 union designs: entry s − 1 holds the groups of subset s.
   [[nodiscard]] const design_set<Scalar>& unions() const noexcept { return m_sets; }
 
+  /// The same partitioning on the pairs `sources` (see design::gathered).
+  [[nodiscard]] variance_partitioning gathered(std::span<const index_t> sources) const {
+    return variance_partitioning(m_groups, m_sets.gathered(sources));
+  }
+
  private:
+  variance_partitioning(index_t groups, design_set<Scalar> sets)
+      : m_groups(groups), m_sets(std::move(sets)) {}
+
   template <typename S>
   static const auto& values(const rdm_stack<S>& stack) {
     return stack.values();

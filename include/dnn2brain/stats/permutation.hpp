@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <span>
 #include <vector>
 
@@ -15,9 +16,12 @@
 
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/rdm_stack.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/regression/ols.hpp>
+#include <dnn2brain/regression/variance_partitioning.hpp>
 #include <dnn2brain/stats/random.hpp>
+#include <dnn2brain/stats/statistic.hpp>
 
 namespace dnn2brain {
 
@@ -37,26 +41,35 @@ struct permutation_options {
   index_t permutations = 10000;
   std::uint64_t seed = 0;
   permutation_scheme scheme = permutation_scheme::conditions;
-  /// Test adjusted R² (the paper's score) or plain R².
-  bool adjusted = true;
   /// Also count the null of every ordered model difference (D² counts per target).
   bool differences = true;
-  /// Permuted targets fitted together in one call (memory: pairs × this many values per thread).
+  /// Besag–Clifford sequential stopping: a p-value stops once this many null values have reached
+  /// its observed value (10 to 20 is usual); 0 runs every permutation for every target.
+  index_t stop_after = 0;
+  /// Permuted targets scored together in one call (memory: pairs × this many values per thread).
   index_t batch = 512;
 };
 
 /// \brief Results of a permutation test of D models over T targets with N permutations; every
-/// p-value is (number of null values ≥ the observed one + 1) / (N + 1), one-sided (a better fit).
+/// p-value is (number of null values ≥ the observed one + 1) / (N + 1), one-sided (a better fit),
+/// or under sequential stopping h / L when the h-th such null value came at permutation L.
 struct permutation_result {
   Eigen::MatrixXd observed;  ///< D × T scores
   Eigen::MatrixXd p_value;   ///< D × T
-  /// D × T, family-wise over targets: against the null of the maximum over targets, per model.
-  Eigen::MatrixXd p_fwe;
   /// (D·D) × T: row a·D + b tests whether model a beats model b by the observed margin
   /// (null of score_a − score_b); the diagonal is NaN. Empty unless options.differences.
   Eigen::MatrixXd p_difference;
-  /// N × D: the maximum over targets of every permutation's scores (the FWE null).
+  /// T: the best model's score against the null of the best score over models (max statistic
+  /// over models, for maps of the winning model).
+  Eigen::VectorXd p_best;
+  /// D × T, family-wise over targets: against the null of the maximum over targets, per model.
+  /// Empty under sequential stopping (stopped targets leave the maximum).
+  Eigen::MatrixXd p_fwe;
+  /// N × D: the maximum over targets of every permutation's scores (the FWE null); empty under
+  /// sequential stopping.
   Eigen::MatrixXd max_null;
+  /// D × T: the permutations behind each p_value (N unless it stopped early).
+  Eigen::Matrix<index_t, Eigen::Dynamic, Eigen::Dynamic> evaluated;
   index_t permutations = 0;
 };
 
@@ -92,133 +105,267 @@ inline void permuted_pairs(index_t conditions, permutation_scheme scheme, std::u
 
 }  // namespace detail
 
-/// \brief Condition-label permutation test of every model of a design set on every target.
+namespace detail {
+
+// Targets at least this many are tested by moving each permutation onto the models (R² of y[π]
+// on X equals R² of y on X[π⁻¹]): one gathered statistic per permutation instead of a gather of
+// every target. Fixed, so that a target's result depends on the target count only.
+inline constexpr index_t relabel_models_from = 1024;
+
+// Null scores of one round of permutations are held at once: D × (round × targets) doubles.
+inline constexpr index_t null_budget = index_t(1) << 22;
+
+template <typename Statistic, typename Scalar>
+permutation_result permutation_engine(const Statistic& statistic,
+                                      const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& y,
+                                      const permutation_options& options) {
+  using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  constexpr const char* function = "permutation_test";
+  const index_t m = y.rows(), count = y.cols(), models = statistic.size();
+  const index_t n = condensed_conditions(m);
+  if (n < 4)
+    throw_invalid_argument(function, concat("expected target RDMs of at least 4 conditions (6 "
+                                            "pairs), got ",
+                                            m, " pairs"));
+  if (m != statistic.pairs())
+    throw_invalid_argument(function, concat("expected targets over the models' ",
+                                            statistic.pairs(), " pairs, got ", m, " pairs"));
+  if (options.permutations < 1 || options.batch < 1 || options.stop_after < 0)
+    throw_invalid_argument(
+        function, concat("expected at least 1 permutation, a batch of at least 1 and stop_after "
+                         ">= 0, got ",
+                         options.permutations, ", ", options.batch, " and ", options.stop_after));
+  const index_t permutations = options.permutations, h = options.stop_after;
+  const bool sequential = h > 0, differences = options.differences;
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  const auto best_of = [](const auto& scores) {  // NaN-ignoring maximum; NaN if all are NaN
+    double best = nan;
+    for (const double v : scores)
+      if (v > best || std::isnan(best)) best = v;
+    return best;
+  };
+
+  permutation_result result;
+  result.permutations = permutations;
+  result.observed = statistic(y);
+  // Tracked per target: rows [0, D) the scores, then D² ordered differences a·D + b, then the
+  // best score.
+  const index_t tracked = models + (differences ? models * models : 0) + 1;
+  Eigen::MatrixXd observed(tracked, count);
+  for (index_t t = 0; t < count; ++t) {
+    const auto o = result.observed.col(t);
+    observed.col(t).head(models) = o;
+    if (differences)
+      for (index_t a = 0; a < models; ++a)
+        for (index_t b = 0; b < models; ++b) observed(models + a * models + b, t) = o[a] - o[b];
+    observed(tracked - 1, t) = best_of(o);
+  }
+  using counts = Eigen::Matrix<index_t, Eigen::Dynamic, Eigen::Dynamic>;
+  counts exceed = counts::Zero(tracked, count), stopped = counts::Zero(tracked, count);
+  if (!sequential)
+    result.max_null.setConstant(permutations, models, -std::numeric_limits<double>::infinity());
+
+  const bool relabel = count >= relabel_models_from;
+  std::vector<index_t> active(static_cast<std::size_t>(count));
+  std::iota(active.begin(), active.end(), index_t(0));
+  matrix kept;  // the active targets' columns, once sequential stopping has dropped some
+  const matrix* live_targets = &y;
+  Eigen::MatrixXd nulls;  // permutation q of the round: columns [q·live, (q + 1)·live)
+  parallel_error errors;
+  for (index_t first = 0; first < permutations && !active.empty();) {
+    const matrix& targets = *live_targets;
+    const index_t live = targets.cols();
+    // Batches of `per` permutations of `chunk` targets when the targets are permuted.
+    const index_t chunk = std::min(live, options.batch);
+    const index_t per = std::max<index_t>(1, options.batch / chunk);
+    index_t round = std::max<index_t>(1, null_budget / (models * live));
+    if (!relabel) round = std::max(per, round / per * per);
+    if (sequential) round = std::min(round, relabel ? index_t(4) : 8 * per);  // stop soon
+    round = std::min(round, permutations - first);
+    nulls.resize(models, round * live);
+
+    if (relabel) {
+      std::vector<index_t> sources(static_cast<std::size_t>(m)), inverse(sources.size()),
+          labels, offsets;
+      for (index_t q = 0; q < round; ++q) {
+        permuted_pairs(n, options.scheme, options.seed, static_cast<std::uint64_t>(first + q),
+                       labels, offsets, sources);
+        for (index_t k = 0; k < m; ++k) inverse[static_cast<std::size_t>(sources[k])] = k;
+        nulls.middleCols(q * live, live) = statistic.gathered(inverse)(targets);
+      }
+    } else {
+      const index_t batches = (round + per - 1) / per;
+      DNN2BRAIN_OMP(parallel if (batches > 1))
+      {
+        matrix permuted;
+        std::vector<index_t> maps, labels, offsets;  // maps: per × m source pairs
+        DNN2BRAIN_OMP(for schedule(dynamic, 1))
+        for (index_t b = 0; b < batches; ++b) {
+          errors.run(b, [&] {
+            const index_t at = b * per, size = std::min(per, round - at);
+            maps.resize(static_cast<std::size_t>(per * m));
+            for (index_t q = 0; q < size; ++q)
+              permuted_pairs(n, options.scheme, options.seed,
+                             static_cast<std::uint64_t>(first + at + q), labels, offsets,
+                             std::span(maps).subspan(static_cast<std::size_t>(q * m),
+                                                     static_cast<std::size_t>(m)));
+            for (index_t t0 = 0; t0 < live; t0 += chunk) {
+              const index_t width = std::min(chunk, live - t0);
+              permuted.resize(m, size * width);
+              for (index_t q = 0; q < size; ++q)
+                for (index_t t = 0; t < width; ++t)
+                  for (index_t k = 0; k < m; ++k)
+                    permuted(k, q * width + t) =
+                        targets(maps[static_cast<std::size_t>(q * m + k)], t0 + t);
+              const Eigen::MatrixXd scores = statistic(permuted);
+              for (index_t q = 0; q < size; ++q)
+                nulls.middleCols((at + q) * live + t0, width) =
+                    scores.middleCols(q * width, width);
+            }
+          });
+        }
+      }
+      errors.rethrow();
+    }
+
+    // Count in permutation order, so that a sequential stop knows its permutation exactly.
+    DNN2BRAIN_OMP(parallel for schedule(static) if (live * round * tracked > (index_t(1) << 16)))
+    for (index_t j = 0; j < live; ++j) {
+      const index_t t = active[static_cast<std::size_t>(j)];
+      const auto tally = [&](index_t s, double value, index_t q) {
+        if (stopped(s, t) == 0 && value >= observed(s, t) && ++exceed(s, t) == h && sequential)
+          stopped(s, t) = first + q + 1;
+      };
+      for (index_t q = 0; q < round; ++q) {
+        const auto null = nulls.col(q * live + j);
+        for (index_t d = 0; d < models; ++d) tally(d, null[d], q);
+        if (differences)
+          for (index_t a = 0; a < models; ++a)
+            for (index_t b = 0; b < models; ++b)
+              tally(models + a * models + b, null[a] - null[b], q);
+        tally(tracked - 1, best_of(null), q);
+      }
+    }
+    if (!sequential) {
+      DNN2BRAIN_OMP(parallel for schedule(static) if (live * round * models > (index_t(1) << 16)))
+      for (index_t q = 0; q < round; ++q)
+        for (index_t d = 0; d < models; ++d) {
+          double& top = result.max_null(first + q, d);
+          for (index_t j = 0; j < live; ++j) top = std::max(top, nulls(d, q * live + j));
+        }  // std::max keeps the first argument against NaN, so NaN never wins
+    }
+    first += round;
+
+    if (sequential) {  // drop targets whose every p-value has stopped (or is undefined)
+      std::vector<index_t> still;
+      for (const index_t t : active) {
+        bool open = false;
+        for (index_t s = 0; s < tracked && !open; ++s)
+          open = stopped(s, t) == 0 && !std::isnan(observed(s, t));
+        if (open) still.push_back(t);
+      }
+      if (still.size() < active.size()) {
+        active = std::move(still);
+        kept.resize(m, static_cast<index_t>(active.size()));
+        for (index_t j = 0; j < kept.cols(); ++j)
+          kept.col(j) = y.col(active[static_cast<std::size_t>(j)]);
+        live_targets = &kept;
+      }
+    }
+  }
+
+  const double denominator = static_cast<double>(permutations) + 1.0;
+  const auto p_of = [&](index_t s, index_t t) {
+    if (std::isnan(observed(s, t))) return nan;
+    if (stopped(s, t) > 0) return static_cast<double>(h) / static_cast<double>(stopped(s, t));
+    return (static_cast<double>(exceed(s, t)) + 1.0) / denominator;
+  };
+  result.p_value.resize(models, count);
+  result.evaluated.resize(models, count);
+  result.p_best.resize(count);
+  if (differences) result.p_difference.resize(models * models, count);
+  for (index_t t = 0; t < count; ++t) {
+    for (index_t d = 0; d < models; ++d) {
+      result.p_value(d, t) = p_of(d, t);
+      result.evaluated(d, t) = stopped(d, t) > 0 ? stopped(d, t) : permutations;
+    }
+    if (differences)
+      for (index_t a = 0; a < models; ++a)
+        for (index_t b = 0; b < models; ++b)
+          result.p_difference(a * models + b, t) = a == b ? nan : p_of(models + a * models + b, t);
+    result.p_best[t] = p_of(tracked - 1, t);
+  }
+  if (sequential) return result;
+  // Family-wise over targets: the rank of each observed score among the sorted maxima.
+  result.p_fwe.resize(models, count);
+  std::vector<double> sorted(static_cast<std::size_t>(permutations));
+  for (index_t d = 0; d < models; ++d) {
+    for (index_t q = 0; q < permutations; ++q)
+      sorted[static_cast<std::size_t>(q)] = result.max_null(q, d);
+    std::sort(sorted.begin(), sorted.end());
+    for (index_t t = 0; t < count; ++t) {
+      const double o = result.observed(d, t);
+      const auto at_least = sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), o);
+      result.p_fwe(d, t) =
+          std::isnan(o) ? nan : (static_cast<double>(at_least) + 1.0) / denominator;
+    }
+  }
+  return result;
+}
+
+}  // namespace detail
+
+/// \brief Permutation test of every model of a statistic (regression_statistic,
+/// partition_statistic, correlation_statistic) on every target: m × T condensed RDMs.
 ///
 /// Permutation b reorders the conditions of every target (a gather through an index map drawn
-/// from random_stream(seed, b)) while the factored designs stay fixed; one pass per batch of
-/// permuted targets gives, for every target and model, the null count of its score, the null
-/// counts of every pairwise model difference and the maximum over targets for family-wise error.
-/// Parallel over batches of permutations; counts are integers and every permutation is a function
-/// of (seed, b), so results are bit-identical for any thread count and batch size.
+/// from random_stream(seed, b)) while the models stay fixed; with many targets (at least 1024)
+/// the permutation is moved onto the models instead, which scores the same statistic. One pass
+/// gives, for every target and model, the null count of its score, the null counts of every
+/// pairwise model difference, of the best score over models, and the maximum over targets for
+/// family-wise error. Counts are integers and every permutation is a function of (seed, b), so
+/// results are bit-identical for any thread count and batch size.
 ///
-/// Constant targets have NaN scores and NaN p-values. \throws invalid_argument for fewer than
-/// 4 conditions, no permutations, or targets that are not condensed RDMs of the designs' pairs.
+/// Under sequential stopping (options.stop_after = h > 0, Besag & Clifford 1991) each p-value
+/// stops at the permutation L that brings its h-th null value ≥ the observed one and is h / L,
+/// or (count + 1)/(N + 1) if that never happens: a valid p-value, exactly as reported; a target
+/// leaves the computation when all its p-values have stopped.
+///
+/// Undefined scores (a constant target) have NaN p-values. \throws invalid_argument for fewer
+/// than 4 conditions, targets not over the models' pairs, no permutations or a negative
+/// stop_after.
+template <resampling_statistic Statistic, typename Derived>
+requires std::floating_point<typename Derived::Scalar>
+[[nodiscard]] permutation_result permutation_test(const Statistic& statistic,
+                                                  const Eigen::MatrixBase<Derived>& targets,
+                                                  permutation_options options = {}) {
+  using Scalar = typename Derived::Scalar;
+  const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> y = targets;
+  return detail::permutation_engine(statistic, y, options);
+}
+
+/// Permutation test of the adjusted R² of every design of a set.
 template <std::floating_point Scalar, typename Derived>
 [[nodiscard]] permutation_result permutation_test(const design_set<Scalar>& models,
                                                   const Eigen::MatrixBase<Derived>& targets,
                                                   permutation_options options = {}) {
-  constexpr const char* function = "permutation_test";
-  const index_t m = targets.rows(), count = targets.cols(), designs = models.size();
-  const index_t n = condensed_conditions(m);
-  if (n < 4)
-    detail::throw_invalid_argument(
-        function, detail::concat("expected target RDMs of at least 4 conditions (6 pairs), got ", m,
-                                 " pairs"));
-  if (options.permutations < 1 || options.batch < 1)
-    detail::throw_invalid_argument(
-        function, detail::concat("expected at least 1 permutation and a batch of at least 1, got ",
-                                 options.permutations, " and ", options.batch));
-  const auto score = [&](ols_result&& r) {
-    return options.adjusted ? std::move(r.adjusted_r_squared) : std::move(r.r_squared);
-  };
-  const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> y = targets;
-  permutation_result result;
-  result.permutations = options.permutations;
-  result.observed = score(fit(models, y));
-  const index_t permutations = options.permutations;
-  result.max_null.setConstant(permutations, designs, -std::numeric_limits<double>::infinity());
+  return permutation_test(regression_statistic<Scalar>(models), targets, options);
+}
 
-  // Each batch holds `per` permutations of `chunk` targets.
-  const index_t chunk = std::min(count, std::max<index_t>(1, options.batch));
-  const index_t per = std::max<index_t>(1, options.batch / chunk);
-  const index_t batches = (permutations + per - 1) / per;
-  const bool differences = options.differences;
-  using counts = Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic>;
-  counts total = counts::Zero(designs, count);
-  counts total_difference = counts::Zero(differences ? designs * designs : 0, count);
-  detail::parallel_error errors;
-  DNN2BRAIN_OMP(parallel if (batches > 1))
-  {
-    counts local = counts::Zero(designs, count);
-    counts local_difference = counts::Zero(differences ? designs * designs : 0, count);
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> permuted;
-    std::vector<index_t> maps, labels, offsets;  // maps: per × m source pairs
-    DNN2BRAIN_OMP(for schedule(dynamic, 1) nowait)
-    for (index_t b = 0; b < batches; ++b) {
-      errors.run(b, [&] {
-        const index_t first = b * per, size = std::min(per, permutations - first);
-        maps.resize(static_cast<std::size_t>(per * m));
-        for (index_t q = 0; q < size; ++q)
-          detail::permuted_pairs(n, options.scheme, options.seed,
-                                 static_cast<std::uint64_t>(first + q), labels, offsets,
-                                 std::span(maps).subspan(static_cast<std::size_t>(q * m),
-                                                         static_cast<std::size_t>(m)));
-        for (index_t t0 = 0; t0 < count; t0 += chunk) {
-          const index_t width = std::min(chunk, count - t0);
-          permuted.resize(m, size * width);
-          for (index_t q = 0; q < size; ++q)
-            for (index_t t = 0; t < width; ++t)
-              for (index_t k = 0; k < m; ++k)
-                permuted(k, q * width + t) = y(maps[static_cast<std::size_t>(q * m + k)], t0 + t);
-          const Eigen::MatrixXd null = score(fit(models, permuted));
-          for (index_t q = 0; q < size; ++q)
-            for (index_t t = 0; t < width; ++t) {
-              const index_t j = t0 + t, c = q * width + t;
-              for (index_t d = 0; d < designs; ++d) {
-                local(d, j) += null(d, c) >= result.observed(d, j);
-                double& top = result.max_null(first + q, d);
-                if (null(d, c) > top) top = null(d, c);  // NaN never wins
-              }
-              if (differences)
-                for (index_t a = 0; a < designs; ++a)
-                  for (index_t d = 0; d < designs; ++d)
-                    local_difference(a * designs + d, j) +=
-                        null(a, c) - null(d, c) >= result.observed(a, j) - result.observed(d, j);
-            }
-        }
-      });
-    }
-    DNN2BRAIN_OMP(critical)
-    {
-      total += local;
-      if (differences) total_difference += local_difference;
-    }
-  }
-  errors.rethrow();
+/// Permutation test of the adjusted variance-partitioning fractions of every subset of groups.
+template <std::floating_point Scalar, typename Derived>
+[[nodiscard]] permutation_result permutation_test(const variance_partitioning<Scalar>& partitioning,
+                                                  const Eigen::MatrixBase<Derived>& targets,
+                                                  permutation_options options = {}) {
+  return permutation_test(partition_statistic<Scalar>(partitioning), targets, options);
+}
 
-  const double denominator = static_cast<double>(permutations) + 1.0;
-  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-  const auto p_of = [&](std::int64_t c, double observed) {
-    return std::isnan(observed) ? nan : (static_cast<double>(c) + 1.0) / denominator;
-  };
-  result.p_value.resize(designs, count);
-  for (index_t j = 0; j < count; ++j)
-    for (index_t d = 0; d < designs; ++d)
-      result.p_value(d, j) = p_of(total(d, j), result.observed(d, j));
-  if (differences) {
-    result.p_difference.resize(designs * designs, count);
-    for (index_t j = 0; j < count; ++j)
-      for (index_t a = 0; a < designs; ++a)
-        for (index_t d = 0; d < designs; ++d)
-          result.p_difference(a * designs + d, j) =
-              a == d ? nan
-                     : p_of(total_difference(a * designs + d, j),
-                            result.observed(a, j) - result.observed(d, j));
-  }
-  // Family-wise over targets: the rank of each observed score among the sorted maxima.
-  result.p_fwe.resize(designs, count);
-  std::vector<double> sorted(static_cast<std::size_t>(permutations));
-  for (index_t d = 0; d < designs; ++d) {
-    for (index_t q = 0; q < permutations; ++q)
-      sorted[static_cast<std::size_t>(q)] = result.max_null(q, d);
-    std::sort(sorted.begin(), sorted.end());
-    for (index_t j = 0; j < count; ++j) {
-      const double observed = result.observed(d, j);
-      const auto at_least = sorted.end() - std::lower_bound(sorted.begin(), sorted.end(), observed);
-      result.p_fwe(d, j) = p_of(at_least, observed);
-    }
-  }
-  return result;
+/// Permutation test on a stack of target RDMs.
+template <typename Models, std::floating_point S>
+[[nodiscard]] permutation_result permutation_test(const Models& models,
+                                                  const rdm_stack<S>& targets,
+                                                  permutation_options options = {}) {
+  return permutation_test(models, targets.values(), options);
 }
 
 }  // namespace dnn2brain

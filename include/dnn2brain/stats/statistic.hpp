@@ -1,0 +1,160 @@
+#ifndef DNN2BRAIN_STATS_STATISTIC_HPP
+#define DNN2BRAIN_STATS_STATISTIC_HPP
+
+#include <concepts>
+#include <span>
+#include <utility>
+
+#include <Eigen/Core>
+
+#include <dnn2brain/config.hpp>
+
+#include <dnn2brain/compare/compare.hpp>
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/rdm_stack.hpp>
+#include <dnn2brain/regression/ols.hpp>
+#include <dnn2brain/regression/variance_partitioning.hpp>
+
+namespace dnn2brain {
+
+/// \brief What resampling procedures (permutation_test, bootstrap_conditions, ...) score: D model
+/// scores per target RDM, and the same models on a gathered set of pairs.
+///
+/// s(targets) maps m × T target RDMs to D × T scores in double; s.gathered(sources) is the
+/// statistic whose models keep only (and repeat) the pairs sources[k], so that a bootstrap can
+/// refit on resampled conditions and a permutation can be moved from the targets to the models.
+template <typename S>
+concept resampling_statistic =
+    std::copy_constructible<S> &&
+    requires(const S& s, const Eigen::MatrixXd& targets, std::span<const index_t> sources) {
+      { s(targets) } -> std::convertible_to<Eigen::MatrixXd>;
+      { s.size() } -> std::convertible_to<index_t>;
+      { s.pairs() } -> std::convertible_to<index_t>;
+      { s.gathered(sources) } -> std::same_as<S>;
+    };
+
+/// The regression score a statistic reports.
+enum class regression_score {
+  r_squared,
+  adjusted_r_squared,  ///< the default
+  /// √max(adjusted R², 0), the paper's ranking score: permutation p-values differ from those of
+  /// adjusted R² only through its clipping at 0 (every null value ties with an observed 0).
+  multiple_r,
+};
+
+/// Regression scores of every design of a set.
+template <std::floating_point Scalar>
+class regression_statistic {
+ public:
+  explicit regression_statistic(design_set<Scalar> models,
+                                regression_score score = regression_score::adjusted_r_squared)
+      : m_models(std::move(models)), m_score(score) {}
+
+  [[nodiscard]] index_t size() const noexcept { return m_models.size(); }
+  [[nodiscard]] index_t pairs() const noexcept { return m_models.pairs(); }
+  [[nodiscard]] const design_set<Scalar>& models() const noexcept { return m_models; }
+
+  template <typename Derived>
+  [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
+    ols_result r = fit(m_models, targets);
+    switch (m_score) {
+      case regression_score::r_squared:
+        return std::move(r.r_squared);
+      case regression_score::multiple_r:
+        return multiple_r(r.adjusted_r_squared);
+      case regression_score::adjusted_r_squared:
+        break;
+    }
+    return std::move(r.adjusted_r_squared);
+  }
+
+  [[nodiscard]] regression_statistic gathered(std::span<const index_t> sources) const {
+    return regression_statistic(m_models.gathered(sources), m_score);
+  }
+
+ private:
+  design_set<Scalar> m_models;
+  regression_score m_score;
+};
+
+/// Variance-partitioning fractions (2^k − 1 per target, row s − 1 for subset s; the unique
+/// variance of group g is row 2^g − 1).
+template <std::floating_point Scalar>
+class partition_statistic {
+ public:
+  explicit partition_statistic(variance_partitioning<Scalar> partitioning,
+                               partition_options options = {})
+      : m_partitioning(std::move(partitioning)), m_options(options) {}
+
+  [[nodiscard]] index_t size() const noexcept { return m_partitioning.unions().size(); }
+  [[nodiscard]] index_t pairs() const noexcept { return m_partitioning.unions().pairs(); }
+
+  template <typename Derived>
+  [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
+    return fit(m_partitioning, targets.derived(), m_options).fractions;
+  }
+
+  [[nodiscard]] partition_statistic gathered(std::span<const index_t> sources) const {
+    return partition_statistic(m_partitioning.gathered(sources), m_options);
+  }
+
+ private:
+  variance_partitioning<Scalar> m_partitioning;
+  partition_options m_options;
+};
+
+/// Correlations (any rdm_measure) of D model RDMs with every target.
+template <rdm_measure Measure = measure::pearson>
+class correlation_statistic {
+ public:
+  /// models: m × D, one model RDM per column. \throws invalid_argument for fewer than 2 pairs,
+  /// no models or non-finite entries.
+  template <typename Derived>
+  requires std::floating_point<typename Derived::Scalar>
+  explicit correlation_statistic(const Eigen::MatrixBase<Derived>& models, Measure = {})
+      : m_models(models.template cast<double>()) {
+    if (m_models.rows() < 2 || m_models.cols() < 1)
+      detail::throw_invalid_argument(
+          "correlation_statistic",
+          detail::concat("expected at least 1 model RDM of at least 2 pairs, got a ",
+                         m_models.rows(), " x ", m_models.cols(), " matrix"));
+    for (index_t d = 0; d < m_models.cols(); ++d)
+      detail::check_entries(m_models.col(d), nan_policy::raise, "model", d,
+                            "correlation_statistic");
+  }
+  template <std::floating_point S>
+  explicit correlation_statistic(const rdm_stack<S>& models, Measure measure = {})
+      : correlation_statistic(models.values(), measure) {}
+
+  [[nodiscard]] index_t size() const noexcept { return m_models.cols(); }
+  [[nodiscard]] index_t pairs() const noexcept { return m_models.rows(); }
+
+  template <typename Derived>
+  [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
+    Eigen::MatrixXd scores(size(), targets.cols());
+    for (index_t d = 0; d < size(); ++d)
+      scores.row(d) = compare_columns(m_models.col(d), targets, Measure{}).transpose();
+    return scores;
+  }
+
+  [[nodiscard]] correlation_statistic gathered(std::span<const index_t> sources) const {
+    Eigen::MatrixXd models(static_cast<index_t>(sources.size()), size());
+    for (index_t k = 0; k < models.rows(); ++k) {
+      const index_t from = sources[static_cast<std::size_t>(k)];
+      if (from < 0 || from >= pairs())
+        detail::throw_invalid_argument(
+            "correlation_statistic::gathered",
+            detail::concat("expected source pairs in [0, ", pairs(), "), got ", from,
+                           " at position ", k));
+      models.row(k) = m_models.row(from);
+    }
+    return correlation_statistic(models);
+  }
+
+ private:
+  Eigen::MatrixXd m_models;
+};
+
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_STATS_STATISTIC_HPP

@@ -1,0 +1,249 @@
+// Bootstrap and subsampling over conditions, bootstrap differences, and the paper's p-values.
+#include <dnn2brain/compare.hpp>
+#include <dnn2brain/rdm.hpp>
+#include <dnn2brain/regression.hpp>
+#include <dnn2brain/stats/bootstrap.hpp>
+#include <dnn2brain/stats/multiple_comparisons.hpp>
+#include <dnn2brain/stats/paper.hpp>
+#include <dnn2brain/stats/permutation.hpp>
+#include <dnn2brain/stats/random.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "support/test_helpers.hpp"
+
+using dnn2brain::index_t;
+
+namespace {
+
+Eigen::MatrixXd normal_matrix(index_t rows, index_t cols, std::mt19937_64& engine) {
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd x(rows, cols);
+  for (auto& v : x.reshaped()) v = normal(engine);
+  return x;
+}
+
+Eigen::VectorXd rdm_of(const Eigen::MatrixXd& patterns) {
+  return dnn2brain::compute_rdm(patterns, dnn2brain::metric::correlation{}).values();
+}
+
+// A population of conditions: each condition has latent features z; the model sees z through
+// one projection, the brain through another plus noise. A data set draws n conditions.
+struct dataset {
+  Eigen::MatrixXd models;  // m × 2 model RDMs
+  Eigen::VectorXd target;
+};
+
+dataset draw(index_t n, std::mt19937_64& engine, const Eigen::MatrixXd& model_map,
+             const Eigen::MatrixXd& brain_map) {
+  const Eigen::MatrixXd z = normal_matrix(n, model_map.rows(), engine);
+  dataset d;
+  d.models.resize(dnn2brain::condensed_size(n), 2);
+  d.models.col(0) = rdm_of(z * model_map);
+  d.models.col(1) = rdm_of(normal_matrix(n, 15, engine));  // an unrelated model
+  d.target = rdm_of(z * brain_map + 1.5 * normal_matrix(n, brain_map.cols(), engine));
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("pairs of drawn conditions drop pairs of two copies", "[stats][bootstrap]") {
+  std::vector<index_t> sources;
+  const std::vector<index_t> drawn{2, 0, 2, 1};
+  dnn2brain::detail::drawn_pairs(4, drawn, sources);
+  // Positions (0,1) (0,2)x (0,3) (1,2) (1,3) (2,3): pairs {0,2} {1,2} {0,2} {0,1} {1,2}.
+  const std::vector<index_t> expected{dnn2brain::condensed_index(4, 0, 2),
+                                      dnn2brain::condensed_index(4, 1, 2),
+                                      dnn2brain::condensed_index(4, 0, 2),
+                                      dnn2brain::condensed_index(4, 0, 1),
+                                      dnn2brain::condensed_index(4, 1, 2)};
+  CHECK(sources == expected);
+}
+
+TEST_CASE("subsampling conditions equals refitting the sub-RDMs (the paper's error bars)",
+          "[stats][bootstrap][paper]") {
+  std::mt19937_64 engine(5);
+  const index_t n = 20, keep = 18;
+  const Eigen::MatrixXd model_map = normal_matrix(8, 30, engine);
+  const Eigen::MatrixXd brain_map = normal_matrix(8, 40, engine);
+  const dataset d = draw(n, engine, model_map, brain_map);
+  Eigen::MatrixXd predictors(d.models.rows(), 2);
+  predictors << d.models.col(0), d.models.col(0).array().square();
+  const dnn2brain::regression_statistic<double> statistic(
+      dnn2brain::design_set<double>(dnn2brain::design(predictors)),
+      dnn2brain::regression_score::multiple_r);
+  const auto r = dnn2brain::subsample_conditions(statistic, d.target, keep,
+                                                 {.samples = 40, .seed = 3});
+  REQUIRE(r.distribution.rows() == 40);
+  REQUIRE(r.distribution.cols() == 1);
+  for (index_t b = 0; b < 40; ++b) {
+    // Documented draw: the first `keep` of random_permutation(n, seed, b), in ascending order.
+    std::vector<index_t> kept = dnn2brain::random_permutation(n, 3, std::uint64_t(b));
+    kept.resize(std::size_t(keep));
+    std::sort(kept.begin(), kept.end());
+    const index_t m = dnn2brain::condensed_size(keep);
+    Eigen::MatrixXd x(m, 2);
+    Eigen::VectorXd y(m);
+    for (index_t i = 0, k = 0; i < keep; ++i)
+      for (index_t j = i + 1; j < keep; ++j, ++k) {
+        const index_t from = dnn2brain::condensed_index(n, kept[std::size_t(i)], kept[std::size_t(j)]);
+        x.row(k) = predictors.row(from);
+        y[k] = d.target[from];
+      }
+    const auto fitted = dnn2brain::fit(dnn2brain::design(x), y);
+    CHECK(r.distribution(b, 0) == Approx(dnn2brain::multiple_r(fitted.adjusted_r_squared(0, 0)))
+                                      .epsilon(1e-12));
+  }
+  // The paper's error bar is the sample standard deviation (ddof 1).
+  const double mean = r.distribution.col(0).mean();
+  const double sd =
+      std::sqrt((r.distribution.col(0).array() - mean).square().sum() / 39.0);
+  CHECK(r.standard_error[0] == Approx(sd).epsilon(1e-12));
+  // Keeping every condition reproduces the estimate in every sample.
+  const auto all = dnn2brain::subsample_conditions(statistic, d.target, n, {.samples = 5});
+  CHECK((all.distribution.array() - all.estimate[0]).abs().maxCoeff() < 1e-12);
+  CHECK(all.standard_error[0] < 1e-12);
+}
+
+TEST_CASE("the bootstrap over conditions estimates the spread over condition sets",
+          "[stats][bootstrap]") {
+  // The score's standard deviation across independent condition sets from one population is
+  // what the bootstrap standard error estimates; with fresh data sets, compare the two.
+  std::mt19937_64 engine(17);
+  const index_t n = 24;
+  const Eigen::MatrixXd model_map = normal_matrix(6, 30, engine);
+  const Eigen::MatrixXd brain_map = normal_matrix(6, 40, engine);
+  std::vector<double> scores, regression_scores;
+  double bootstrap_se = 0.0, regression_se = 0.0;
+  constexpr int sets = 300, bootstrapped = 12;
+  for (int s = 0; s < sets; ++s) {
+    const dataset d = draw(n, engine, model_map, brain_map);
+    const dnn2brain::correlation_statistic correlation(d.models.leftCols(1),
+                                                       dnn2brain::measure::pearson{});
+    const dnn2brain::regression_statistic<double> regression(
+        dnn2brain::design_set<double>(dnn2brain::design(d.models)));
+    scores.push_back(correlation(d.target)(0, 0));
+    regression_scores.push_back(regression(d.target)(0, 0));
+    if (s < bootstrapped) {
+      bootstrap_se += dnn2brain::bootstrap_conditions(correlation, d.target,
+                                                      {.samples = 400, .seed = std::uint64_t(s)})
+                          .standard_error[0];
+      regression_se += dnn2brain::bootstrap_conditions(regression, d.target,
+                                                       {.samples = 400, .seed = std::uint64_t(s)})
+                           .standard_error[0];
+    }
+  }
+  const auto sd = [](const std::vector<double>& v) {
+    double mean = 0.0, sum = 0.0;
+    for (const double x : v) mean += x / double(v.size());
+    for (const double x : v) sum += (x - mean) * (x - mean);
+    return std::sqrt(sum / double(v.size() - 1));
+  };
+  const double ratio = bootstrap_se / bootstrapped / sd(scores);
+  const double regression_ratio = regression_se / bootstrapped / sd(regression_scores);
+  WARN("bootstrap SE / SD over condition sets: correlation " << ratio << ", regression "
+                                                             << regression_ratio);
+  CHECK(ratio > 0.7);
+  CHECK(ratio < 1.5);
+  CHECK(regression_ratio > 0.7);
+  CHECK(regression_ratio < 1.5);
+}
+
+TEST_CASE("bootstraps over conditions: layout, differences, determinism, errors",
+          "[stats][bootstrap]") {
+  std::mt19937_64 engine(8);
+  const index_t n = 16;
+  const Eigen::MatrixXd model_map = normal_matrix(6, 30, engine);
+  const Eigen::MatrixXd brain_map = normal_matrix(6, 40, engine);
+  const dataset d = draw(n, engine, model_map, brain_map);
+  Eigen::MatrixXd targets(d.target.size(), 3);
+  targets << d.target, draw(n, engine, model_map, brain_map).target,
+      rdm_of(normal_matrix(n, 20, engine));
+  const dnn2brain::correlation_statistic statistic(d.models, dnn2brain::measure::spearman{});
+  const auto r = dnn2brain::bootstrap_conditions(statistic, targets, {.samples = 300, .seed = 1});
+  REQUIRE(r.distribution.cols() == 6);
+  const Eigen::MatrixXd observed = statistic(targets);
+  for (index_t t = 0; t < 3; ++t)
+    for (index_t m = 0; m < 2; ++m) CHECK(r.estimate[m + 2 * t] == observed(m, t));
+  CHECK(r.lower[0] < r.estimate[0]);
+  CHECK(r.upper[0] > r.estimate[0]);
+
+  const auto differences = dnn2brain::bootstrap_differences(r, 2);
+  REQUIRE(differences.distribution.cols() == 12);
+  CHECK(differences.estimate[0 * 2 + 1] == r.estimate[0] - r.estimate[1]);
+  CHECK(differences.distribution.col(4 + 1 * 2 + 0) ==
+        r.distribution.col(1 + 2) - r.distribution.col(0 + 2));
+  CHECK(differences.standard_error[0] == 0.0);  // a model minus itself
+  CHECK(differences.lower[1] > 0.0);  // the related model beats the unrelated one on target 0
+
+  for (const int threads : {1, 2}) {
+    const dnn2brain::test::thread_count scope(threads);
+    const auto again =
+        dnn2brain::bootstrap_conditions(statistic, targets, {.samples = 300, .seed = 1});
+    CHECK(again.distribution == r.distribution);
+  }
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(dnn2brain::bootstrap_conditions(statistic, targets.topRows(100)),
+                    Contains("dnn2brain::bootstrap_conditions: expected target RDMs over the "
+                             "models' 120 pairs of at least 4 conditions, got 100 pairs"));
+  CHECK_THROWS_WITH(dnn2brain::subsample_conditions(statistic, targets, 17),
+                    Contains("expected to keep 3 to 16 of the 16 conditions, got 17"));
+  CHECK_THROWS_WITH(dnn2brain::bootstrap_conditions(statistic, targets, {.samples = 0}),
+                    Contains("expected at least 1 bootstrap sample, got 0"));
+  CHECK_THROWS_WITH(dnn2brain::bootstrap_differences(r, 4),
+                    Contains("expected a bootstrap of a multiple of 4 columns, got 6"));
+}
+
+TEST_CASE("the paper's p-values: difference direction and FDR within each target",
+          "[stats][permutation][paper]") {
+  std::mt19937_64 engine(3);
+  const index_t n = 12;
+  const Eigen::MatrixXd model_map = normal_matrix(6, 30, engine);
+  const Eigen::MatrixXd brain_map = normal_matrix(6, 40, engine);
+  const dataset d = draw(n, engine, model_map, brain_map);
+  Eigen::MatrixXd models(d.models.rows(), 4);
+  models << d.models, rdm_of(normal_matrix(n, 10, engine)), rdm_of(normal_matrix(n, 10, engine));
+  auto options = dnn2brain::paper::permutation_test_options(9);
+  options.permutations = 500;
+  CHECK(options.scheme == dnn2brain::permutation_scheme::pairs);
+  const dnn2brain::correlation_statistic statistic(models);
+  const auto r = dnn2brain::permutation_test(statistic, d.target, options);
+  const auto paper = dnn2brain::paper::fdr_within_targets(r);
+
+  // The paper's counts, from the null sequence of one target (max_null).
+  const Eigen::VectorXd o = r.observed.col(0);
+  std::vector<double> upper;
+  for (index_t a = 0; a < 4; ++a)
+    for (index_t b = a + 1; b < 4; ++b) {
+      const double observed = o[a] - o[b];
+      double count = 0.0;
+      for (index_t q = 0; q < 500; ++q) {
+        const double null = r.max_null(q, a) - r.max_null(q, b);
+        count += observed > 0 ? null >= observed : observed < 0 ? null <= observed : 0.0;
+      }
+      upper.push_back((count + 1.0) / 501.0);
+    }
+  const Eigen::VectorXd adjusted = dnn2brain::adjust_p_values(
+      Eigen::Map<const Eigen::VectorXd>(upper.data(), 6), dnn2brain::correction::benjamini_hochberg);
+  for (index_t a = 0, k = 0; a < 4; ++a) {
+    CHECK(paper.p_difference(a * 4 + a, 0) == 1.0 / 501.0);
+    for (index_t b = a + 1; b < 4; ++b, ++k) {
+      CHECK(paper.p_difference(a * 4 + b, 0) == Approx(adjusted[k]).epsilon(1e-14));
+      CHECK(paper.p_difference(b * 4 + a, 0) == paper.p_difference(a * 4 + b, 0));
+    }
+  }
+  const Eigen::VectorXd p = r.p_value.col(0);
+  CHECK(dnn2brain::test::max_abs_diff(
+            paper.p.col(0), dnn2brain::adjust_p_values(p, dnn2brain::correction::benjamini_hochberg)) ==
+        0.0);
+  auto without = options;
+  without.differences = false;
+  CHECK_THROWS_WITH(
+      dnn2brain::paper::fdr_within_targets(dnn2brain::permutation_test(statistic, d.target, without)),
+      Catch::Matchers::Contains("expected a permutation result with differences"));
+}

@@ -1,7 +1,7 @@
 // Statistics: the condition-label permutation test of 19 DNNs (2 layer RDMs + intercept each) on
 // one ROI (10,000 permutations, all pairwise model differences, on one core and on all) and on
-// 50k searchlight targets (timed per permutation: 10,000 would take tens of minutes; the cost is
-// linear in the permutation count), and Benjamini–Hochberg over 230k p-values.
+// 50k searchlight targets (timed per permutation), with and without sequential stopping; the
+// bootstrap over conditions of one ROI (10,000 resamples); Benjamini–Hochberg over 230k p-values.
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -66,29 +66,75 @@ void permutation_roi(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
-// 50k searchlight targets, 20 permutations (timed per permutation), model differences off: the
-// arithmetic is the projection of every permuted target, 2·m·38 flops each.
+// Searchlight targets (range(0)), 20 permutations (timed per permutation: 10,000 cost 10,000
+// times as much), model differences off (range(1) = 0) or on: the arithmetic is the projection
+// of every target on the 38 basis vectors of the permuted models, 2·m·38 flops per target.
+template <typename Scalar>
 void permutation_searchlights(benchmark::State& state) {
   const Eigen::Index count = state.range(0), permutations = 20;
-  static Eigen::MatrixXd targets;
+  static Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> targets;
   if (targets.cols() != count) {
     targets.resize(pairs, count);
     bench::fill(targets.data(), std::size_t(targets.size()), 8);
   }
-  bench::gemm_peak_gflops<double>();
+  static const dnn2brain::design_set<Scalar> set = [] {
+    std::vector<dnn2brain::design> designs;
+    for (Eigen::Index d = 0; d < dnns; ++d) designs.push_back(models()[d]);
+    return dnn2brain::design_set<Scalar>(std::move(designs));
+  }();
+  bench::gemm_peak_gflops<Scalar>();
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state)
     benchmark::DoNotOptimize(
-        dnn2brain::permutation_test(models(), targets,
-                                    {.permutations = permutations, .seed = 1, .differences = false})
+        dnn2brain::permutation_test(
+            set, targets,
+            {.permutations = permutations, .seed = 1, .differences = state.range(1) != 0})
             .p_value.data());
   const double seconds = bench::seconds_since(t0);
   const double fits = double(state.iterations()) * double(permutations + 1) * double(count);
   const double gflops = 2.0 * double(pairs) * double(dnns * layers) * fits / seconds * 1e-9;
   state.counters["GFLOP/s"] = gflops;
-  state.counters["gemm_fraction"] = gflops / bench::gemm_peak_gflops<double>();
+  state.counters["gemm_fraction"] = gflops / bench::gemm_peak_gflops<Scalar>();
   state.counters["s_per_permutation"] =
       seconds / (double(state.iterations()) * double(permutations + 1));
+}
+
+// Besag–Clifford stopping (h = 10) on 50k null targets, at most 1,000 permutations.
+void permutation_searchlights_sequential(benchmark::State& state) {
+  static Eigen::MatrixXf targets;
+  if (targets.cols() == 0) {
+    targets.resize(pairs, 50'000);
+    bench::fill(targets.data(), std::size_t(targets.size()), 8);
+  }
+  static const dnn2brain::design_set<float> set = [] {
+    std::vector<dnn2brain::design> designs;
+    for (Eigen::Index d = 0; d < dnns; ++d) designs.push_back(models()[d]);
+    return dnn2brain::design_set<float>(std::move(designs));
+  }();
+  double evaluated = 0.0;
+  for (auto _ : state) {
+    const auto r = dnn2brain::permutation_test(
+        set, targets, {.permutations = 1000, .seed = 1, .differences = false, .stop_after = 10});
+    evaluated = r.evaluated.cast<double>().mean();
+  }
+  state.counters["mean_permutations"] = evaluated;
+}
+
+// The bootstrap over conditions of one ROI: 10,000 resamples, each refitting 19 DNNs on the
+// pairs of the drawn conditions. range(0): threads (0 = all).
+void bootstrap_roi(benchmark::State& state) {
+  const threads_scope scope(int(state.range(0)));
+  Eigen::VectorXd target(pairs);
+  bench::fill(target.data(), std::size_t(pairs), 7);
+  const dnn2brain::regression_statistic<double> statistic(models());
+  const Eigen::Index samples = 10'000;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(
+        dnn2brain::bootstrap_conditions(statistic, target, {.samples = samples, .seed = 1})
+            .standard_error.data());
+  state.counters["us_per_fit"] = benchmark::Counter(
+      double(state.iterations() * samples * dnns),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
 void fdr_230k(benchmark::State& state) {
@@ -109,8 +155,31 @@ BENCHMARK(permutation_roi)
     ->UseRealTime()
     ->Repetitions(5)
     ->ReportAggregatesOnly(true);
-BENCHMARK(permutation_searchlights)
-    ->Arg(50'000)
+BENCHMARK(permutation_searchlights<double>)
+    ->Args({50'000, 0})
+    ->Args({50'000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(permutation_searchlights<float>)
+    ->Args({50'000, 0})
+    ->Args({50'000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(permutation_searchlights_sequential)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(1)
+    ->Repetitions(3)
+    ->ReportAggregatesOnly(true);
+BENCHMARK(bootstrap_roi)
+    ->Arg(1)
+    ->Arg(0)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->Iterations(1)

@@ -1,9 +1,9 @@
 // Condition-label permutation test: calibration under the null (the test that matters most),
 // the paper's entry permutation shown anti-conservative on the same data, power, determinism and
 // bad input. Simulation: scenario c3 "graded / graded" of ../shared/reference/calibration.md.
+#include <dnn2brain/compare.hpp>
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
-#include <dnn2brain/compare.hpp>
 #include <dnn2brain/stats/permutation.hpp>
 #include <dnn2brain/stats/random.hpp>
 
@@ -224,7 +224,8 @@ TEST_CASE("permutation test: bad input", "[stats][permutation][errors]") {
   const dnn2brain::design_set<double> six(dnn2brain::design(dnn2brain::test::gaussian(6, 1, 1)));
   CHECK_THROWS_WITH(
       dnn2brain::permutation_test(six, dnn2brain::test::gaussian(6, 1, 2), {.permutations = 0}),
-      Contains("expected at least 1 permutation, a batch of at least 1 and stop_after >= 0, got 0, 512 and 0"));
+      Contains("expected at least 1 permutation, a batch of at least 1 and stop_after >= 0, got 0, "
+               "512 and 0"));
   CHECK_THROWS_WITH(dnn2brain::permutation_test(six, dnn2brain::test::gaussian(7, 1, 2)),
                     Contains("got 7 pairs"));
 }
@@ -294,9 +295,9 @@ TEST_CASE("permutation p-values of every statistic equal a one-at-a-time oracle"
     CHECK(dnn2brain::test::max_abs_diff(r.p_best.transpose(), expected.bottomRows(1)) == 0.0);
   };
   SECTION("regression, each score") {
-    for (const auto score : {dnn2brain::regression_score::r_squared,
-                             dnn2brain::regression_score::adjusted_r_squared,
-                             dnn2brain::regression_score::multiple_r})
+    for (const auto score :
+         {dnn2brain::regression_score::r_squared, dnn2brain::regression_score::adjusted_r_squared,
+          dnn2brain::regression_score::multiple_r})
       check(dnn2brain::regression_statistic<double>(designs_of(s), score));
   }
   SECTION("variance partitioning fractions") {
@@ -336,8 +337,8 @@ TEST_CASE("many targets: the permutation moved onto the models gives the same p-
     CHECK(dnn2brain::test::max_abs_diff(whole.p_difference, diff) == 0.0);
     CHECK(whole.p_best.head(count / 2) == left.p_best);
     // Relabelled scores differ from gathered ones by rounding only.
-    CHECK(dnn2brain::test::max_abs_diff(whole.max_null,
-                                        left.max_null.cwiseMax(right.max_null)) < 1e-12);
+    CHECK(dnn2brain::test::max_abs_diff(whole.max_null, left.max_null.cwiseMax(right.max_null)) <
+          1e-12);
   }
 }
 
@@ -369,7 +370,7 @@ TEST_CASE("Besag-Clifford sequential stopping: exact stops, valid p-values, dete
       stopped += at > 0;
     }
   }
-  CHECK(stopped >= 10);                 // unrelated models stop early
+  CHECK(stopped >= 10);                                // unrelated models stop early
   CHECK(r.p_value.row(0).head(4).maxCoeff() <= 0.01);  // related ones run to the end
   for (const int threads : {1, 2})
     for (const index_t batch : {1, 5, 512}) {

@@ -57,11 +57,10 @@ TEST_CASE("pairs of drawn conditions drop pairs of two copies", "[stats][bootstr
   const std::vector<index_t> drawn{2, 0, 2, 1};
   dnn2brain::detail::drawn_pairs(4, drawn, sources);
   // Positions (0,1) (0,2)x (0,3) (1,2) (1,3) (2,3): pairs {0,2} {1,2} {0,2} {0,1} {1,2}.
-  const std::vector<index_t> expected{dnn2brain::condensed_index(4, 0, 2),
-                                      dnn2brain::condensed_index(4, 1, 2),
-                                      dnn2brain::condensed_index(4, 0, 2),
-                                      dnn2brain::condensed_index(4, 0, 1),
-                                      dnn2brain::condensed_index(4, 1, 2)};
+  const std::vector<index_t> expected{
+      dnn2brain::condensed_index(4, 0, 2), dnn2brain::condensed_index(4, 1, 2),
+      dnn2brain::condensed_index(4, 0, 2), dnn2brain::condensed_index(4, 0, 1),
+      dnn2brain::condensed_index(4, 1, 2)};
   CHECK(sources == expected);
 }
 
@@ -77,8 +76,8 @@ TEST_CASE("subsampling conditions equals refitting the sub-RDMs (the paper's err
   const dnn2brain::regression_statistic<double> statistic(
       dnn2brain::design_set<double>(dnn2brain::design(predictors)),
       dnn2brain::regression_score::multiple_r);
-  const auto r = dnn2brain::subsample_conditions(statistic, d.target, keep,
-                                                 {.samples = 40, .seed = 3});
+  const auto r =
+      dnn2brain::subsample_conditions(statistic, d.target, keep, {.samples = 40, .seed = 3});
   REQUIRE(r.distribution.rows() == 40);
   REQUIRE(r.distribution.cols() == 1);
   for (index_t b = 0; b < 40; ++b) {
@@ -91,18 +90,18 @@ TEST_CASE("subsampling conditions equals refitting the sub-RDMs (the paper's err
     Eigen::VectorXd y(m);
     for (index_t i = 0, k = 0; i < keep; ++i)
       for (index_t j = i + 1; j < keep; ++j, ++k) {
-        const index_t from = dnn2brain::condensed_index(n, kept[std::size_t(i)], kept[std::size_t(j)]);
+        const index_t from =
+            dnn2brain::condensed_index(n, kept[std::size_t(i)], kept[std::size_t(j)]);
         x.row(k) = predictors.row(from);
         y[k] = d.target[from];
       }
     const auto fitted = dnn2brain::fit(dnn2brain::design(x), y);
-    CHECK(r.distribution(b, 0) == Approx(dnn2brain::multiple_r(fitted.adjusted_r_squared(0, 0)))
-                                      .epsilon(1e-12));
+    CHECK(r.distribution(b, 0) ==
+          Approx(dnn2brain::multiple_r(fitted.adjusted_r_squared(0, 0))).epsilon(1e-12));
   }
   // The paper's error bar is the sample standard deviation (ddof 1).
   const double mean = r.distribution.col(0).mean();
-  const double sd =
-      std::sqrt((r.distribution.col(0).array() - mean).square().sum() / 39.0);
+  const double sd = std::sqrt((r.distribution.col(0).array() - mean).square().sum() / 39.0);
   CHECK(r.standard_error[0] == Approx(sd).epsilon(1e-12));
   // Keeping every condition reproduces the estimate in every sample.
   const auto all = dnn2brain::subsample_conditions(statistic, d.target, n, {.samples = 5});
@@ -228,8 +227,9 @@ TEST_CASE("the paper's p-values: difference direction and FDR within each target
       }
       upper.push_back((count + 1.0) / 501.0);
     }
-  const Eigen::VectorXd adjusted = dnn2brain::adjust_p_values(
-      Eigen::Map<const Eigen::VectorXd>(upper.data(), 6), dnn2brain::correction::benjamini_hochberg);
+  const Eigen::VectorXd adjusted =
+      dnn2brain::adjust_p_values(Eigen::Map<const Eigen::VectorXd>(upper.data(), 6),
+                                 dnn2brain::correction::benjamini_hochberg);
   for (index_t a = 0, k = 0; a < 4; ++a) {
     CHECK(paper.p_difference(a * 4 + a, 0) == 1.0 / 501.0);
     for (index_t b = a + 1; b < 4; ++b, ++k) {
@@ -239,11 +239,11 @@ TEST_CASE("the paper's p-values: difference direction and FDR within each target
   }
   const Eigen::VectorXd p = r.p_value.col(0);
   CHECK(dnn2brain::test::max_abs_diff(
-            paper.p.col(0), dnn2brain::adjust_p_values(p, dnn2brain::correction::benjamini_hochberg)) ==
-        0.0);
+            paper.p.col(0),
+            dnn2brain::adjust_p_values(p, dnn2brain::correction::benjamini_hochberg)) == 0.0);
   auto without = options;
   without.differences = false;
-  CHECK_THROWS_WITH(
-      dnn2brain::paper::fdr_within_targets(dnn2brain::permutation_test(statistic, d.target, without)),
-      Catch::Matchers::Contains("expected a permutation result with differences"));
+  CHECK_THROWS_WITH(dnn2brain::paper::fdr_within_targets(
+                        dnn2brain::permutation_test(statistic, d.target, without)),
+                    Catch::Matchers::Contains("expected a permutation result with differences"));
 }

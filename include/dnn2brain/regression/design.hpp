@@ -175,7 +175,7 @@ class design {
     std::sort(m_dependent.begin(), m_dependent.end());
   }
 
-  Eigen::MatrixXd m_predictors;   // m × p, as given
+  Eigen::MatrixXd m_predictors;  // m × p, as given
   design_options m_options;
   Eigen::MatrixXd m_basis;        // m × r
   Eigen::MatrixXd m_r;            // r × r, upper triangular

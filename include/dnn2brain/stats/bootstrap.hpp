@@ -135,8 +135,8 @@ inline void drawn_pairs(index_t n, std::span<const index_t> drawn, std::vector<i
   for (std::size_t i = 0; i < drawn.size(); ++i)
     for (std::size_t j = i + 1; j < drawn.size(); ++j)
       if (drawn[i] != drawn[j])
-        sources.push_back(condensed_index(n, std::min(drawn[i], drawn[j]),
-                                          std::max(drawn[i], drawn[j])));
+        sources.push_back(
+            condensed_index(n, std::min(drawn[i], drawn[j]), std::max(drawn[i], drawn[j])));
 }
 
 // Scores of the statistic refitted on `samples` resamples of the conditions: `keep` drawn
@@ -152,13 +152,14 @@ bootstrap_result resample_conditions(const Statistic& statistic,
   const index_t m = y.rows(), count = y.cols(), models = statistic.size();
   const index_t n = condensed_conditions(m);
   if (n < 4 || m != statistic.pairs())
-    throw_invalid_argument(function, concat("expected target RDMs over the models' ",
-                                            statistic.pairs(), " pairs of at least 4 conditions, "
-                                            "got ",
-                                            m, " pairs"));
+    throw_invalid_argument(function,
+                           concat("expected target RDMs over the models' ", statistic.pairs(),
+                                  " pairs of at least 4 conditions, "
+                                  "got ",
+                                  m, " pairs"));
   if (keep != 0 && (keep < 3 || keep > n))
-    throw_invalid_argument(function, concat("expected to keep 3 to ", n, " of the ", n,
-                                            " conditions, got ", keep));
+    throw_invalid_argument(
+        function, concat("expected to keep 3 to ", n, " of the ", n, " conditions, got ", keep));
   bootstrap_result r;
   r.estimate = statistic(y).reshaped();
   r.distribution.resize(options.samples, models * count);
@@ -174,7 +175,8 @@ bootstrap_result resample_conditions(const Statistic& statistic,
         std::span<const index_t> conditions(drawn);
         if (keep == 0) {
           random_stream stream(options.seed, sample);
-          for (index_t& c : drawn) c = static_cast<index_t>(stream.below(static_cast<std::uint64_t>(n)));
+          for (index_t& c : drawn)
+            c = static_cast<index_t>(stream.below(static_cast<std::uint64_t>(n)));
         } else {
           random_permutation(options.seed, sample, drawn);
           std::sort(drawn.begin(), drawn.begin() + keep);

@@ -57,8 +57,8 @@ struct p_values {
     for (index_t a = 0; a < models; ++a)
       for (index_t b = a + 1; b < models; ++b) {
         const double d = r.observed(a, t) - r.observed(b, t);
-        upper.push_back(d > 0   ? r.p_difference(a * models + b, t)
-                        : d < 0 ? r.p_difference(b * models + a, t)
+        upper.push_back(d > 0    ? r.p_difference(a * models + b, t)
+                        : d < 0  ? r.p_difference(b * models + a, t)
                         : d == 0 ? zero_difference
                                  : std::numeric_limits<double>::quiet_NaN());
       }

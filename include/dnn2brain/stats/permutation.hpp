@@ -116,9 +116,9 @@ inline constexpr index_t relabel_models_from = 1024;
 inline constexpr index_t null_budget = index_t(1) << 22;
 
 template <typename Statistic, typename Scalar>
-permutation_result permutation_engine(const Statistic& statistic,
-                                      const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& y,
-                                      const permutation_options& options) {
+permutation_result permutation_engine(
+    const Statistic& statistic, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& y,
+    const permutation_options& options) {
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   constexpr const char* function = "permutation_test";
   const index_t m = y.rows(), count = y.cols(), models = statistic.size();
@@ -128,8 +128,8 @@ permutation_result permutation_engine(const Statistic& statistic,
                                             "pairs), got ",
                                             m, " pairs"));
   if (m != statistic.pairs())
-    throw_invalid_argument(function, concat("expected targets over the models' ",
-                                            statistic.pairs(), " pairs, got ", m, " pairs"));
+    throw_invalid_argument(function, concat("expected targets over the models' ", statistic.pairs(),
+                                            " pairs, got ", m, " pairs"));
   if (options.permutations < 1 || options.batch < 1 || options.stop_after < 0)
     throw_invalid_argument(
         function, concat("expected at least 1 permutation, a batch of at least 1 and stop_after "
@@ -185,8 +185,8 @@ permutation_result permutation_engine(const Statistic& statistic,
     nulls.resize(models, round * live);
 
     if (relabel) {
-      std::vector<index_t> sources(static_cast<std::size_t>(m)), inverse(sources.size()),
-          labels, offsets;
+      std::vector<index_t> sources(static_cast<std::size_t>(m)), inverse(sources.size()), labels,
+          offsets;
       for (index_t q = 0; q < round; ++q) {
         permuted_pairs(n, options.scheme, options.seed, static_cast<std::uint64_t>(first + q),
                        labels, offsets, sources);
@@ -219,8 +219,7 @@ permutation_result permutation_engine(const Statistic& statistic,
                         targets(maps[static_cast<std::size_t>(q * m + k)], t0 + t);
               const Eigen::MatrixXd scores = statistic(permuted);
               for (index_t q = 0; q < size; ++q)
-                nulls.middleCols((at + q) * live + t0, width) =
-                    scores.middleCols(q * width, width);
+                nulls.middleCols((at + q) * live + t0, width) = scores.middleCols(q * width, width);
             }
           });
         }
@@ -236,13 +235,25 @@ permutation_result permutation_engine(const Statistic& statistic,
         if (stopped(s, t) == 0 && value >= observed(s, t) && ++exceed(s, t) == h && sequential)
           stopped(s, t) = first + q + 1;
       };
+      index_t* const e = exceed.col(t).data();
+      const double* const o = observed.col(t).data();
       for (index_t q = 0; q < round; ++q) {
         const auto null = nulls.col(q * live + j);
-        for (index_t d = 0; d < models; ++d) tally(d, null[d], q);
-        if (differences)
-          for (index_t a = 0; a < models; ++a)
-            for (index_t b = 0; b < models; ++b)
-              tally(models + a * models + b, null[a] - null[b], q);
+        if (sequential) {
+          for (index_t d = 0; d < models; ++d) tally(d, null[d], q);
+          if (differences)
+            for (index_t a = 0; a < models; ++a)
+              for (index_t b = 0; b < models; ++b)
+                tally(models + a * models + b, null[a] - null[b], q);
+        } else {  // branch-free, vectorised over b
+          for (index_t d = 0; d < models; ++d) e[d] += null[d] >= o[d];
+          if (differences)
+            for (index_t a = 0; a < models; ++a) {
+              index_t* const ea = e + models + a * models;
+              const double* const oa = o + models + a * models;
+              for (index_t b = 0; b < models; ++b) ea[b] += null[a] - null[b] >= oa[b];
+            }
+        }
         tally(tracked - 1, best_of(null), q);
       }
     }
@@ -264,7 +275,8 @@ permutation_result permutation_engine(const Statistic& statistic,
           open = stopped(s, t) == 0 && !std::isnan(observed(s, t));
         if (open) still.push_back(t);
       }
-      if (still.size() < active.size()) {
+      // Copying the targets left costs a pass over them: worth it once an eighth has stopped.
+      if (still.size() <= active.size() - (active.size() + 7) / 8) {
         active = std::move(still);
         kept.resize(m, static_cast<index_t>(active.size()));
         for (index_t j = 0; j < kept.cols(); ++j)
@@ -362,8 +374,7 @@ template <std::floating_point Scalar, typename Derived>
 
 /// Permutation test on a stack of target RDMs.
 template <typename Models, std::floating_point S>
-[[nodiscard]] permutation_result permutation_test(const Models& models,
-                                                  const rdm_stack<S>& targets,
+[[nodiscard]] permutation_result permutation_test(const Models& models, const rdm_stack<S>& targets,
                                                   permutation_options options = {}) {
   return permutation_test(models, targets.values(), options);
 }

@@ -24,14 +24,13 @@ namespace dnn2brain {
 /// statistic whose models keep only (and repeat) the pairs sources[k], so that a bootstrap can
 /// refit on resampled conditions and a permutation can be moved from the targets to the models.
 template <typename S>
-concept resampling_statistic =
-    std::copy_constructible<S> &&
+concept resampling_statistic = std::copy_constructible<S> &&
     requires(const S& s, const Eigen::MatrixXd& targets, std::span<const index_t> sources) {
-      { s(targets) } -> std::convertible_to<Eigen::MatrixXd>;
-      { s.size() } -> std::convertible_to<index_t>;
-      { s.pairs() } -> std::convertible_to<index_t>;
-      { s.gathered(sources) } -> std::same_as<S>;
-    };
+  { s(targets) } -> std::convertible_to<Eigen::MatrixXd>;
+  { s.size() } -> std::convertible_to<index_t>;
+  { s.pairs() } -> std::convertible_to<index_t>;
+  { s.gathered(sources) } -> std::same_as<S>;
+};
 
 /// The regression score a statistic reports.
 enum class regression_score {
@@ -142,10 +141,9 @@ class correlation_statistic {
     for (index_t k = 0; k < models.rows(); ++k) {
       const index_t from = sources[static_cast<std::size_t>(k)];
       if (from < 0 || from >= pairs())
-        detail::throw_invalid_argument(
-            "correlation_statistic::gathered",
-            detail::concat("expected source pairs in [0, ", pairs(), "), got ", from,
-                           " at position ", k));
+        detail::throw_invalid_argument("correlation_statistic::gathered",
+                                       detail::concat("expected source pairs in [0, ", pairs(),
+                                                      "), got ", from, " at position ", k));
       models.row(k) = m_models.row(from);
     }
     return correlation_statistic(models);

@@ -247,3 +247,36 @@ TEST_CASE("the paper's p-values: difference direction and FDR within each target
                         dnn2brain::permutation_test(statistic, d.target, without)),
                     Catch::Matchers::Contains("expected a permutation result with differences"));
 }
+
+TEST_CASE("a gathered design set scores as its designs refitted on the gathered pairs",
+          "[stats][bootstrap]") {
+  std::mt19937_64 engine(12);
+  const index_t n = 14, m = dnn2brain::condensed_size(n);
+  // Three independent designs (their bases go side by side when gathered) and three nested ones
+  // (merged).
+  const Eigen::MatrixXd x = normal_matrix(m, 6, engine);
+  const Eigen::MatrixXd y = normal_matrix(m, 5, engine);
+  std::vector<index_t> sources;
+  const std::vector<index_t> drawn{0, 3, 3, 5, 6, 7, 7, 7, 9, 10, 11, 12, 13, 2};
+  dnn2brain::detail::drawn_pairs(n, drawn, sources);
+  Eigen::MatrixXd gathered_y(index_t(sources.size()), 5);
+  for (index_t k = 0; k < gathered_y.rows(); ++k)
+    gathered_y.row(k) = y.row(sources[std::size_t(k)]);
+  for (const bool nested : {false, true}) {
+    std::vector<dnn2brain::design> designs, refitted;
+    for (index_t d = 0; d < 3; ++d) {
+      const Eigen::MatrixXd columns = nested ? x.leftCols(2 * (d + 1)) : x.middleCols(2 * d, 2);
+      designs.emplace_back(columns);
+      Eigen::MatrixXd rows(index_t(sources.size()), columns.cols());
+      for (index_t k = 0; k < rows.rows(); ++k) rows.row(k) = columns.row(sources[std::size_t(k)]);
+      refitted.emplace_back(rows);
+    }
+    const dnn2brain::design_set<double> set(designs);
+    const auto expected = dnn2brain::fit(dnn2brain::design_set<double>(refitted), gathered_y);
+    const auto got = dnn2brain::fit(set.gathered(sources), gathered_y);
+    INFO((nested ? "nested" : "independent"));
+    CHECK(dnn2brain::test::max_abs_diff(got.adjusted_r_squared, expected.adjusted_r_squared) <
+          1e-13);
+    CHECK(set.gathered(sources).union_rank() == 6);
+  }
+}

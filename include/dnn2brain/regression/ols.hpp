@@ -70,20 +70,7 @@ class design_set {
   using scalar_type = Scalar;
 
   /// \throws invalid_argument if designs is empty or their pair counts differ.
-  explicit design_set(std::vector<design> designs) : m_designs(std::move(designs)) {
-    if (m_designs.empty())
-      detail::throw_invalid_argument("design_set", "expected at least one design, got none");
-    const index_t m = m_designs.front().pairs();
-    index_t columns = 0;
-    for (std::size_t d = 0; d < m_designs.size(); ++d) {
-      if (m_designs[d].pairs() != m)
-        detail::throw_invalid_argument(
-            "design_set", detail::concat("expected designs over ", m, " pairs, got ",
-                                         m_designs[d].pairs(), " pairs in design ", d));
-      columns += m_designs[d].rank();
-    }
-    build_union(m, columns);
-  }
+  explicit design_set(std::vector<design> designs) : design_set(std::move(designs), true) {}
 
   /// A set of one design.
   explicit design_set(const design& one) : design_set(std::vector<design>{one}) {}
@@ -100,15 +87,37 @@ class design_set {
   [[nodiscard]] design_set gathered(std::span<const index_t> sources) const {
     std::vector<design> designs;
     designs.reserve(m_designs.size());
-    for (const design& d : m_designs) designs.push_back(d.gathered(sources));
-    return design_set(std::move(designs));
+    index_t ranks = 0;
+    for (const design& d : m_designs) {
+      designs.push_back(d.gathered(sources));
+      ranks += d.rank();
+    }
+    // Designs that shared no direction here share none on a resample: their bases go side by
+    // side, saving the merge (which would dominate the refits of a bootstrap).
+    return design_set(std::move(designs), m_union_rank < ranks);
   }
 
  private:
   template <std::floating_point S, typename Derived>
   friend ols_result fit(const design_set<S>&, const Eigen::MatrixBase<Derived>&, fit_options);
 
-  void build_union(index_t m, index_t columns) {
+  // merge = false puts the bases side by side: for designs known to share no direction.
+  design_set(std::vector<design> designs, bool merge) : m_designs(std::move(designs)) {
+    if (m_designs.empty())
+      detail::throw_invalid_argument("design_set", "expected at least one design, got none");
+    const index_t m = m_designs.front().pairs();
+    index_t columns = 0;
+    for (std::size_t d = 0; d < m_designs.size(); ++d) {
+      if (m_designs[d].pairs() != m)
+        detail::throw_invalid_argument(
+            "design_set", detail::concat("expected designs over ", m, " pairs, got ",
+                                         m_designs[d].pairs(), " pairs in design ", d));
+      columns += m_designs[d].rank();
+    }
+    build_union(m, columns, merge);
+  }
+
+  void build_union(index_t m, index_t columns, bool merge) {
     Eigen::MatrixXd basis(m, columns);
     index_t r = 0;
     const double drop = std::sqrt(std::numeric_limits<double>::epsilon());
@@ -116,8 +125,9 @@ class design_set {
     for (const design& d : m_designs)
       for (index_t i = 0; i < d.rank(); ++i) {
         v = d.basis().col(i);
-        for (int pass = 0; pass < 2; ++pass)
-          v -= basis.leftCols(r) * (basis.leftCols(r).transpose() * v);
+        if (merge)
+          for (int pass = 0; pass < 2; ++pass)
+            v -= basis.leftCols(r) * (basis.leftCols(r).transpose() * v);
         const double norm = v.norm();
         if (norm > drop) basis.col(r++) = v / norm;
       }
@@ -126,8 +136,16 @@ class design_set {
     m_width = (r + lanes - 1) / lanes * lanes;
     m_kernel_basis.setZero(m, m_width);
     m_kernel_basis.leftCols(r) = basis.leftCols(r).template cast<Scalar>();
-    for (const design& d : m_designs)
-      m_maps.emplace_back(d.basis().transpose() * basis.leftCols(r));
+    index_t at = 0;
+    for (const design& d : m_designs) {
+      if (merge) {
+        m_maps.emplace_back(d.basis().transpose() * basis.leftCols(r));
+      } else {  // each design's own columns
+        m_maps.emplace_back(Eigen::MatrixXd::Zero(d.rank(), r));
+        m_maps.back().middleCols(at, d.rank()).setIdentity();
+        at += d.rank();
+      }
+    }
   }
 
   std::vector<design> m_designs;

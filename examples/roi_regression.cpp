@@ -6,7 +6,9 @@
 // responds mostly to the category and partly to the shape, plus measurement noise. For each
 // subject the program regresses the ROI's RDM on each DNN's two layer RDMs (plus an intercept),
 // reports adjusted R² and the paper's ranking score R = sqrt(max(adjusted R², 0)), and partitions
-// the explained variance among the three DNNs (unique and shared parts).
+// the explained variance among the three DNNs (unique and shared parts). On the subject-averaged
+// RDM it then tests each DNN and each unique variance by permuting condition labels, and puts
+// bootstrap confidence intervals (over stimuli) on the scores and on the best DNN's lead.
 #include <dnn2brain/dnn2brain.hpp>
 
 #include <bit>
@@ -102,5 +104,39 @@ int main() {
     std::printf("  %-12s %s %7.4f\n", labels[s - 1], std::popcount(s) == 1 ? "unique" : "shared",
                 parts.shared(s).mean());
   std::printf("  %-12s %-6s %7.4f\n", "total", "", parts.total().mean());
+
+  // Inference over stimuli on the subject-averaged RDM: condition-label permutations (the
+  // correct null; the paper permuted RDM entries) and the bootstrap over conditions.
+  const Eigen::VectorXf average = targets.values().rowwise().mean();
+  const dnn2brain::regression_statistic<float> adjusted(models);
+  const auto test =
+      dnn2brain::permutation_test(adjusted, average, {.permutations = 1000, .seed = 1});
+  const auto ci = dnn2brain::bootstrap_conditions(adjusted, average, {.samples = 500, .seed = 2});
+  std::printf(
+      "\nsubject-averaged RDM: adjusted R2, permutation p (1000 condition-label "
+      "permutations), 95 %% bootstrap CI (500 resamples of the stimuli)\n");
+  Eigen::Index top = 0, second = -1;
+  for (Eigen::Index d = 0; d < models.size(); ++d) {
+    std::printf("  %-6s %7.3f  p = %.4f  [%6.3f, %6.3f]\n", dnns[std::size_t(d)].name.c_str(),
+                test.observed(d, 0), test.p_value(d, 0), ci.lower[d], ci.upper[d]);
+    if (test.observed(d, 0) > test.observed(top, 0)) top = d;
+  }
+  for (Eigen::Index d = 0; d < models.size(); ++d)
+    if (d != top && (second < 0 || test.observed(d, 0) > test.observed(second, 0))) second = d;
+  const auto lead = dnn2brain::bootstrap_differences(ci, models.size());
+  const Eigen::Index pair = top * models.size() + second;
+  std::printf(
+      "  best: %s (p = %.4f against the best of permuted fits); ahead of %s by %.3f, "
+      "p = %.4f, 95 %% CI [%.3f, %.3f]\n",
+      dnns[std::size_t(top)].name.c_str(), test.p_best[0], dnns[std::size_t(second)].name.c_str(),
+      lead.estimate[pair], test.p_difference(pair, 0), lead.lower[pair], lead.upper[pair]);
+  const auto unique =
+      dnn2brain::permutation_test(dnn2brain::variance_partitioning<float>(groups), average,
+                                  {.permutations = 1000, .seed = 3, .differences = false});
+  std::printf("  unique variance p:");
+  for (Eigen::Index g = 0; g < 3; ++g)
+    std::printf(" %s %.4f", dnns[std::size_t(g)].name.c_str(),
+                unique.p_value((Eigen::Index(1) << g) - 1, 0));
+  std::printf("\n");
   return 0;
 }

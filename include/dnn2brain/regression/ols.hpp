@@ -122,7 +122,9 @@ class design_set {
     index_t r = 0;
     const double drop = std::sqrt(std::numeric_limits<double>::epsilon());
     Eigen::VectorXd v(m);
-    for (const design& d : m_designs)
+    std::vector<index_t> first, last;  // per design: the union columns its span lies in
+    for (const design& d : m_designs) {
+      first.push_back(merge ? 0 : r);
       for (index_t i = 0; i < d.rank(); ++i) {
         v = d.basis().col(i);
         if (merge)
@@ -131,20 +133,19 @@ class design_set {
         const double norm = v.norm();
         if (norm > drop) basis.col(r++) = v / norm;
       }
+      last.push_back(r);
+    }
     m_union_rank = r;
     const Eigen::Index lanes = detail::gram_lanes<Scalar>;
     m_width = (r + lanes - 1) / lanes * lanes;
     m_kernel_basis.setZero(m, m_width);
     m_kernel_basis.leftCols(r) = basis.leftCols(r).template cast<Scalar>();
-    index_t at = 0;
-    for (const design& d : m_designs) {
-      if (merge) {
-        m_maps.emplace_back(d.basis().transpose() * basis.leftCols(r));
-      } else {  // each design's own columns
-        m_maps.emplace_back(Eigen::MatrixXd::Zero(d.rank(), r));
-        m_maps.back().middleCols(at, d.rank()).setIdentity();
-        at += d.rank();
-      }
+    // A design's basis lies in the union columns found up to it (later ones were made orthogonal
+    // to it): its map needs only those, which halves the per-target work of 19 merged DNNs.
+    for (std::size_t d = 0; d < m_designs.size(); ++d) {
+      m_map_first.push_back(first[d]);
+      m_maps.emplace_back(m_designs[d].basis().transpose() *
+                          basis.middleCols(first[d], last[d] - first[d]));
     }
   }
 
@@ -152,7 +153,9 @@ class design_set {
   index_t m_union_rank = 0;
   index_t m_width = 0;  // union rank rounded up to whole SIMD vectors
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m_kernel_basis;
-  std::vector<Eigen::MatrixXd> m_maps;  // per design: its basisᵀ · union basis
+  // Per design: its basisᵀ · union basis columns [m_map_first, m_map_first + cols).
+  std::vector<Eigen::MatrixXd> m_maps;
+  std::vector<index_t> m_map_first;
 };
 
 namespace detail {
@@ -281,6 +284,7 @@ template <std::floating_point Scalar, typename Derived>
         for (index_t d = 0; d < designs; ++d) {
           const design& dd = set[d];
           const Eigen::MatrixXd& map = set.m_maps[static_cast<std::size_t>(d)];
+          const index_t first = set.m_map_first[static_cast<std::size_t>(d)];
           // A design that spans the union has the union's R²; its map serves coefficients only.
           const bool spans = dd.rank() == r_union;
           std::fill_n(explained.data(), padded, 0.0);
@@ -292,8 +296,9 @@ template <std::floating_point Scalar, typename Derived>
             for (index_t i = 0; i < dd.rank(); ++i) {
               double* ci = own.data() + i * padded;
               std::fill_n(ci, padded, 0.0);
-              for (index_t l = 0; l < r_union; ++l)
-                for (index_t t = 0; t < padded; ++t) ci[t] += map(i, l) * zt[l * padded + t];
+              for (index_t l = 0; l < map.cols(); ++l)
+                for (index_t t = 0; t < padded; ++t)
+                  ci[t] += map(i, l) * zt[(first + l) * padded + t];
               if (!spans)
                 for (index_t t = 0; t < padded; ++t) explained[t] += ci[t] * ci[t];
             }

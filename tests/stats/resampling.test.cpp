@@ -280,3 +280,19 @@ TEST_CASE("a gathered design set scores as its designs refitted on the gathered 
     CHECK(set.gathered(sources).union_rank() == 6);
   }
 }
+
+TEST_CASE("a resample too small to fit gives NaN, not an error", "[stats][bootstrap]") {
+  std::mt19937_64 engine(30);
+  const index_t n = 5;
+  const Eigen::MatrixXd x = normal_matrix(dnn2brain::condensed_size(n), 2, engine);
+  const Eigen::VectorXd y = normal_matrix(dnn2brain::condensed_size(n), 1, engine);
+  const dnn2brain::regression_statistic<double> statistic{
+      dnn2brain::design_set<double>(dnn2brain::design(x))};
+  // Five conditions drawn with replacement often leave fewer than 4 pairs for 2 predictors.
+  const auto r = dnn2brain::bootstrap_conditions(statistic, y, {.samples = 200, .seed = 4});
+  const auto undefined = r.distribution.array().isNaN().count();
+  CHECK(undefined > 0);
+  CHECK(undefined < 200);
+  CHECK(std::isnan(r.standard_error[0]));
+  CHECK(std::isfinite(r.estimate[0]));
+}

@@ -19,7 +19,7 @@ inline namespace DNN2BRAIN_SIMD_NAMESPACE {
 // folding its load into every FMA that uses it (one load per basis vector, not one per FMA).
 template <typename Vector>
 inline void in_register(Vector& v) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
   asm("" : "+x"(v));
 #else
   static_cast<void>(v);

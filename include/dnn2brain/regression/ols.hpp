@@ -92,8 +92,10 @@ class design_set {
       designs.push_back(d.gathered(sources));
       ranks += d.rank();
     }
-    // Designs that shared no direction here share none on a resample: their bases go side by
-    // side, saving the merge (which would dominate the refits of a bootstrap).
+    // Designs that shared no direction here (generically) share none on a resample: their bases
+    // go side by side, saving the merge that would dominate a bootstrap's refits. Each design's
+    // R² uses its own columns only, so it stays exact even if a resample makes spans meet; then
+    // union_rank() counts the columns side by side rather than the union's dimension.
     return design_set(std::move(designs), m_union_rank < ranks);
   }
 

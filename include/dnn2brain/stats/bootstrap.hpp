@@ -187,7 +187,13 @@ bootstrap_result resample_conditions(const Statistic& statistic,
         for (index_t t = 0; t < count; ++t)
           for (index_t k = 0; k < gathered.rows(); ++k)
             gathered(k, t) = y(sources[static_cast<std::size_t>(k)], t);
-        r.distribution.row(b) = statistic.gathered(sources)(gathered).reshaped().transpose();
+        try {
+          r.distribution.row(b) = statistic.gathered(sources)(gathered).reshaped().transpose();
+        } catch (const invalid_argument&) {
+          // The targets passed on the whole sample, so only the resample can be at fault: too
+          // few distinct conditions for the models to be fitted.
+          r.distribution.row(b).setConstant(std::numeric_limits<double>::quiet_NaN());
+        }
       });
   }
   errors.rethrow();
@@ -199,9 +205,9 @@ bootstrap_result resample_conditions(const Statistic& statistic,
 
 /// \brief Bootstrap over conditions (stimuli), as rsatoolbox's: every sample draws n of the n
 /// conditions with replacement from random_stream(seed, b), keeps the pairs of the drawn
-/// conditions (twice-drawn pairs twice) but drops the pairs of two copies of one condition, whose
-/// dissimilarity was never measured, and refits the statistic (regression_statistic,
-/// partition_statistic, correlation_statistic) on those pairs.
+/// conditions (a pair as often as the product of its conditions' draws) but drops the pairs of two
+/// copies of one condition, whose dissimilarity was never measured, and refits the statistic
+/// (regression_statistic, partition_statistic, correlation_statistic) on those pairs.
 ///
 /// Columns d + D·t of the result belong to model d and target t (one target for an ROI);
 /// bootstrap_differences() gives the model differences. A resample that leaves a score undefined

@@ -18,13 +18,14 @@ namespace {
 
 constexpr Eigen::Index conditions = 50, pairs = 1225, dnns = 19, layers = 2;
 
-const dnn2brain::design_set<double>& models() {
-  static const dnn2brain::design_set<double> set = [] {
+template <typename Scalar = double>
+const dnn2brain::design_set<Scalar>& models() {
+  static const dnn2brain::design_set<Scalar> set = [] {
     Eigen::MatrixXd x(pairs, dnns * layers);
     bench::fill(x.data(), std::size_t(x.size()), 6);
     std::vector<dnn2brain::design> designs;
     for (Eigen::Index d = 0; d < dnns; ++d) designs.emplace_back(x.middleCols(d * layers, layers));
-    return dnn2brain::design_set<double>(std::move(designs));
+    return dnn2brain::design_set<Scalar>(std::move(designs));
   }();
   return set;
 }
@@ -77,17 +78,12 @@ void permutation_searchlights(benchmark::State& state) {
     targets.resize(pairs, count);
     bench::fill(targets.data(), std::size_t(targets.size()), 8);
   }
-  static const dnn2brain::design_set<Scalar> set = [] {
-    std::vector<dnn2brain::design> designs;
-    for (Eigen::Index d = 0; d < dnns; ++d) designs.push_back(models()[d]);
-    return dnn2brain::design_set<Scalar>(std::move(designs));
-  }();
   bench::gemm_peak_gflops<Scalar>();
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state)
     benchmark::DoNotOptimize(
         dnn2brain::permutation_test(
-            set, targets,
+            models<Scalar>(), targets,
             {.permutations = permutations, .seed = 1, .differences = state.range(1) != 0})
             .p_value.data());
   const double seconds = bench::seconds_since(t0);
@@ -106,15 +102,11 @@ void permutation_searchlights_sequential(benchmark::State& state) {
     targets.resize(pairs, 50'000);
     bench::fill(targets.data(), std::size_t(targets.size()), 8);
   }
-  static const dnn2brain::design_set<float> set = [] {
-    std::vector<dnn2brain::design> designs;
-    for (Eigen::Index d = 0; d < dnns; ++d) designs.push_back(models()[d]);
-    return dnn2brain::design_set<float>(std::move(designs));
-  }();
   double evaluated = 0.0;
   for (auto _ : state) {
     const auto r = dnn2brain::permutation_test(
-        set, targets, {.permutations = 1000, .seed = 1, .differences = false, .stop_after = 10});
+        models<float>(), targets,
+        {.permutations = 1000, .seed = 1, .differences = false, .stop_after = 10});
     evaluated = r.evaluated.cast<double>().mean();
   }
   state.counters["mean_permutations"] = evaluated;

@@ -161,7 +161,10 @@ permutation_result permutation_engine(
     observed(tracked - 1, t) = best_of(o);
   }
   using counts = Eigen::Matrix<index_t, Eigen::Dynamic, Eigen::Dynamic>;
-  counts exceed = counts::Zero(tracked, count), stopped = counts::Zero(tracked, count);
+  // stopped(s, t): the permutation that stopped a p-value, 0 while open (sequential only).
+  counts exceed = counts::Zero(tracked, count);
+  counts stopped = counts::Zero(sequential ? tracked : 0, sequential ? count : 0);
+  const auto stop_of = [&](index_t s, index_t t) { return sequential ? stopped(s, t) : 0; };
   if (!sequential)
     result.max_null.setConstant(permutations, models, -std::numeric_limits<double>::infinity());
 
@@ -232,7 +235,7 @@ permutation_result permutation_engine(
     for (index_t j = 0; j < live; ++j) {
       const index_t t = active[static_cast<std::size_t>(j)];
       const auto tally = [&](index_t s, double value, index_t q) {
-        if (stopped(s, t) == 0 && value >= observed(s, t) && ++exceed(s, t) == h && sequential)
+        if (stop_of(s, t) == 0 && value >= observed(s, t) && ++exceed(s, t) == h && sequential)
           stopped(s, t) = first + q + 1;
       };
       index_t* const e = exceed.col(t).data();
@@ -289,7 +292,7 @@ permutation_result permutation_engine(
   const double denominator = static_cast<double>(permutations) + 1.0;
   const auto p_of = [&](index_t s, index_t t) {
     if (std::isnan(observed(s, t))) return nan;
-    if (stopped(s, t) > 0) return static_cast<double>(h) / static_cast<double>(stopped(s, t));
+    if (stop_of(s, t) > 0) return static_cast<double>(h) / static_cast<double>(stopped(s, t));
     return (static_cast<double>(exceed(s, t)) + 1.0) / denominator;
   };
   result.p_value.resize(models, count);
@@ -299,7 +302,7 @@ permutation_result permutation_engine(
   for (index_t t = 0; t < count; ++t) {
     for (index_t d = 0; d < models; ++d) {
       result.p_value(d, t) = p_of(d, t);
-      result.evaluated(d, t) = stopped(d, t) > 0 ? stopped(d, t) : permutations;
+      result.evaluated(d, t) = stop_of(d, t) > 0 ? stopped(d, t) : permutations;
     }
     if (differences)
       for (index_t a = 0; a < models; ++a)

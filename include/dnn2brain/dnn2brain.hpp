@@ -6,6 +6,7 @@
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
+#include <dnn2brain/searchlight.hpp>
 #include <dnn2brain/stats.hpp>
 
 #endif  // DNN2BRAIN_DNN2BRAIN_HPP

@@ -3,6 +3,7 @@
 #ifndef DNN2BRAIN_TESTS_SUPPORT_REFERENCE_DATA_HPP
 #define DNN2BRAIN_TESTS_SUPPORT_REFERENCE_DATA_HPP
 
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -33,7 +34,10 @@ inline const std::map<std::string, row_matrix>& reference_values(
       Eigen::Index rows = 0, cols = 0;
       in >> rows >> cols;
       row_matrix a(rows, cols);
-      for (Eigen::Index k = 0; k < a.size(); ++k) in >> a.data()[k];
+      // strtod, unlike operator>>, also reads the "nan" and "inf" Python writes.
+      std::string token;
+      for (Eigen::Index k = 0; k < a.size() && in >> token; ++k)
+        a.data()[k] = std::strtod(token.c_str(), nullptr);
       if (!in) throw std::runtime_error("truncated reference array " + name);
       all.emplace(name, std::move(a));
     }

@@ -1,0 +1,115 @@
+#ifndef DNN2BRAIN_SEARCHLIGHT_BRAIN_MASK_HPP
+#define DNN2BRAIN_SEARCHLIGHT_BRAIN_MASK_HPP
+
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/xtensor_compat.hpp>
+#include <dnn2brain/searchlight/geometry.hpp>
+
+namespace dnn2brain {
+
+/// \brief The in-mask voxels of a volume, numbered in C order of (i, j, k): voxel ↔ column of a
+/// conditions × voxels data matrix, the order of numpy's `volume[mask]`.
+///
+/// It is what every searchlight shares: built once per mask, it maps neighbourhood voxels to data
+/// columns, extracts the data matrix from a 4-D series (apply) and puts per-voxel values back into
+/// a volume (unmask).
+class brain_mask {
+ public:
+  brain_mask() = default;
+
+  /// \param mask     any 3-D volume with shape() and (i, j, k), nonzero inside.
+  /// \param geometry its grid; the shapes must agree.
+  /// \throws invalid_argument if the shapes differ or the mask holds no voxel.
+  template <volume_mask Mask>
+  brain_mask(const Mask& mask, const volume_geometry& geometry) : m_geometry(geometry) {
+    if constexpr (requires { mask.shape().size(); }) {
+      if (mask.shape().size() != 3)
+        detail::throw_invalid_argument("brain_mask", detail::concat("expected a 3-D mask, got ",
+                                                    mask.shape().size(), " dimensions"));
+    }
+    for (std::size_t d = 0; d < 3; ++d)
+      if (static_cast<std::size_t>(mask.shape()[d]) != geometry.shape[d])
+        detail::throw_invalid_argument("brain_mask", detail::concat("expected a mask of the geometry's shape ",
+                                                    shape_text(geometry), ", got axis ", d,
+                                                    " of length ", mask.shape()[d]));
+    if (geometry.voxel_count() >= std::size_t(std::numeric_limits<std::int32_t>::max()))
+      detail::throw_invalid_argument("brain_mask", detail::concat("expected fewer than 2^31 voxels, got ",
+                                                  geometry.voxel_count()));
+    m_column_of.assign(geometry.voxel_count(), -1);
+    for (std::size_t i = 0; i < geometry.shape[0]; ++i)
+      for (std::size_t j = 0; j < geometry.shape[1]; ++j)
+        for (std::size_t k = 0; k < geometry.shape[2]; ++k)
+          if (static_cast<bool>(mask(i, j, k))) {
+            const ijk v{std::int32_t(i), std::int32_t(j), std::int32_t(k)};
+            m_column_of[geometry.linear(v)] = static_cast<std::int32_t>(m_voxels.size());
+            m_voxels.push_back(v);
+          }
+    if (m_voxels.empty())
+      detail::throw_invalid_argument("brain_mask", "expected a mask with at least one voxel, got none");
+  }
+
+  [[nodiscard]] const volume_geometry& geometry() const noexcept { return m_geometry; }
+  /// Number of in-mask voxels: the data matrix's column count.
+  [[nodiscard]] std::size_t size() const noexcept { return m_voxels.size(); }
+  /// In-mask voxels in column order.
+  [[nodiscard]] const std::vector<ijk>& voxels() const noexcept { return m_voxels; }
+
+  /// Data column of voxel v, or −1 when v lies outside the mask or the volume.
+  [[nodiscard]] std::int32_t column(const ijk& v) const noexcept {
+    return m_geometry.contains(v) ? m_column_of[m_geometry.linear(v)] : -1;
+  }
+
+  /// \brief The conditions × voxels matrix of a 4-D series (nx, ny, nz, conditions): row c holds
+  /// volume c at the in-mask voxels (nilearn's apply_mask), column-major so that each voxel's
+  /// conditions are contiguous, the layout searchlight_rdms reads.
+  /// \throws invalid_argument if the series' grid differs from the mask's or holds NaN/Inf at a
+  /// mask voxel.
+  template <typename Scalar = float, typename E>
+  [[nodiscard]] Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> apply(
+      const xt::xexpression<E>& series) const {
+    const auto& s = series.derived_cast();
+    if (s.dimension() != 4 || std::size_t(s.shape()[0]) != m_geometry.shape[0] ||
+        std::size_t(s.shape()[1]) != m_geometry.shape[1] ||
+        std::size_t(s.shape()[2]) != m_geometry.shape[2])
+      detail::throw_invalid_argument("brain_mask::apply",
+                             detail::concat("expected a 4-D series of shape ", shape_text(m_geometry),
+                                    " x conditions, got ", s.dimension(), " dimensions"));
+    const auto conditions = static_cast<Eigen::Index>(s.shape()[3]);
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> out(conditions, Eigen::Index(size()));
+    for (std::size_t c = 0; c < m_voxels.size(); ++c) {
+      const ijk& v = m_voxels[c];
+      for (Eigen::Index t = 0; t < conditions; ++t) {
+        const auto value = static_cast<Scalar>(s(std::size_t(v.i), std::size_t(v.j),
+                                                 std::size_t(v.k), std::size_t(t)));
+        if (!std::isfinite(value))
+          detail::throw_invalid_argument("brain_mask::apply",
+                                 detail::concat("expected finite values inside the mask, got ", value,
+                                        " at voxel (", v.i, ", ", v.j, ", ", v.k, "), volume ", t));
+        out(t, Eigen::Index(c)) = value;
+      }
+    }
+    return out;
+  }
+
+ private:
+  [[nodiscard]] static std::string shape_text(const volume_geometry& g) {
+    return detail::concat(g.shape[0], " x ", g.shape[1], " x ", g.shape[2]);
+  }
+
+  volume_geometry m_geometry;
+  std::vector<std::int32_t> m_column_of;  // C-order voxel → column, −1 outside the mask
+  std::vector<ijk> m_voxels;
+};
+
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_SEARCHLIGHT_BRAIN_MASK_HPP

@@ -1,0 +1,368 @@
+#ifndef DNN2BRAIN_SEARCHLIGHT_NEIGHBOR_TABLE_HPP
+#define DNN2BRAIN_SEARCHLIGHT_NEIGHBOR_TABLE_HPP
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <dnn2brain/config.hpp>
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/searchlight/brain_mask.hpp>
+#include <dnn2brain/searchlight/geometry.hpp>
+#include <dnn2brain/searchlight/neighborhood.hpp>
+
+namespace dnn2brain {
+
+/// What a searchlight's centre is: an in-mask voxel, or the first (lowest-index) voxel of one of
+/// the paper's blocks.
+enum class center_kind : std::uint8_t { voxel, block };
+
+/// One searchlight: its centre and its members, the data columns of its in-mask voxels. The
+/// members view storage owned by the range or table it came from (see there for how long).
+struct searchlight {
+  std::size_t index = 0;  ///< position in the range / table
+  ijk center;             ///< centre voxel, or the block's first voxel
+  std::span<const std::int32_t> members;
+
+  [[nodiscard]] std::size_t size() const noexcept { return members.size(); }
+};
+
+/// Options of searchlight_range and make_neighbor_table().
+struct neighborhood_options {
+  /// Centres with fewer in-mask members are left out (rsatoolbox's `threshold`, as a count).
+  std::size_t min_voxels = 1;
+};
+
+/// \brief The searchlights of a mask, computed one at a time: no table in memory.
+///
+/// `for (const searchlight& s : searchlight_range(mask, neighborhood::sphere{2})) ...` visits
+/// every centre in order. The iterator owns one member buffer and reuses it, so a searchlight's
+/// members are valid until the next increment (like std::istream_iterator); fill() serves
+/// index-based parallel loops. Centres below options.min_voxels are skipped. The range keeps a
+/// reference to the mask, which must outlive it.
+class searchlight_range {
+ public:
+  class iterator;
+  struct sentinel {};
+
+  template <typename Neighborhood>
+  searchlight_range(const brain_mask& mask, const Neighborhood& shape,
+                    const neighborhood_options& options = {})
+      : m_mask(&mask), m_options(options) {
+    if constexpr (std::is_same_v<Neighborhood, neighborhood::paper_blocks>) {
+      init_blocks(shape);
+    } else {
+      m_offsets = detail::offsets_of(shape, mask.geometry());
+      m_centers = mask.voxels();
+    }
+  }
+
+  /// Centres before the min_voxels filter: every in-mask voxel, or every kept block.
+  [[nodiscard]] std::size_t candidates() const noexcept { return m_centers.size(); }
+  [[nodiscard]] center_kind kind() const noexcept { return m_kind; }
+  [[nodiscard]] const brain_mask& mask() const noexcept { return *m_mask; }
+  [[nodiscard]] const neighborhood_options& options() const noexcept { return m_options; }
+  /// Block parameters (kind() == center_kind::block).
+  [[nodiscard]] const neighborhood::paper_blocks& blocks() const noexcept { return m_blocks; }
+  /// Upper bound on any searchlight's member count.
+  [[nodiscard]] std::size_t max_members() const noexcept {
+    if (m_kind == center_kind::block) {
+      const auto edge = std::size_t(2 * m_blocks.radius + m_blocks.stride);
+      return edge * edge * edge;
+    }
+    return m_offsets.take > 0 ? m_offsets.take : m_offsets.offsets.size();
+  }
+
+  /// Members of candidate centre c, in a fixed order (nearest first; C order for blocks).
+  void fill(std::size_t c, std::vector<std::int32_t>& members) const {
+    members.clear();
+    const ijk centre = m_centers[c];
+    if (m_kind == center_kind::block) {
+      const auto edge = 2 * m_blocks.radius + m_blocks.stride;
+      for (int i = 0; i < edge; ++i)
+        for (int j = 0; j < edge; ++j)
+          for (int k = 0; k < edge; ++k) {
+            const std::int32_t col = m_mask->column({centre.i + i, centre.j + j, centre.k + k});
+            if (col >= 0) members.push_back(col);
+          }
+      return;
+    }
+    for (const ijk& o : m_offsets.offsets) {
+      const std::int32_t col = m_mask->column({centre.i + o.i, centre.j + o.j, centre.k + o.k});
+      if (col >= 0) {
+        members.push_back(col);
+        if (members.size() == m_offsets.take) break;
+      }
+    }
+  }
+
+  /// Candidate centre c's voxel (or block corner).
+  [[nodiscard]] const ijk& center(std::size_t c) const noexcept { return m_centers[c]; }
+
+  [[nodiscard]] iterator begin() const;
+  [[nodiscard]] sentinel end() const noexcept { return {}; }
+
+ private:
+  void init_blocks(const neighborhood::paper_blocks& b) {
+    if (b.radius < 0 || b.stride < 1 || b.radius > 1000 || b.stride > 1000)
+      detail::throw_invalid_argument(
+          "neighborhood::paper_blocks",
+          detail::concat("expected radius >= 0 and stride >= 1, got radius ", b.radius,
+                         " and stride ", b.stride));
+    m_kind = center_kind::block;
+    m_blocks = b;
+    const auto& shape = m_mask->geometry().shape;
+    const int edge = 2 * b.radius + b.stride;
+    const auto extent = [&](int start, std::size_t axis) {
+      return std::min(start + edge, static_cast<int>(shape[axis])) - start;
+    };
+    for (int i = 0; i < int(shape[0]); i += b.stride)
+      for (int j = 0; j < int(shape[1]); j += b.stride)
+        for (int k = 0; k < int(shape[2]); k += b.stride) {
+          // The core: the (truncated) block without `radius` voxels on each side.
+          const int ei = extent(i, 0), ej = extent(j, 1), ek = extent(k, 2);
+          bool touches = false;
+          for (int ci = i + b.radius; ci < i + ei - b.radius && !touches; ++ci)
+            for (int cj = j + b.radius; cj < j + ej - b.radius && !touches; ++cj)
+              for (int ck = k + b.radius; ck < k + ek - b.radius && !touches; ++ck)
+                touches = m_mask->column({ci, cj, ck}) >= 0;
+          if (touches) m_centers.push_back({i, j, k});
+        }
+  }
+
+  const brain_mask* m_mask;
+  neighborhood_options m_options;
+  center_kind m_kind = center_kind::voxel;
+  detail::offset_list m_offsets;
+  neighborhood::paper_blocks m_blocks{};
+  std::vector<ijk> m_centers;
+};
+
+class searchlight_range::iterator {
+ public:
+  using iterator_concept = std::input_iterator_tag;  // single pass: the buffer is reused
+  using iterator_category = std::input_iterator_tag;
+  using value_type = searchlight;
+  using difference_type = std::ptrdiff_t;
+  using reference = const searchlight&;
+  using pointer = const searchlight*;
+
+  iterator() = default;
+  explicit iterator(const searchlight_range* range) : m_range(range) {
+    m_members.reserve(range->max_members());
+    load();
+  }
+
+  reference operator*() const noexcept { return m_current; }
+  pointer operator->() const noexcept { return &m_current; }
+  iterator& operator++() {
+    ++m_candidate;
+    ++m_current.index;
+    load();
+    return *this;
+  }
+  void operator++(int) { ++*this; }
+
+  friend bool operator==(const iterator& it, sentinel) noexcept {
+    return it.m_range == nullptr || it.m_candidate >= it.m_range->candidates();
+  }
+
+ private:
+  void load() {
+    for (; m_candidate < m_range->candidates(); ++m_candidate) {
+      m_range->fill(m_candidate, m_members);
+      if (m_members.size() >= m_range->options().min_voxels) break;
+    }
+    if (m_candidate < m_range->candidates()) {
+      m_current.center = m_range->center(m_candidate);
+      m_current.members = {m_members.data(), m_members.size()};
+    }
+  }
+
+  const searchlight_range* m_range = nullptr;
+  std::size_t m_candidate = 0;
+  std::vector<std::int32_t> m_members;
+  searchlight m_current{};
+};
+
+inline searchlight_range::iterator searchlight_range::begin() const { return iterator(this); }
+
+/// \brief Every searchlight of a mask, stored once as CSR (centre → in-mask data columns) and
+/// shared by all subjects, models and permutations.
+///
+/// A random-access range of searchlight views whose members stay valid as long as the table.
+/// Build it with make_neighbor_table(); io::save_neighbor_table / load_neighbor_table store it.
+class neighbor_table {
+ public:
+  neighbor_table() = default;
+
+  /// Assembles a table from its parts (as a loader does), checking that they fit together.
+  /// `blocks` describes the blocks when kind is center_kind::block and is ignored otherwise.
+  neighbor_table(volume_geometry geometry, std::size_t mask_voxels, center_kind kind,
+                 neighborhood::paper_blocks blocks, std::vector<ijk> centers,
+                 std::vector<std::int64_t> offsets, std::vector<std::int32_t> columns)
+      : m_geometry(std::move(geometry)),
+        m_mask_voxels(mask_voxels),
+        m_kind(kind),
+        m_blocks(blocks),
+        m_centers(std::move(centers)),
+        m_offsets(std::move(offsets)),
+        m_columns(std::move(columns)) {
+    const auto fail = [](const std::string& problem) {
+      detail::throw_invalid_argument("neighbor_table", problem);
+    };
+    if (m_offsets.size() != m_centers.size() + 1 || m_offsets.front() != 0 ||
+        m_offsets.back() != std::int64_t(m_columns.size()))
+      fail(detail::concat("expected ", m_centers.size() + 1, " offsets from 0 to ",
+                          m_columns.size(), ", got ", m_offsets.size()));
+    for (std::size_t c = 0; c < m_centers.size(); ++c) {
+      if (m_offsets[c + 1] < m_offsets[c])
+        fail(detail::concat("expected non-decreasing offsets, got a decrease at centre ", c));
+      if (!m_geometry.contains(m_centers[c]))
+        fail(detail::concat("expected centres inside the volume, got centre ", c, " outside"));
+    }
+    if (m_kind == center_kind::block && (m_blocks.radius < 0 || m_blocks.stride < 1))
+      fail(detail::concat("expected blocks with radius >= 0 and stride >= 1, got radius ",
+                          m_blocks.radius, " and stride ", m_blocks.stride));
+    for (const std::int32_t col : m_columns)
+      if (col < 0 || std::size_t(col) >= m_mask_voxels)
+        fail(detail::concat("expected member columns in [0, ", m_mask_voxels, "), got ", col));
+    for (std::size_t c = 0; c < m_centers.size(); ++c)
+      m_max_members = std::max(m_max_members, std::size_t(m_offsets[c + 1] - m_offsets[c]));
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return m_centers.size(); }
+  [[nodiscard]] bool empty() const noexcept { return m_centers.empty(); }
+  [[nodiscard]] searchlight operator[](std::size_t c) const noexcept {
+    const auto first = std::size_t(m_offsets[c]);
+    const auto count = std::size_t(m_offsets[c + 1]) - first;
+    return {c, m_centers[c], std::span<const std::int32_t>(m_columns.data() + first, count)};
+  }
+
+  [[nodiscard]] const volume_geometry& geometry() const noexcept { return m_geometry; }
+  /// Columns of the data matrix the members index (the mask's voxel count).
+  [[nodiscard]] std::size_t mask_voxels() const noexcept { return m_mask_voxels; }
+  [[nodiscard]] center_kind kind() const noexcept { return m_kind; }
+  /// The block parameters when kind() is center_kind::block.
+  [[nodiscard]] const neighborhood::paper_blocks& blocks() const noexcept { return m_blocks; }
+  [[nodiscard]] std::size_t max_members() const noexcept { return m_max_members; }
+  [[nodiscard]] const std::vector<ijk>& centers() const noexcept { return m_centers; }
+  [[nodiscard]] const std::vector<std::int64_t>& offsets() const noexcept { return m_offsets; }
+  [[nodiscard]] const std::vector<std::int32_t>& columns() const noexcept { return m_columns; }
+
+  class iterator {
+   public:
+    using iterator_concept = std::random_access_iterator_tag;
+    using iterator_category = std::input_iterator_tag;  // yields views by value
+    using value_type = searchlight;
+    using difference_type = std::ptrdiff_t;
+    using reference = searchlight;
+
+    iterator() = default;
+    iterator(const neighbor_table* table, std::size_t c) : m_table(table), m_c(c) {}
+    reference operator*() const noexcept { return (*m_table)[m_c]; }
+    reference operator[](difference_type n) const noexcept {
+      return (*m_table)[std::size_t(difference_type(m_c) + n)];
+    }
+    iterator& operator++() noexcept { return ++m_c, *this; }
+    iterator operator++(int) noexcept { return {m_table, m_c++}; }
+    iterator& operator--() noexcept { return --m_c, *this; }
+    iterator operator--(int) noexcept { return {m_table, m_c--}; }
+    iterator& operator+=(difference_type n) noexcept {
+      m_c = std::size_t(difference_type(m_c) + n);
+      return *this;
+    }
+    iterator& operator-=(difference_type n) noexcept { return *this += -n; }
+    friend iterator operator+(iterator it, difference_type n) noexcept { return it += n; }
+    friend iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
+    friend iterator operator-(iterator it, difference_type n) noexcept { return it -= n; }
+    friend difference_type operator-(const iterator& a, const iterator& b) noexcept {
+      return difference_type(a.m_c) - difference_type(b.m_c);
+    }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.m_c == b.m_c; }
+    friend auto operator<=>(const iterator& a, const iterator& b) noexcept { return a.m_c <=> b.m_c; }
+
+   private:
+    const neighbor_table* m_table = nullptr;
+    std::size_t m_c = 0;
+  };
+
+  [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
+  [[nodiscard]] iterator end() const noexcept { return {this, size()}; }
+
+ private:
+  volume_geometry m_geometry;
+  std::size_t m_mask_voxels = 0;
+  center_kind m_kind = center_kind::voxel;
+  neighborhood::paper_blocks m_blocks{};
+  std::vector<ijk> m_centers;
+  std::vector<std::int64_t> m_offsets{0};
+  std::vector<std::int32_t> m_columns;
+  std::size_t m_max_members = 0;
+};
+
+/// \brief The neighbour table of a range: every searchlight's members, computed in parallel.
+/// Identical for any thread count (centres keep their order).
+[[nodiscard]] inline neighbor_table make_neighbor_table(const searchlight_range& range) {
+  const std::size_t n = range.candidates();
+  std::vector<std::int64_t> counts(n + 1, 0);
+  const auto lanes = std::int64_t(n);
+  DNN2BRAIN_OMP(parallel) {
+    std::vector<std::int32_t> members;
+    members.reserve(range.max_members());
+    DNN2BRAIN_OMP(for schedule(static))
+    for (std::int64_t c = 0; c < lanes; ++c) {
+      range.fill(std::size_t(c), members);
+      counts[std::size_t(c)] = members.size() >= range.options().min_voxels
+                                   ? std::int64_t(members.size())
+                                   : -1;
+    }
+  }
+  // Kept centres and their CSR offsets, in candidate order.
+  std::vector<ijk> centers;
+  std::vector<std::int64_t> offsets{0};
+  std::vector<std::int64_t> slot(n, -1);  // candidate → kept index
+  for (std::size_t c = 0; c < n; ++c)
+    if (counts[c] >= 0) {
+      slot[c] = std::int64_t(centers.size());
+      centers.push_back(range.center(c));
+      offsets.push_back(offsets.back() + counts[c]);
+    }
+  std::vector<std::int32_t> columns(std::size_t(offsets.back()));
+  DNN2BRAIN_OMP(parallel) {
+    std::vector<std::int32_t> members;
+    members.reserve(range.max_members());
+    DNN2BRAIN_OMP(for schedule(static))
+    for (std::int64_t c = 0; c < lanes; ++c) {
+      const std::int64_t kept = slot[std::size_t(c)];
+      if (kept < 0) continue;
+      range.fill(std::size_t(c), members);
+      std::copy(members.begin(), members.end(),
+                columns.begin() + offsets[std::size_t(kept)]);
+    }
+  }
+  return {range.mask().geometry(), range.mask().size(), range.kind(),   range.blocks(),
+          std::move(centers),          std::move(offsets),     std::move(columns)};
+}
+
+/// \brief The neighbour table of `mask` under a neighbourhood policy from dnn2brain::neighborhood.
+///
+/// `make_neighbor_table(mask, neighborhood::sphere{2.0})`: one searchlight per in-mask voxel,
+/// members in-mask only (truncated at the mask's edge), centres with fewer than
+/// options.min_voxels members left out. Paper blocks give one searchlight per kept block.
+template <typename Neighborhood>
+[[nodiscard]] neighbor_table make_neighbor_table(const brain_mask& mask,
+                                                 const Neighborhood& shape,
+                                                 const neighborhood_options& options = {}) {
+  return make_neighbor_table(searchlight_range(mask, shape, options));
+}
+
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_SEARCHLIGHT_NEIGHBOR_TABLE_HPP

@@ -1,0 +1,159 @@
+#ifndef DNN2BRAIN_SEARCHLIGHT_NEIGHBORHOOD_HPP
+#define DNN2BRAIN_SEARCHLIGHT_NEIGHBORHOOD_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/LU>
+
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/searchlight/geometry.hpp>
+
+namespace dnn2brain {
+
+/// Neighbourhood policies: which voxels form the searchlight around a centre. Each is a small
+/// struct passed by value to make_neighbor_table() or searchlight_range.
+namespace neighborhood {
+
+/// Whether a radius counts voxels or millimetres.
+enum class unit { voxels, mm };
+
+/// A ball: every voxel whose centre lies within `radius` of the searchlight centre. In voxels the
+/// distance is Euclidean in index space; in mm it goes through the affine, so anisotropic and
+/// oblique grids get true spheres. `inclusive` keeps distance <= radius (nilearn, brainiak, and
+/// our default); false keeps distance < radius, as rsatoolbox does (radius 2: 33 vs 27 voxels).
+struct sphere {
+  double radius = 2.0;
+  unit in = unit::voxels;
+  bool inclusive = true;
+};
+
+/// A cube of edge 2·half_width + 1 voxels around the centre (half_width 1: 27 voxels).
+struct cube {
+  int half_width = 1;
+};
+
+/// The `count` in-mask voxels nearest to the centre (mm distance through the affine; ties broken
+/// by a fixed offset order), so every searchlight has the same size wherever the mask allows.
+/// Candidates are searched within twice the radius of a ball of `count` voxels; a centre near a
+/// thin part of the mask may get fewer.
+struct nearest {
+  int count = 33;
+};
+
+/// The blocks of Dwivedi et al. (2021), adapted from brainiak: on a grid of step `stride` from
+/// voxel 0, a block of outer edge 2·radius + stride (truncated at the volume border) is a
+/// searchlight when any mask voxel lies in its core, the block without `radius` voxels on each
+/// side. radius 1, stride 2: 4×4×4 blocks every 2 voxels, listed x outer, then y, then z, the
+/// paper's searchlight order. Members are the block's in-mask voxels.
+struct paper_blocks {
+  int radius = 1;
+  int stride = 2;
+};
+
+}  // namespace neighborhood
+
+namespace detail {
+
+/// Voxel offsets of a voxel-centred neighbourhood, nearest first (ties in i, j, k order), which
+/// fixes the member order of every searchlight. For `nearest`, the candidate offsets.
+struct offset_list {
+  std::vector<ijk> offsets;
+  std::size_t take = 0;  ///< nearest: members per centre; 0: every in-mask offset
+};
+
+[[nodiscard]] inline offset_list sorted_offsets(int reach, const Eigen::Matrix3d& metric_map,
+                                                double limit, bool inclusive) {
+  struct candidate {
+    double distance;
+    ijk offset;
+  };
+  std::vector<candidate> kept;
+  // Relative slack so that radii that land exactly on a lattice distance (2 = √4) are not lost to
+  // rounding in the affine.
+  const double bound = inclusive ? limit * (1.0 + 1e-9) : limit * (1.0 - 1e-9);
+  for (int i = -reach; i <= reach; ++i)
+    for (int j = -reach; j <= reach; ++j)
+      for (int k = -reach; k <= reach; ++k) {
+        const double d = (metric_map * Eigen::Vector3d(i, j, k)).norm();
+        if (inclusive ? d <= bound : d < bound) kept.push_back({d, {i, j, k}});
+      }
+  std::stable_sort(kept.begin(), kept.end(), [](const candidate& a, const candidate& b) {
+    return a.distance < b.distance;
+  });
+  offset_list result;
+  result.offsets.reserve(kept.size());
+  for (const auto& c : kept) result.offsets.push_back(c.offset);
+  return result;
+}
+
+/// The linear map whose norm is the neighbourhood's distance: identity in voxels, the affine's
+/// 3 × 3 part in mm.
+[[nodiscard]] inline Eigen::Matrix3d distance_map(const volume_geometry& geometry,
+                                                  neighborhood::unit in) {
+  if (in == neighborhood::unit::voxels) return Eigen::Matrix3d::Identity();
+  return geometry.affine.topLeftCorner<3, 3>();
+}
+
+/// A bound on the index offset of any point within `limit` of the centre: |o|∞ ≤ ‖M⁻¹‖₂·limit,
+/// bounded in turn by the Frobenius norm of M⁻¹ (a few candidates too many is harmless).
+[[nodiscard]] inline int reach_of(const Eigen::Matrix3d& map, double limit, const char* function) {
+  if (!(std::abs(map.determinant()) > 0.0) || !map.allFinite())
+    throw_invalid_argument(function, "expected an invertible affine (voxel sizes > 0), got a "
+                                     "singular one");
+  const double reach = std::floor(limit * map.inverse().norm() * (1.0 + 1e-9));
+  if (reach > 1000.0)
+    throw_invalid_argument(function,
+                           concat("expected a radius below 1000 voxels, got ", reach, " voxels"));
+  return static_cast<int>(reach);
+}
+
+[[nodiscard]] inline offset_list offsets_of(const neighborhood::sphere& s,
+                                            const volume_geometry& geometry) {
+  if (!(s.radius >= 0.0) || !std::isfinite(s.radius))
+    throw_invalid_argument("neighborhood::sphere",
+                           concat("expected a finite radius >= 0, got ", s.radius));
+  const Eigen::Matrix3d map = distance_map(geometry, s.in);
+  return sorted_offsets(reach_of(map, s.radius, "neighborhood::sphere"), map, s.radius,
+                        s.inclusive);
+}
+
+[[nodiscard]] inline offset_list offsets_of(const neighborhood::cube& c, const volume_geometry&) {
+  if (c.half_width < 0 || c.half_width > 1000)
+    throw_invalid_argument("neighborhood::cube",
+                           concat("expected 0 <= half_width <= 1000, got ", c.half_width));
+  // Chebyshev ball: the sort by Euclidean distance still puts the centre first.
+  offset_list result = sorted_offsets(c.half_width, Eigen::Matrix3d::Identity(),
+                                      std::sqrt(3.0) * c.half_width, true);
+  std::erase_if(result.offsets, [&](const ijk& o) {
+    return std::max({std::abs(o.i), std::abs(o.j), std::abs(o.k)}) > c.half_width;
+  });
+  return result;
+}
+
+[[nodiscard]] inline offset_list offsets_of(const neighborhood::nearest& n,
+                                            const volume_geometry& geometry) {
+  if (n.count < 1)
+    throw_invalid_argument("neighborhood::nearest",
+                           concat("expected a voxel count >= 1, got ", n.count));
+  const Eigen::Matrix3d map = distance_map(geometry, neighborhood::unit::mm);
+  // Radius of a ball holding `count` voxels of this volume, doubled for the mask's edges.
+  const double voxel_volume = std::abs(map.determinant());
+  const double radius =
+      2.0 * std::cbrt(3.0 * n.count * voxel_volume / (4.0 * 3.14159265358979323846)) +
+      map.colwise().norm().maxCoeff();
+  offset_list result =
+      sorted_offsets(reach_of(map, radius, "neighborhood::nearest"), map, radius, true);
+  result.take = static_cast<std::size_t>(n.count);
+  return result;
+}
+
+}  // namespace detail
+}  // namespace dnn2brain
+
+#endif  // DNN2BRAIN_SEARCHLIGHT_NEIGHBORHOOD_HPP

@@ -32,7 +32,9 @@ volume_geometry cube_geometry(std::size_t edge) {
   return g;
 }
 
-xt::xtensor<bool, 3> full_mask(std::size_t edge) { return xt::ones<bool>({edge, edge, edge}); }
+xt::xtensor<bool, 3> full_mask(std::size_t edge) {
+  return xt::ones<bool>({edge, edge, edge});
+}
 
 // The irregular mask of make_searchlight_reference.py.
 xt::xtensor<std::uint8_t, 3> reference_mask() {
@@ -135,8 +137,8 @@ TEST_CASE("Spheres are truncated at the volume and mask edges", "[searchlight]")
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{1.0});
   REQUIRE(table.size() == 125);
   CHECK(table[0].center == ijk{0, 0, 0});
-  CHECK(table[0].size() == 4);   // the corner keeps itself and 3 neighbours
-  CHECK(table[62].size() == 7);  // (2, 2, 2), the middle
+  CHECK(table[0].size() == 4);      // the corner keeps itself and 3 neighbours
+  CHECK(table[62].size() == 7);     // (2, 2, 2), the middle
   CHECK(table[0].members[0] == 0);  // nearest first: the centre itself
   CHECK(table.max_members() == 7);
 
@@ -216,8 +218,8 @@ TEST_CASE("Paper blocks reproduce the block list and painting of the paper's cod
       CHECK(table[b].size() == std::size_t(members(r, 0)));
     }
     // blocks2sl: values 1, 2, ... painted with the paper's rule, NaN elsewhere.
-    const Eigen::VectorXd values = Eigen::VectorXd::LinSpaced(Eigen::Index(table.size()), 1.0,
-                                                              double(table.size()));
+    const Eigen::VectorXd values =
+        Eigen::VectorXd::LinSpaced(Eigen::Index(table.size()), 1.0, double(table.size()));
     const auto painted = dnn2brain::paint(mask, table, values, dnn2brain::block_painting::paper);
     const auto& want = sl_ref(tag + "_paint");
     REQUIRE(painted.size() == std::size_t(want.cols()));
@@ -306,10 +308,10 @@ TEST_CASE("Neighbourhoods reject bad parameters", "[searchlight]") {
   CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(flat_mask, nb::sphere{2.0, nb::unit::mm}),
                     Catch::Contains("invertible affine"));
   // A table assembled from inconsistent parts.
-  CHECK_THROWS_AS(dnn2brain::neighbor_table(cube_geometry(4), 64, dnn2brain::center_kind::voxel,
-                                            {}, {ijk{0, 0, 0}}, {0, 2}, {0, 64}),
+  CHECK_THROWS_AS(dnn2brain::neighbor_table(cube_geometry(4), 64, dnn2brain::center_kind::voxel, {},
+                                            {ijk{0, 0, 0}}, {0, 2}, {0, 64}),
                   dnn2brain::invalid_argument);
-  CHECK_THROWS_AS(dnn2brain::neighbor_table(cube_geometry(4), 64, dnn2brain::center_kind::voxel,
-                                            {}, {ijk{0, 0, 9}}, {0, 1}, {0}),
+  CHECK_THROWS_AS(dnn2brain::neighbor_table(cube_geometry(4), 64, dnn2brain::center_kind::voxel, {},
+                                            {ijk{0, 0, 9}}, {0, 1}, {0}),
                   dnn2brain::invalid_argument);
 }

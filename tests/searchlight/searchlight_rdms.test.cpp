@@ -37,8 +37,8 @@ brain_mask blob_mask() {
 
 template <typename Scalar>
 Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_betas(Eigen::Index conditions,
-                                                                  Eigen::Index voxels,
-                                                                  unsigned seed) {
+                                                                   Eigen::Index voxels,
+                                                                   unsigned seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> x(conditions, voxels);
@@ -87,16 +87,22 @@ void check_against_builder(const Metric& metric, double scale_of_values) {
 }  // namespace
 
 TEST_CASE("Searchlight RDMs equal the builder's RDMs of each searchlight", "[searchlight]") {
-  SECTION("correlation, float") { check_against_builder<float>(dnn2brain::metric::correlation{}, 1); }
+  SECTION("correlation, float") {
+    check_against_builder<float>(dnn2brain::metric::correlation{}, 1);
+  }
   SECTION("correlation, double") {
     check_against_builder<double>(dnn2brain::metric::correlation{}, 1);
   }
   SECTION("correlation with centred features") {
     check_against_builder<float>(dnn2brain::metric::correlation{true}, 1);
   }
-  SECTION("cosine") { check_against_builder<float>(dnn2brain::metric::cosine{}, 1); }
+  SECTION("cosine") {
+    check_against_builder<float>(dnn2brain::metric::cosine{}, 1);
+  }
   // Squared distances of unit-variance patterns over up to ~30 voxels: values up to ~150.
-  SECTION("euclidean") { check_against_builder<double>(dnn2brain::metric::euclidean{}, 200); }
+  SECTION("euclidean") {
+    check_against_builder<double>(dnn2brain::metric::euclidean{}, 200);
+  }
   SECTION("squared euclidean") {
     check_against_builder<float>(dnn2brain::metric::sq_euclidean{}, 200);
   }
@@ -116,8 +122,7 @@ TEST_CASE("Metrics without a searchlight kernel run the builder itself, bit for 
   }
 }
 
-TEST_CASE("Searchlight RDMs do not depend on the chunk size or the thread count",
-          "[searchlight]") {
+TEST_CASE("Searchlight RDMs do not depend on the chunk size or the thread count", "[searchlight]") {
   const brain_mask mask = blob_mask();
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{2.0});
   const auto x = random_betas<float>(20, Eigen::Index(mask.size()), 3);
@@ -168,8 +173,8 @@ TEST_CASE("A pattern constant over a searchlight gives NaN distances and is coun
     if (other != 2) CHECK(std::isnan(r0(2, other)));
   CHECK(std::isfinite(r0(0, 1)));
   std::size_t degenerate = 0;
-  const auto summary = dnn2brain::searchlight_rdms(
-      x, table, [](std::size_t, const dnn2brain::rdm_stack<float>&) {});
+  const auto summary =
+      dnn2brain::searchlight_rdms(x, table, [](std::size_t, const dnn2brain::rdm_stack<float>&) {});
   for (const auto& s : table) {
     bool constant = true;
     for (const auto col : s.members) constant = constant && x(2, col) == 3.25f;
@@ -183,9 +188,9 @@ TEST_CASE("searchlight_rdms rejects data that do not fit the table", "[searchlig
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{1.0});
   const auto none = [](std::size_t, const dnn2brain::rdm_stack<float>&) {};
   const auto x = random_betas<float>(5, Eigen::Index(mask.size()), 1);
-  CHECK_THROWS_WITH(dnn2brain::searchlight_rdms(x.leftCols(10), table, none),
-                    Catch::Contains("searchlight_rdms") &&
-                        Catch::Contains("one column per mask voxel"));
+  CHECK_THROWS_WITH(
+      dnn2brain::searchlight_rdms(x.leftCols(10), table, none),
+      Catch::Contains("searchlight_rdms") && Catch::Contains("one column per mask voxel"));
   CHECK_THROWS_WITH(dnn2brain::searchlight_rdms(x.topRows(1), table, none),
                     Catch::Contains("at least 2 conditions"));
   CHECK_THROWS_WITH(dnn2brain::searchlight_rdms(x, table, none, dnn2brain::metric::correlation{},

@@ -33,17 +33,20 @@ class brain_mask {
   brain_mask(const Mask& mask, const volume_geometry& geometry) : m_geometry(geometry) {
     if constexpr (requires { mask.shape().size(); }) {
       if (mask.shape().size() != 3)
-        detail::throw_invalid_argument("brain_mask", detail::concat("expected a 3-D mask, got ",
-                                                    mask.shape().size(), " dimensions"));
+        detail::throw_invalid_argument(
+            "brain_mask",
+            detail::concat("expected a 3-D mask, got ", mask.shape().size(), " dimensions"));
     }
     for (std::size_t d = 0; d < 3; ++d)
       if (static_cast<std::size_t>(mask.shape()[d]) != geometry.shape[d])
-        detail::throw_invalid_argument("brain_mask", detail::concat("expected a mask of the geometry's shape ",
-                                                    shape_text(geometry), ", got axis ", d,
-                                                    " of length ", mask.shape()[d]));
+        detail::throw_invalid_argument(
+            "brain_mask",
+            detail::concat("expected a mask of the geometry's shape ", shape_text(geometry),
+                           ", got axis ", d, " of length ", mask.shape()[d]));
     if (geometry.voxel_count() >= std::size_t(std::numeric_limits<std::int32_t>::max()))
-      detail::throw_invalid_argument("brain_mask", detail::concat("expected fewer than 2^31 voxels, got ",
-                                                  geometry.voxel_count()));
+      detail::throw_invalid_argument(
+          "brain_mask",
+          detail::concat("expected fewer than 2^31 voxels, got ", geometry.voxel_count()));
     m_column_of.assign(geometry.voxel_count(), -1);
     for (std::size_t i = 0; i < geometry.shape[0]; ++i)
       for (std::size_t j = 0; j < geometry.shape[1]; ++j)
@@ -54,7 +57,8 @@ class brain_mask {
             m_voxels.push_back(v);
           }
     if (m_voxels.empty())
-      detail::throw_invalid_argument("brain_mask", "expected a mask with at least one voxel, got none");
+      detail::throw_invalid_argument("brain_mask",
+                                     "expected a mask with at least one voxel, got none");
   }
 
   [[nodiscard]] const volume_geometry& geometry() const noexcept { return m_geometry; }
@@ -80,20 +84,22 @@ class brain_mask {
     if (s.dimension() != 4 || std::size_t(s.shape()[0]) != m_geometry.shape[0] ||
         std::size_t(s.shape()[1]) != m_geometry.shape[1] ||
         std::size_t(s.shape()[2]) != m_geometry.shape[2])
-      detail::throw_invalid_argument("brain_mask::apply",
-                             detail::concat("expected a 4-D series of shape ", shape_text(m_geometry),
-                                    " x conditions, got ", s.dimension(), " dimensions"));
+      detail::throw_invalid_argument(
+          "brain_mask::apply",
+          detail::concat("expected a 4-D series of shape ", shape_text(m_geometry),
+                         " x conditions, got ", s.dimension(), " dimensions"));
     const auto conditions = static_cast<Eigen::Index>(s.shape()[3]);
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> out(conditions, Eigen::Index(size()));
     for (std::size_t c = 0; c < m_voxels.size(); ++c) {
       const ijk& v = m_voxels[c];
       for (Eigen::Index t = 0; t < conditions; ++t) {
-        const auto value = static_cast<Scalar>(s(std::size_t(v.i), std::size_t(v.j),
-                                                 std::size_t(v.k), std::size_t(t)));
+        const auto value = static_cast<Scalar>(
+            s(std::size_t(v.i), std::size_t(v.j), std::size_t(v.k), std::size_t(t)));
         if (!std::isfinite(value))
-          detail::throw_invalid_argument("brain_mask::apply",
-                                 detail::concat("expected finite values inside the mask, got ", value,
-                                        " at voxel (", v.i, ", ", v.j, ", ", v.k, "), volume ", t));
+          detail::throw_invalid_argument(
+              "brain_mask::apply",
+              detail::concat("expected finite values inside the mask, got ", value, " at voxel (",
+                             v.i, ", ", v.j, ", ", v.k, "), volume ", t));
         out(t, Eigen::Index(c)) = value;
       }
     }

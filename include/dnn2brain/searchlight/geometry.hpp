@@ -8,7 +8,6 @@
 
 #include <Eigen/Core>
 
-
 namespace dnn2brain {
 
 /// A voxel position (i, j, k) in a volume's grid.

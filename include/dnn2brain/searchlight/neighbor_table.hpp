@@ -191,7 +191,9 @@ class searchlight_range::iterator {
   searchlight m_current{};
 };
 
-inline searchlight_range::iterator searchlight_range::begin() const { return iterator(this); }
+inline searchlight_range::iterator searchlight_range::begin() const {
+  return iterator(this);
+}
 
 /// \brief Every searchlight of a mask, stored once as CSR (centre → in-mask data columns) and
 /// shared by all subjects, models and permutations.
@@ -286,7 +288,9 @@ class neighbor_table {
       return difference_type(a.m_c) - difference_type(b.m_c);
     }
     friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.m_c == b.m_c; }
-    friend auto operator<=>(const iterator& a, const iterator& b) noexcept { return a.m_c <=> b.m_c; }
+    friend auto operator<=>(const iterator& a, const iterator& b) noexcept {
+      return a.m_c <=> b.m_c;
+    }
 
    private:
     const neighbor_table* m_table = nullptr;
@@ -313,15 +317,15 @@ class neighbor_table {
   const std::size_t n = range.candidates();
   std::vector<std::int64_t> counts(n + 1, 0);
   const auto lanes = std::int64_t(n);
-  DNN2BRAIN_OMP(parallel) {
+  DNN2BRAIN_OMP(parallel)
+  {
     std::vector<std::int32_t> members;
     members.reserve(range.max_members());
     DNN2BRAIN_OMP(for schedule(static))
     for (std::int64_t c = 0; c < lanes; ++c) {
       range.fill(std::size_t(c), members);
-      counts[std::size_t(c)] = members.size() >= range.options().min_voxels
-                                   ? std::int64_t(members.size())
-                                   : -1;
+      counts[std::size_t(c)] =
+          members.size() >= range.options().min_voxels ? std::int64_t(members.size()) : -1;
     }
   }
   // Kept centres and their CSR offsets, in candidate order.
@@ -335,7 +339,8 @@ class neighbor_table {
       offsets.push_back(offsets.back() + counts[c]);
     }
   std::vector<std::int32_t> columns(std::size_t(offsets.back()));
-  DNN2BRAIN_OMP(parallel) {
+  DNN2BRAIN_OMP(parallel)
+  {
     std::vector<std::int32_t> members;
     members.reserve(range.max_members());
     DNN2BRAIN_OMP(for schedule(static))
@@ -343,12 +348,11 @@ class neighbor_table {
       const std::int64_t kept = slot[std::size_t(c)];
       if (kept < 0) continue;
       range.fill(std::size_t(c), members);
-      std::copy(members.begin(), members.end(),
-                columns.begin() + offsets[std::size_t(kept)]);
+      std::copy(members.begin(), members.end(), columns.begin() + offsets[std::size_t(kept)]);
     }
   }
-  return {range.mask().geometry(), range.mask().size(), range.kind(),   range.blocks(),
-          std::move(centers),          std::move(offsets),     std::move(columns)};
+  return {range.mask().geometry(), range.mask().size(), range.kind(),      range.blocks(),
+          std::move(centers),      std::move(offsets),  std::move(columns)};
 }
 
 /// \brief The neighbour table of `mask` under a neighbourhood policy from dnn2brain::neighborhood.
@@ -357,8 +361,7 @@ class neighbor_table {
 /// members in-mask only (truncated at the mask's edge), centres with fewer than
 /// options.min_voxels members left out. Paper blocks give one searchlight per kept block.
 template <typename Neighborhood>
-[[nodiscard]] neighbor_table make_neighbor_table(const brain_mask& mask,
-                                                 const Neighborhood& shape,
+[[nodiscard]] neighbor_table make_neighbor_table(const brain_mask& mask, const Neighborhood& shape,
                                                  const neighborhood_options& options = {}) {
   return make_neighbor_table(searchlight_range(mask, shape, options));
 }

@@ -83,9 +83,8 @@ struct offset_list {
         const double d = (metric_map * Eigen::Vector3d(i, j, k)).norm();
         if (inclusive ? d <= bound : d < bound) kept.push_back({d, {i, j, k}});
       }
-  std::stable_sort(kept.begin(), kept.end(), [](const candidate& a, const candidate& b) {
-    return a.distance < b.distance;
-  });
+  std::stable_sort(kept.begin(), kept.end(),
+                   [](const candidate& a, const candidate& b) { return a.distance < b.distance; });
   offset_list result;
   result.offsets.reserve(kept.size());
   for (const auto& c : kept) result.offsets.push_back(c.offset);
@@ -104,8 +103,9 @@ struct offset_list {
 /// bounded in turn by the Frobenius norm of M⁻¹ (a few candidates too many is harmless).
 [[nodiscard]] inline int reach_of(const Eigen::Matrix3d& map, double limit, const char* function) {
   if (!(std::abs(map.determinant()) > 0.0) || !map.allFinite())
-    throw_invalid_argument(function, "expected an invertible affine (voxel sizes > 0), got a "
-                                     "singular one");
+    throw_invalid_argument(function,
+                           "expected an invertible affine (voxel sizes > 0), got a "
+                           "singular one");
   const double reach = std::floor(limit * map.inverse().norm() * (1.0 + 1e-9));
   if (reach > 1000.0)
     throw_invalid_argument(function,

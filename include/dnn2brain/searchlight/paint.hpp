@@ -41,8 +41,9 @@ requires floating_eigen<Derived>
   using Scalar = typename Derived::Scalar;
   constexpr const char* function = "paint";
   if (!table.geometry().same_grid(mask.geometry(), 0.0) || table.mask_voxels() != mask.size())
-    detail::throw_invalid_argument(function, "expected the neighbour table of this mask, got one "
-                                             "built on another grid or mask");
+    detail::throw_invalid_argument(function,
+                                   "expected the neighbour table of this mask, got one "
+                                   "built on another grid or mask");
   if (std::size_t(values.rows()) != table.size())
     detail::throw_invalid_argument(
         function, detail::concat("expected one row of values per searchlight (", table.size(),

@@ -32,7 +32,7 @@ namespace dnn2brain {
 struct searchlight_options {
   /// Bytes of searchlight RDMs held at once: the chunk handed to the consumer. Peak memory is this
   /// plus the data matrix and the table, whatever the number of searchlights.
-  std::size_t memory_budget = std::size_t{256} << 20;
+  std::size_t memory_budget = std::size_t{64} << 20;
   /// Called on the calling thread after each chunk with (searchlights done, total).
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -59,10 +59,11 @@ inline constexpr bool searchlight_kernel_metric = !requires(const Metric& m) {
 ///
 /// A searchlight's k voxels are gathered into Z, k rows of n conditions (the data matrix is read
 /// column by column: one voxel's conditions are contiguous), preprocessed by the metric's recipe,
-/// and its n × n inner products accumulated straight into condensed (pdist) order: row a of the
-/// condensed RDM, entries b > a, is Σ_v Z[v][a] · Z[v][a+1 … n−1], a contiguous run of both
-/// operands. The run is computed in blocks of 4 vectors (then single vectors) with Z[v][a]
-/// broadcast, so each FMA loads one operand, no packing happens and nothing is computed twice.
+/// and its inner products G[a][b] = Σ_v Z[v][a]·Z[v][b], b > a, formed in tiles of 6 rows a × 2
+/// vectors b: per voxel, 6 broadcasts and 2 loads feed 12 independent FMAs, enough to cover FMA
+/// latency on two FMA ports. Tiles run along each row group from the diagonal, which computes
+/// about 15 % more than the triangle at n = 50 but needs no packing. The distances are then
+/// formed from G's rows straight into condensed (pdist) order.
 /// All sums are in Scalar, over the k voxels (rounding about k·ε relative to ‖zₐ‖‖z_b‖).
 /// Its code follows the target's vector width, hence the width-named namespace (see gram_kernel).
 inline namespace DNN2BRAIN_SIMD_NAMESPACE {
@@ -72,15 +73,17 @@ class searchlight_kernel {
   searchlight_kernel(Eigen::Index conditions, std::size_t max_members, metric::gram_recipe recipe)
       : m_n(conditions), m_recipe(recipe) {
     constexpr Eigen::Index lanes = gram_lanes<Scalar>;
-    // Each row is padded so that a block of vectors that starts anywhere in it stays inside.
-    m_ld = (m_n + block * lanes + lanes - 1) / lanes * lanes;
+    // Rows are padded so that a tile starting anywhere before n stays inside, and rows of G up to
+    // a whole number of row groups exist (the extra rows read Z's zero padding).
+    m_ld = (m_n + tile_rows + tile_vectors * lanes + lanes - 1) / lanes * lanes;
+    m_rows = (m_n + tile_rows - 1) / tile_rows * tile_rows;
     m_z.assign(std::max<std::size_t>(max_members, 1) * std::size_t(m_ld), Scalar(0));
     m_mean.assign(std::size_t(m_ld), Scalar(0));
     m_diag.assign(std::size_t(m_ld), Scalar(0));
     m_scale.assign(std::size_t(m_ld), Scalar(0));
     m_low.assign(std::size_t(m_ld), Scalar(0));
     m_high.assign(std::size_t(m_ld), Scalar(0));
-    m_gram.assign(std::size_t(condensed_size(m_n) + block * lanes), Scalar(0));
+    m_gram.assign(std::size_t(m_rows * m_ld), Scalar(0));
   }
 
   /// Writes the condensed RDM of the searchlight with data columns `members` into out; returns
@@ -97,14 +100,29 @@ class searchlight_kernel {
   }
 
  private:
-  static constexpr Eigen::Index block = 4;  // vectors per run block: 4 FMAs per broadcast
+  static constexpr Eigen::Index tile_rows = 6;
+  static constexpr Eigen::Index tile_vectors = 2;
 
   Scalar* row(Eigen::Index v) noexcept { return m_z.data() + v * m_ld; }
+
+  // A short copy inlined as whole vectors and a scalar tail: for the ~50-entry runs here a
+  // library memmove call costs more than the copy.
+  static void copy_run(const Scalar* from, Eigen::Index count, Scalar* to) noexcept {
+    constexpr Eigen::Index lanes = gram_lanes<Scalar>;
+    Eigen::Index j = 0;
+#if defined(__GNUC__) || defined(__clang__)
+    for (; j + lanes <= count; j += lanes) {
+      const gram_vector<Scalar> v = gram_load(from + j);
+      std::memcpy(to + j, &v, sizeof(v));
+    }
+#endif
+    for (; j < count; ++j) to[j] = from[j];
+  }
 
   template <typename Index>
   void gather(const Scalar* data, Eigen::Index ld_data, std::span<const Index> members) {
     for (std::size_t v = 0; v < members.size(); ++v)
-      std::copy_n(data + Eigen::Index(members[v]) * ld_data, m_n, row(Eigen::Index(v)));
+      copy_run(data + Eigen::Index(members[v]) * ld_data, m_n, row(Eigen::Index(v)));
   }
 
   // Applies the recipe in place and records which patterns are degenerate (constant after the
@@ -165,80 +183,94 @@ class searchlight_kernel {
     return degenerate;
   }
 
-  // Condensed inner products Σ_v zₐ z_b into m_gram, row by row.
+  // G[a][b] for b > a (and some b <= a, ignored) in row-major m_gram, tile by tile.
   void accumulate(Eigen::Index k) {
-#if defined(__GNUC__) || defined(__clang__)
     constexpr Eigen::Index lanes = gram_lanes<Scalar>;
+    constexpr Eigen::Index width = tile_vectors * lanes;
+#if defined(__GNUC__) || defined(__clang__)
     using vec = gram_vector<Scalar>;
-    Scalar* g = m_gram.data();
-    for (Eigen::Index a = 0; a + 1 < m_n; ++a) {
-      const Eigen::Index length = m_n - a - 1;
-      Eigen::Index b = 0;
-      for (; b + block * lanes <= length; b += block * lanes) {
-        vec acc[block] = {};
+    for (Eigen::Index a = 0; a + 1 < m_n; a += tile_rows) {
+      for (Eigen::Index b = a + 1; b < m_n; b += width) {
+        vec acc[tile_rows][tile_vectors] = {};
         for (Eigen::Index v = 0; v < k; ++v) {
           const Scalar* z = row(v);
-          const Scalar s = z[a];
-          const Scalar* run = z + a + 1 + b;
-          for (Eigen::Index u = 0; u < block; ++u) acc[u] += s * gram_load(run + u * lanes);
+          vec zb[tile_vectors];
+          for (Eigen::Index u = 0; u < tile_vectors; ++u) zb[u] = gram_load(z + b + u * lanes);
+          for (Eigen::Index r = 0; r < tile_rows; ++r) {
+            const Scalar za = z[a + r];
+            for (Eigen::Index u = 0; u < tile_vectors; ++u) acc[r][u] += za * zb[u];
+          }
         }
-        for (Eigen::Index u = 0; u < block; ++u) std::memcpy(g + b + u * lanes, &acc[u], sizeof(vec));
+        for (Eigen::Index r = 0; r < tile_rows; ++r)
+          std::memcpy(m_gram.data() + (a + r) * m_ld + b, acc[r], sizeof(acc[r]));
       }
-      for (; b < length; b += lanes) {  // the rest in single vectors (padding absorbs overrun)
-        vec acc = {};
-        for (Eigen::Index v = 0; v < k; ++v) {
-          const Scalar* z = row(v);
-          acc += z[a] * gram_load(z + a + 1 + b);
-        }
-        std::memcpy(g + b, &acc, sizeof(vec));
-      }
-      g += length;
     }
 #else
-    Scalar* g = m_gram.data();
     for (Eigen::Index a = 0; a + 1 < m_n; ++a)
-      for (Eigen::Index b = a + 1; b < m_n; ++b, ++g) {
+      for (Eigen::Index b = a + 1; b < m_n; ++b) {
         Scalar sum = 0;
         for (Eigen::Index v = 0; v < k; ++v) sum += row(v)[a] * row(v)[b];
-        *g = sum;
+        m_gram[std::size_t(a * m_ld + b)] = sum;
       }
 #endif
   }
 
-  void finish(Scalar* out) const {
-    const Scalar* g = m_gram.data();
-    const Scalar* scale = m_scale.data();
-    const Scalar* diag = m_diag.data();
+  // Distances from G, row by row: formed in place over whole vectors (the rows' padding absorbs
+  // the overrun), then copied into condensed order.
+  void finish(Scalar* out) {
+    constexpr Eigen::Index lanes = gram_lanes<Scalar>;
     for (Eigen::Index a = 0; a + 1 < m_n; ++a) {
       const Eigen::Index length = m_n - a - 1;
+      const Eigen::Index padded = (length + lanes - 1) / lanes * lanes;
+      Scalar* g = m_gram.data() + a * m_ld + a + 1;
       switch (m_recipe.output) {
         case metric::gram_output::one_minus_r: {
-          const Scalar sa = scale[a];
-          // NaN passes through both comparisons, so degenerate pairs stay NaN (scipy clips r).
-          for (Eigen::Index j = 0; j < length; ++j) {
-            const Scalar r = g[j] * sa * scale[a + 1 + j];
-            out[j] = Scalar(1) - (r < Scalar(-1) ? Scalar(-1) : (r > Scalar(1) ? Scalar(1) : r));
+          const Scalar sa = m_scale[std::size_t(a)];
+          const Scalar* sb = m_scale.data() + a + 1;
+          // scipy clips r to [-1, 1]. A degenerate pattern's NaN scale fails both comparisons,
+          // so its distances stay NaN. Written on vectors: the compiler does not if-convert the
+          // scalar form under IEEE trapping rules.
+#if defined(__GNUC__) || defined(__clang__)
+          using vec = gram_vector<Scalar>;
+          const vec lo = vec{} - Scalar(1), hi = vec{} + Scalar(1);
+          for (Eigen::Index j = 0; j < padded; j += lanes) {
+            vec r = gram_load(g + j) * sa * gram_load(sb + j);
+            r = r < lo ? lo : r;
+            r = r > hi ? hi : r;
+            r = hi - r;
+            std::memcpy(g + j, &r, sizeof(vec));
           }
+#else
+          for (Eigen::Index j = 0; j < padded; ++j) {
+            Scalar r = g[j] * sa * sb[j];
+            r = r < Scalar(-1) ? Scalar(-1) : r;
+            r = r > Scalar(1) ? Scalar(1) : r;
+            g[j] = Scalar(1) - r;
+          }
+#endif
           break;
         }
         case metric::gram_output::distance:
         case metric::gram_output::squared_distance: {
-          const bool root = m_recipe.output == metric::gram_output::distance;
-          for (Eigen::Index j = 0; j < length; ++j) {
-            const Scalar d2 = std::max(diag[a] + diag[a + 1 + j] - Scalar(2) * g[j], Scalar(0));
-            out[j] = root ? std::sqrt(d2) : d2;
+          const Scalar da = m_diag[std::size_t(a)];
+          const Scalar* db = m_diag.data() + a + 1;
+          for (Eigen::Index j = 0; j < padded; ++j) {
+            const Scalar d2 = da + db[j] - Scalar(2) * g[j];
+            g[j] = d2 > Scalar(0) ? d2 : Scalar(0);
           }
+          if (m_recipe.output == metric::gram_output::distance)
+            for (Eigen::Index j = 0; j < padded; ++j) g[j] = std::sqrt(g[j]);
           break;
         }
       }
-      g += length;
+      copy_run(g, length, out);
       out += length;
     }
   }
 
   Eigen::Index m_n;
   metric::gram_recipe m_recipe;
-  Eigen::Index m_ld = 0;
+  Eigen::Index m_ld = 0, m_rows = 0;
   std::vector<Scalar> m_z, m_mean, m_diag, m_scale, m_low, m_high, m_gram;
 };
 }  // namespace DNN2BRAIN_SIMD_NAMESPACE
@@ -265,10 +297,9 @@ class searchlight_kernel {
 /// \throws invalid_argument if the data do not match the table, contain NaN/Inf, a searchlight
 ///         has no member, or the budget cannot hold one RDM.
 template <floating_eigen Derived, typename Consumer, typename Metric = metric::correlation>
-requires metric::gram_metric<Metric> searchlight_summary
-searchlight_rdms(const Eigen::MatrixBase<Derived>& data, const neighbor_table& table,
-                 Consumer&& consume, const Metric& metric = {},
-                 const searchlight_options& options = {}) {
+requires metric::gram_metric<Metric> searchlight_summary searchlight_rdms(
+    const Eigen::MatrixBase<Derived>& data, const neighbor_table& table, Consumer&& consume,
+    const Metric& metric = {}, const searchlight_options& options = {}) {
   using Scalar = typename Derived::Scalar;
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   constexpr const char* function = "searchlight_rdms";
@@ -294,17 +325,18 @@ searchlight_rdms(const Eigen::MatrixBase<Derived>& data, const neighbor_table& t
                                                     c));
 
   // Column-major with contiguous columns is read in place; anything else is evaluated once.
-  constexpr bool direct = requires(const Derived& d) { d.data(); } &&
-                          !(Derived::Flags & Eigen::RowMajorBit) &&
-                          Derived::InnerStrideAtCompileTime == 1;
+  constexpr bool direct = requires(const Derived& d) {
+    d.data();
+  }
+  &&!(Derived::Flags & Eigen::RowMajorBit) && Derived::InnerStrideAtCompileTime == 1;
   std::conditional_t<direct, const Derived&, matrix> x(data.derived());
   detail::require_finite(x, 0, function);
   const Scalar* base = x.data();
   const Eigen::Index ld = x.outerStride();
 
   const std::size_t total = table.size();
-  const std::size_t chunk_size = std::max<std::size_t>(
-      1, std::min(total, options.memory_budget / per_rdm));
+  const std::size_t chunk_size =
+      std::max<std::size_t>(1, std::min(total, options.memory_budget / per_rdm));
   rdm_stack<Scalar> chunk(n, Eigen::Index(std::min(chunk_size, std::max<std::size_t>(total, 1))));
   searchlight_summary summary;
   const metric::gram_recipe recipe = metric.recipe();
@@ -315,7 +347,8 @@ searchlight_rdms(const Eigen::MatrixBase<Derived>& data, const neighbor_table& t
     auto values = chunk.values();
     std::size_t degenerate = 0;
     detail::parallel_error error;
-    DNN2BRAIN_OMP(parallel reduction(+ : degenerate)) {
+    DNN2BRAIN_OMP(parallel reduction(+ : degenerate))
+    {
       if constexpr (detail::searchlight_kernel_metric<Metric>) {
         detail::searchlight_kernel<Scalar> kernel(n, table.max_members(), recipe);
         DNN2BRAIN_OMP(for schedule(dynamic, 256))

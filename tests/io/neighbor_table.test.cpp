@@ -1,0 +1,111 @@
+// Saving and loading neighbour tables: exact round trips, and clear errors for damaged files.
+#include <dnn2brain/io/neighbor_table.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include <xtensor/xtensor.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct scratch_dir {
+  fs::path path;
+  explicit scratch_dir(const std::string& name)
+      : path(fs::temp_directory_path() / ("dnn2brain-test-" + name)) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+};
+
+std::string read_all(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_all(const fs::path& file, const std::string& bytes) {
+  std::ofstream(file, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+dnn2brain::brain_mask ball_mask() {
+  xt::xtensor<bool, 3> m = xt::zeros<bool>({8, 7, 6});
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 7; ++j)
+      for (int k = 0; k < 6; ++k)
+        m(i, j, k) = (i - 4) * (i - 4) + (j - 3) * (j - 3) + (k - 3) * (k - 3) <= 9;
+  dnn2brain::volume_geometry g;
+  g.shape = {8, 7, 6};
+  g.affine << 2, 0, 0, -8, 0, 2.5, 0, -7, 0, 0, 3, -9, 0, 0, 0, 1;
+  return {m, g};
+}
+
+void check_same(const dnn2brain::neighbor_table& a, const dnn2brain::neighbor_table& b) {
+  CHECK(a.kind() == b.kind());
+  CHECK(a.blocks().radius == b.blocks().radius);
+  CHECK(a.blocks().stride == b.blocks().stride);
+  CHECK(a.geometry().shape == b.geometry().shape);
+  CHECK(a.geometry().affine == b.geometry().affine);
+  CHECK(a.mask_voxels() == b.mask_voxels());
+  CHECK(a.centers() == b.centers());
+  CHECK(a.offsets() == b.offsets());
+  CHECK(a.columns() == b.columns());
+}
+
+}  // namespace
+
+TEST_CASE("Neighbour tables survive a save and load exactly", "[io][searchlight]") {
+  const scratch_dir dir("neighbor-table");
+  const auto mask = ball_mask();
+  const auto spheres = dnn2brain::make_neighbor_table(
+      mask, dnn2brain::neighborhood::sphere{4.0, dnn2brain::neighborhood::unit::mm});
+  const auto blocks =
+      dnn2brain::make_neighbor_table(mask, dnn2brain::neighborhood::paper_blocks{1, 2});
+  dnn2brain::io::save_neighbor_table(dir.path / "spheres.d2bnt", spheres);
+  dnn2brain::io::save_neighbor_table(dir.path / "blocks.d2bnt", blocks);
+  check_same(dnn2brain::io::load_neighbor_table(dir.path / "spheres.d2bnt"), spheres);
+  check_same(dnn2brain::io::load_neighbor_table(dir.path / "blocks.d2bnt"), blocks);
+}
+
+TEST_CASE("Damaged neighbour-table files give io_error naming the file", "[io][searchlight]") {
+  const scratch_dir dir("neighbor-table-bad");
+  const auto table =
+      dnn2brain::make_neighbor_table(ball_mask(), dnn2brain::neighborhood::sphere{1.0});
+  const fs::path good = dir.path / "good.d2bnt";
+  dnn2brain::io::save_neighbor_table(good, table);
+  const std::string bytes = read_all(good);
+
+  const auto expect_error = [&](const std::string& name, const std::string& content,
+                                const std::string& message) {
+    const fs::path file = dir.path / name;
+    write_all(file, content);
+    try {
+      (void)dnn2brain::io::load_neighbor_table(file);
+      FAIL("expected dnn2brain::io_error for " << name);
+    } catch (const dnn2brain::io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("load_neighbor_table") && Catch::Contains(name) &&
+                               Catch::Contains(message));
+    }
+  };
+  expect_error("truncated.d2bnt", bytes.substr(0, bytes.size() / 2), "truncated");
+  expect_error("tiny.d2bnt", bytes.substr(0, 10), "magic");
+  expect_error("other.d2bnt", "P5 this is not a table" + std::string(300, ' '), "magic");
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] = char(flipped[bytes.size() / 2] ^ 0x10);
+  expect_error("corrupt.d2bnt", flipped, "checksum");
+  std::string version = bytes;
+  version[8] = 9;
+  expect_error("version.d2bnt", version, "version");
+  CHECK_THROWS_WITH(dnn2brain::io::load_neighbor_table(dir.path / "missing.d2bnt"),
+                    Catch::Contains("cannot open"));
+}

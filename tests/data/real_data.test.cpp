@@ -1,21 +1,19 @@
 // Tests on real public data in ../shared/data (see its README). Each test skips visibly, printing
 // "dnn2brain-skip:", when the folder is absent; ctest then reports it as skipped.
 #include <dnn2brain/compare.hpp>
+#include <dnn2brain/io/mat.hpp>
+#include <dnn2brain/io/npy.hpp>
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
 #include <dnn2brain/stats.hpp>
 
-#include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <string>
-
-#include <matio.h>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "support/npy.hpp"
 #include "support/reference_data.hpp"
 #include "support/test_helpers.hpp"
 
@@ -37,74 +35,32 @@ std::string data_file(const std::string& relative) {
 
 using row_major_f = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// matio: a numeric field of a struct array element, as double, column-major as MATLAB stores it.
-struct mat_file {
-  explicit mat_file(const std::string& path)
-      : handle(Mat_Open(path.c_str(), MAT_ACC_RDONLY), Mat_Close) {
-    REQUIRE(handle != nullptr);
-  }
-  std::unique_ptr<mat_t, int (*)(mat_t*)> handle;
-};
-
-Eigen::MatrixXd numeric(matvar_t* v) {
-  REQUIRE(v != nullptr);
-  REQUIRE(v->rank == 2);
-  Eigen::MatrixXd m(static_cast<index_t>(v->dims[0]), static_cast<index_t>(v->dims[1]));
-  for (index_t k = 0; k < m.size(); ++k) {
-    switch (v->class_type) {
-      case MAT_C_DOUBLE:
-        m.data()[k] = static_cast<const double*>(v->data)[k];
-        break;
-      case MAT_C_SINGLE:
-        m.data()[k] = static_cast<const float*>(v->data)[k];
-        break;
-      case MAT_C_UINT8:
-        m.data()[k] = static_cast<const unsigned char*>(v->data)[k];
-        break;
-      default:
-        FAIL("unexpected MATLAB class " << v->class_type);
-    }
-  }
-  return m;
+template <typename A>
+std::vector<std::size_t> shape_of(const A& a) {
+  return {a.shape().begin(), a.shape().end()};
 }
 
+// A numeric field of every element of a struct array, in MATLAB's linear order, as double.
 std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* variable,
                                           const char* field) {
-  mat_file mat(file);
-  matvar_t* var = Mat_VarRead(mat.handle.get(), variable);
-  REQUIRE(var != nullptr);
+  using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const auto value = dnn2brain::io::mat_file(file).read(variable);
   std::vector<Eigen::MatrixXd> out;
-  std::size_t count = 1;
-  for (int d = 0; d < var->rank; ++d) count *= var->dims[d];
-  for (std::size_t k = 0; k < count; ++k) {
-    INFO(file << ": " << variable << "(" << k + 1 << ")." << field);
-    out.push_back(numeric(Mat_VarGetStructFieldByName(var, field, k)));
+  for (std::size_t k = 0; k < value.numel(); ++k) {
+    const auto a = value.field(field, k).array<double>();
+    REQUIRE(a.dimension() == 2);
+    out.emplace_back(
+        Eigen::Map<const row_major>(a.data(), index_t(a.shape()[0]), index_t(a.shape()[1])));
   }
-  Mat_VarFree(var);
   return out;
 }
 
-// A character field of each struct array element (MATLAB char arrays of 8- or 16-bit units).
+// A character field of every element of a struct array.
 std::vector<std::string> struct_string_field(const std::string& file, const char* variable,
                                              const char* field) {
-  mat_file mat(file);
-  matvar_t* var = Mat_VarRead(mat.handle.get(), variable);
-  REQUIRE(var != nullptr);
+  const auto value = dnn2brain::io::mat_file(file).read(variable);
   std::vector<std::string> out;
-  std::size_t count = 1;
-  for (int d = 0; d < var->rank; ++d) count *= var->dims[d];
-  for (std::size_t k = 0; k < count; ++k) {
-    const matvar_t* v = Mat_VarGetStructFieldByName(var, field, k);
-    REQUIRE(v != nullptr);
-    REQUIRE(v->class_type == MAT_C_CHAR);
-    const std::size_t length = v->dims[0] * v->dims[1];
-    std::string text;
-    for (std::size_t c = 0; c < length; ++c)
-      text += v->data_size == 1 ? static_cast<const char*>(v->data)[c]
-                                : static_cast<char>(static_cast<const std::uint16_t*>(v->data)[c]);
-    out.push_back(text);
-  }
-  Mat_VarFree(var);
+  for (std::size_t k = 0; k < value.numel(); ++k) out.push_back(value.field(field, k).string());
   return out;
 }
 
@@ -121,18 +77,15 @@ Eigen::VectorXd upper_triangle(const Eigen::MatrixXd& square) {
 
 TEST_CASE("ResNet-18 layer-4 activations reproduce Net2Brain's stored RDMs", "[real_data][n2b78]") {
   if (!data_present("n2b78")) return;
-  const auto features =
-      dnn2brain::test::read_npy(data_file("n2b78/case3_ResNet18_layer4_features_78x25088_f32.npy"));
-  REQUIRE(features.shape == std::vector<std::size_t>{78, 25088});
-  row_major_f x(78, 25088);
-  for (index_t k = 0; k < x.size(); ++k)
-    x.data()[k] = static_cast<float>(features.values[std::size_t(k)]);
-  const Eigen::Map<const row_major_f> view(x.data(), 78, 25088);
+  const auto features = dnn2brain::io::read_npy<float>(
+      data_file("n2b78/case3_ResNet18_layer4_features_78x25088_f32.npy"));
+  REQUIRE(shape_of(features) == std::vector<std::size_t>{78, 25088});
+  const Eigen::Map<const row_major_f> view(features.data(), 78, 25088);
 
   auto stored = [](const std::string& name) {
-    const auto a = dnn2brain::test::read_npz(
+    const auto a = dnn2brain::io::read_npz<double>(
         data_file("n2b78/case3_ResNet18_rdm_" + name + "_layer4.npz"), "rdm.npy");
-    return Eigen::Map<const Eigen::VectorXd>(a.values.data(), index_t(a.values.size())).eval();
+    return Eigen::Map<const Eigen::VectorXd>(a.data(), index_t(a.size())).eval();
   };
   // Net2Brain computed these in float32; agreement to about 1e-3 is what float allows here
   // (relative 1e-4 of values up to 20 for euclidean).
@@ -163,12 +116,12 @@ TEST_CASE("ResNet-18 layer-4 activations reproduce Net2Brain's stored RDMs", "[r
 TEST_CASE("Net2Brain fMRI RDMs round-trip square <-> condensed and compare with the DNN RDM",
           "[real_data][n2b78]") {
   if (!data_present("n2b78")) return;
-  const auto it = dnn2brain::test::read_npz(data_file("n2b78/fmri_IT_RDMs.npz"), "arr_0.npy");
-  REQUIRE(it.shape == std::vector<std::size_t>{15, 78, 78});
+  const auto it = dnn2brain::io::read_npz<double>(data_file("n2b78/fmri_IT_RDMs.npz"), "arr_0.npy");
+  REQUIRE(shape_of(it) == std::vector<std::size_t>{15, 78, 78});
   dnn2brain::rdm_stack<double> subjects(78, 15);
   for (index_t s = 0; s < 15; ++s) {
     using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-    const Eigen::Map<const row_major> square(it.values.data() + s * 78 * 78, 78, 78);
+    const Eigen::Map<const row_major> square(it.data() + s * 78 * 78, 78, 78);
     const auto r = dnn2brain::from_square(square);
     // The stored matrices are symmetric only to rounding: the upper triangle comes back exactly,
     // the lower within the asymmetry from_square accepted.
@@ -180,11 +133,11 @@ TEST_CASE("Net2Brain fMRI RDMs round-trip square <-> condensed and compare with 
     REQUIRE(dnn2brain::from_square(back).values() == r.values());
     subjects.set(s, r);
   }
-  const auto a = dnn2brain::test::read_npz(data_file("n2b78/case1_ResNet18_rdm_layer4.1.bn2.npz"),
-                                           "arr_0.npy");
-  REQUIRE(a.shape == std::vector<std::size_t>{78, 78});
+  const auto a = dnn2brain::io::read_npz<double>(
+      data_file("n2b78/case1_ResNet18_rdm_layer4.1.bn2.npz"), "arr_0.npy");
+  REQUIRE(shape_of(a) == std::vector<std::size_t>{78, 78});
   using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const auto model = dnn2brain::from_square(Eigen::Map<const row_major>(a.values.data(), 78, 78));
+  const auto model = dnn2brain::from_square(Eigen::Map<const row_major>(a.data(), 78, 78));
   const Eigen::VectorXd scores =
       dnn2brain::compare(model, subjects, dnn2brain::measure::spearman{});
   for (index_t s = 0; s < 15; ++s)
@@ -305,14 +258,13 @@ TEST_CASE("Noise ceilings of the n2b78 EVC and IT RDMs agree with an independent
   };
   double worst = 0.0;
   for (const std::string region : {"EVC", "IT"}) {
-    const auto a =
-        dnn2brain::test::read_npz(data_file("n2b78/fmri_" + region + "_RDMs.npz"), "arr_0.npy");
-    REQUIRE(a.shape == std::vector<std::size_t>{15, 78, 78});
+    const auto a = dnn2brain::io::read_npz<double>(data_file("n2b78/fmri_" + region + "_RDMs.npz"),
+                                                   "arr_0.npy");
+    REQUIRE(shape_of(a) == std::vector<std::size_t>{15, 78, 78});
     Eigen::MatrixXd subjects(3003, 15);
     for (index_t s = 0; s < 15; ++s) {
       using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      subjects.col(s) =
-          upper_triangle(Eigen::Map<const row_major>(a.values.data() + s * 78 * 78, 78, 78));
+      subjects.col(s) = upper_triangle(Eigen::Map<const row_major>(a.data() + s * 78 * 78, 78, 78));
     }
     const dnn2brain::rdm_stack<double> stack(subjects);
     const auto check = [&](const dnn2brain::noise_ceiling_result& r, const std::string& name) {

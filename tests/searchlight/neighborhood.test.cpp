@@ -230,13 +230,17 @@ TEST_CASE("Paper blocks reproduce the block list and painting of the paper's cod
       wrong += (std::isnan(w) && std::isnan(p)) || w == p ? 0 : 1;
     }
     CHECK(wrong == 0);
-    // The default core painting agrees with it on every mask voxel it paints, and stays inside.
+    // The default core painting agrees with it on every voxel it paints, all inside the mask.
     const auto core = dnn2brain::paint(mask, table, values);
+    std::size_t disagree = 0, outside = 0;
     for (std::size_t v = 0; v < core.size(); ++v) {
       if (std::isnan(core.data()[v])) continue;
       const auto k = std::int32_t(v % 7), j = std::int32_t(v / 7 % 8), i = std::int32_t(v / 56);
-      CHECK(mask.column({i, j, k}) >= 0);
+      outside += mask.column({i, j, k}) >= 0 ? 0 : 1;
+      disagree += core.data()[v] == painted.data()[v] ? 0 : 1;
     }
+    CHECK(outside == 0);
+    CHECK(disagree == 0);
   }
 }
 
@@ -257,6 +261,14 @@ TEST_CASE("The searchlight range and the table visit the same searchlights", "[s
   // The table as a random-access range.
   CHECK(std::distance(table.begin(), table.end()) == std::ptrdiff_t(table.size()));
   CHECK((*(table.begin() + 3)).center == table[3].center);
+
+  // A copied iterator views its own members, not the original's buffer.
+  auto it = range.begin();
+  const auto copy = it;
+  const std::vector<std::int32_t> first(it->members.begin(), it->members.end());
+  ++it;
+  ++it;
+  CHECK(std::equal(copy->members.begin(), copy->members.end(), first.begin(), first.end()));
 
   // The same table for any thread count.
   dnn2brain::test::thread_count one(1);
@@ -302,6 +314,13 @@ TEST_CASE("Neighbourhoods reject bad parameters", "[searchlight]") {
                   dnn2brain::invalid_argument);
   CHECK_THROWS_AS(dnn2brain::make_neighbor_table(mask, nb::paper_blocks{1, 0}),
                   dnn2brain::invalid_argument);
+  CHECK_THROWS_AS(dnn2brain::make_neighbor_table(mask, nb::paper_blocks{1 << 20, 2}),
+                  dnn2brain::invalid_argument);
+  // Neighbourhoods larger than the volume are cut to it, not enumerated in full.
+  const auto everything = dnn2brain::make_neighbor_table(mask, nb::sphere{1e9});
+  CHECK(everything.max_members() == mask.size());
+  CHECK(dnn2brain::make_neighbor_table(mask, nb::cube{1 << 30}).max_members() == mask.size());
+  CHECK(dnn2brain::make_neighbor_table(mask, nb::paper_blocks{1000, 1000}).empty());
   volume_geometry flat = cube_geometry(4);
   flat.affine(2, 2) = 0.0;
   const brain_mask flat_mask(full_mask(4), flat);

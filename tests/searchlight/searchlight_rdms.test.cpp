@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -62,20 +63,26 @@ Eigen::VectorXd one_at_a_time(const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen:
 }
 
 template <typename Scalar, typename Metric>
-void check_against_builder(const Metric& metric, double scale_of_values) {
+void check_against_builder(const Metric& metric, double scale_of_values, double radius_mm = 4.0) {
   const brain_mask mask = blob_mask();
-  const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{4.0, nb::unit::mm});
+  const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{radius_mm, nb::unit::mm});
   const auto x = random_betas<Scalar>(12, Eigen::Index(mask.size()), 11);
   const auto all = dnn2brain::compute_searchlight_rdms(x, table, metric);
   REQUIRE(all.size() == Eigen::Index(table.size()));
   REQUIRE(all.pairs() == 66);
   // Error model: inner products over k voxels in Scalar, |error| <= k·ε·‖zₐ‖‖z_b‖, which moves a
   // correlation distance by about (k + 4)·ε and a squared distance by k·ε·(‖zₐ‖² + ‖z_b‖²).
+  // Euclidean distances are compared squared: near zero, d itself carries √(that) error.
   const double eps = std::numeric_limits<Scalar>::epsilon();
+  constexpr bool root = std::is_same_v<Metric, dnn2brain::metric::euclidean>;
   double worst = 0.0;
   for (const auto& s : table) {
-    const Eigen::VectorXd want = one_at_a_time(x, s, metric);
-    const Eigen::VectorXd got = all.column(Eigen::Index(s.index)).template cast<double>();
+    Eigen::VectorXd want = one_at_a_time(x, s, metric);
+    Eigen::VectorXd got = all.column(Eigen::Index(s.index)).template cast<double>();
+    if (root) {
+      want = want.array().square();
+      got = got.array().square();
+    }
     const double bound = 4.0 * (double(s.size()) + 4.0) * eps * scale_of_values;
     const double deviation = dnn2brain::test::max_abs_diff(got, want);
     worst = std::max(worst, deviation / bound);
@@ -153,6 +160,13 @@ TEST_CASE("Searchlight RDMs do not depend on the chunk size or the thread count"
       CHECK((got.array() == reference.values().array()).all());
     }
   }
+  // A block with an outer stride (the top rows of a taller matrix) is read in place, same bits.
+  Eigen::MatrixXf taller(23, x.cols());
+  taller.setConstant(7.0f);
+  taller.topRows(20) = x;
+  CHECK((dnn2brain::compute_searchlight_rdms(taller.topRows(20), table).values().array() ==
+         reference.values().array())
+            .all());
   // Row-major input is copied once and gives the same bits.
   const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major = x;
   CHECK((dnn2brain::compute_searchlight_rdms(row_major, table).values().array() ==

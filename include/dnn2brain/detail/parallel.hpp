@@ -8,6 +8,10 @@
 
 #include <Eigen/Core>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace dnn2brain::detail {
 
 /// Carries an exception out of an OpenMP region, where throwing is undefined behaviour. Of several
@@ -37,6 +41,15 @@ class parallel_error {
   Eigen::Index m_item = std::numeric_limits<Eigen::Index>::max();
   std::exception_ptr m_error;
 };
+
+/// Threads an OpenMP parallel region would use here (1 without OpenMP).
+[[nodiscard]] inline int max_threads() noexcept {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
 
 }  // namespace dnn2brain::detail
 

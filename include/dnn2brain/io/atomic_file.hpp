@@ -55,9 +55,7 @@ class atomic_file {
   }
 
   [[nodiscard]] const std::filesystem::path& target() const noexcept { return m_target; }
-  [[nodiscard]] const std::filesystem::path& temporary_path() const noexcept {
-    return m_temporary;
-  }
+  [[nodiscard]] const std::filesystem::path& temporary_path() const noexcept { return m_temporary; }
 
   /// Flushes and closes the stream (if stream() was used), then renames the temporary over the
   /// target. Throws io_error if any write failed; the target is then left as it was.
@@ -81,8 +79,8 @@ class atomic_file {
  private:
   static std::filesystem::path temporary_name(const std::filesystem::path& target) {
     static std::atomic<std::uint64_t> counter{0};
-    const auto tick = static_cast<std::uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto tick =
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     const auto thread = std::hash<std::thread::id>{}(std::this_thread::get_id());
     const std::string tag = ".dnn2brain-tmp-" + std::to_string(tick ^ thread) + "-" +
                             std::to_string(counter.fetch_add(1)) + "-";

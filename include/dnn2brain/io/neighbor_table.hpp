@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -78,7 +77,7 @@ inline void save_neighbor_table(const std::filesystem::path& path, const neighbo
   detail::append(bytes, table.offsets().data(), table.offsets().size());
   detail::append(bytes, table.columns().data(), table.columns().size());
   const auto crc = static_cast<std::uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
   detail::append(bytes, &crc, 1);
   write_atomically(path, [&](std::ostream& out) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -93,9 +92,12 @@ inline void save_neighbor_table(const std::filesystem::path& path, const neighbo
   const auto fail = [&](const std::string& problem) {
     dnn2brain::detail::throw_io_error(function, "'" + path.string() + "': " + problem);
   };
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail("cannot open the file");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    fail("cannot read the file");
   detail::neighbor_table_header header{};
   if (bytes.size() < 8 + sizeof(header) + 4 ||
       std::memcmp(bytes.data(), detail::neighbor_table_magic, 8) != 0)
@@ -120,7 +122,7 @@ inline void save_neighbor_table(const std::filesystem::path& path, const neighbo
   std::uint32_t stored_crc = 0;
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - 4, 4);
   const auto crc = static_cast<std::uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size() - 4)));
+      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size() - 4));
   if (crc != stored_crc) fail("checksum mismatch: the file is corrupt");
 
   volume_geometry geometry;

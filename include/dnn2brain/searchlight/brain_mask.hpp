@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -83,11 +84,15 @@ class brain_mask {
     const auto& s = series.derived_cast();
     if (s.dimension() != 4 || std::size_t(s.shape()[0]) != m_geometry.shape[0] ||
         std::size_t(s.shape()[1]) != m_geometry.shape[1] ||
-        std::size_t(s.shape()[2]) != m_geometry.shape[2])
+        std::size_t(s.shape()[2]) != m_geometry.shape[2]) {
+      std::string got;
+      for (std::size_t d = 0; d < s.dimension(); ++d)
+        got += (d == 0 ? "" : " x ") + std::to_string(s.shape()[d]);
       detail::throw_invalid_argument(
           "brain_mask::apply",
           detail::concat("expected a 4-D series of shape ", shape_text(m_geometry),
-                         " x conditions, got ", s.dimension(), " dimensions"));
+                         " x conditions, got shape ", got));
+    }
     const auto conditions = static_cast<Eigen::Index>(s.shape()[3]);
     Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> out(conditions, Eigen::Index(size()));
     for (std::size_t c = 0; c < m_voxels.size(); ++c) {

@@ -13,6 +13,7 @@
 
 #include <dnn2brain/config.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/searchlight/brain_mask.hpp>
 #include <dnn2brain/searchlight/geometry.hpp>
 #include <dnn2brain/searchlight/neighborhood.hpp>
@@ -20,8 +21,12 @@
 namespace dnn2brain {
 
 /// What a searchlight's centre is: an in-mask voxel, or the first (lowest-index) voxel of one of
-/// the paper's blocks.
+/// the paper's blocks (its geometric centre lies radius + stride/2 − 1/2 voxels further along
+/// each axis).
 enum class center_kind : std::uint8_t { voxel, block };
+
+/// Bound on paper-block radius and stride: keeps every block edge far from integer overflow.
+inline constexpr int max_block_parameter = 1 << 16;
 
 /// One searchlight: its centre and its members, the data columns of its in-mask voxels. The
 /// members view storage owned by the range or table it came from (see there for how long).
@@ -43,9 +48,9 @@ struct neighborhood_options {
 ///
 /// `for (const searchlight& s : searchlight_range(mask, neighborhood::sphere{2})) ...` visits
 /// every centre in order. The iterator owns one member buffer and reuses it, so a searchlight's
-/// members are valid until the next increment (like std::istream_iterator); fill() serves
-/// index-based parallel loops. Centres below options.min_voxels are skipped. The range keeps a
-/// reference to the mask, which must outlive it.
+/// members are valid until the next increment (like std::istream_iterator). Centres below
+/// options.min_voxels are skipped. The range keeps a reference to the mask, which must outlive it
+/// (a temporary mask does not compile). For index-based parallel loops build the table instead.
 class searchlight_range {
  public:
   class iterator;
@@ -62,6 +67,8 @@ class searchlight_range {
       m_centers = mask.voxels();
     }
   }
+  template <typename Neighborhood>
+  searchlight_range(brain_mask&&, const Neighborhood&, const neighborhood_options& = {}) = delete;
 
   /// Centres before the min_voxels filter: every in-mask voxel, or every kept block.
   [[nodiscard]] std::size_t candidates() const noexcept { return m_centers.size(); }
@@ -73,21 +80,29 @@ class searchlight_range {
   /// Upper bound on any searchlight's member count.
   [[nodiscard]] std::size_t max_members() const noexcept {
     if (m_kind == center_kind::block) {
-      const auto edge = std::size_t(2 * m_blocks.radius + m_blocks.stride);
-      return edge * edge * edge;
+      const auto& shape = m_mask->geometry().shape;
+      std::size_t members = 1;
+      for (const std::size_t extent : shape)
+        members *= std::min(std::size_t(2 * m_blocks.radius + m_blocks.stride), extent);
+      return members;
     }
     return m_offsets.take > 0 ? m_offsets.take : m_offsets.offsets.size();
   }
 
-  /// Members of candidate centre c, in a fixed order (nearest first; C order for blocks).
+  /// Members of candidate centre c (an index before the min_voxels filter, in [0,
+  /// candidates())), in a fixed order: nearest first, C order for blocks.
   void fill(std::size_t c, std::vector<std::int32_t>& members) const {
     members.clear();
     const ijk centre = m_centers[c];
     if (m_kind == center_kind::block) {
-      const auto edge = 2 * m_blocks.radius + m_blocks.stride;
-      for (int i = 0; i < edge; ++i)
-        for (int j = 0; j < edge; ++j)
-          for (int k = 0; k < edge; ++k) {
+      const auto& shape = m_mask->geometry().shape;
+      const auto edge = [&](int start, std::size_t axis) {
+        return std::min(2 * m_blocks.radius + m_blocks.stride, int(shape[axis]) - start);
+      };
+      const int ei = edge(centre.i, 0), ej = edge(centre.j, 1), ek = edge(centre.k, 2);
+      for (int i = 0; i < ei; ++i)
+        for (int j = 0; j < ej; ++j)
+          for (int k = 0; k < ek; ++k) {
             const std::int32_t col = m_mask->column({centre.i + i, centre.j + j, centre.k + k});
             if (col >= 0) members.push_back(col);
           }
@@ -102,7 +117,7 @@ class searchlight_range {
     }
   }
 
-  /// Candidate centre c's voxel (or block corner).
+  /// Candidate centre c's voxel, or its block's first voxel.
   [[nodiscard]] const ijk& center(std::size_t c) const noexcept { return m_centers[c]; }
 
   [[nodiscard]] iterator begin() const;
@@ -110,11 +125,12 @@ class searchlight_range {
 
  private:
   void init_blocks(const neighborhood::paper_blocks& b) {
-    if (b.radius < 0 || b.stride < 1 || b.radius > 1000 || b.stride > 1000)
+    if (b.radius < 0 || b.stride < 1 || b.radius > max_block_parameter ||
+        b.stride > max_block_parameter)
       detail::throw_invalid_argument(
           "neighborhood::paper_blocks",
-          detail::concat("expected radius >= 0 and stride >= 1, got radius ", b.radius,
-                         " and stride ", b.stride));
+          detail::concat("expected 0 <= radius <= ", max_block_parameter, " and 1 <= stride <= ",
+                         max_block_parameter, ", got radius ", b.radius, " and stride ", b.stride));
     m_kind = center_kind::block;
     m_blocks = b;
     const auto& shape = m_mask->geometry().shape;
@@ -158,6 +174,27 @@ class searchlight_range::iterator {
     m_members.reserve(range->max_members());
     load();
   }
+  // A copy views its own copy of the members, never the source's buffer.
+  iterator(const iterator& other)
+      : m_range(other.m_range),
+        m_candidate(other.m_candidate),
+        m_members(other.m_members),
+        m_current(other.m_current) {
+    m_current.members = {m_members.data(), m_members.size()};
+  }
+  iterator& operator=(const iterator& other) {
+    if (this != &other) {
+      m_range = other.m_range;
+      m_candidate = other.m_candidate;
+      m_members = other.m_members;
+      m_current = other.m_current;
+      m_current.members = {m_members.data(), m_members.size()};
+    }
+    return *this;
+  }
+  iterator(iterator&&) noexcept = default;  // a moved vector keeps its buffer
+  iterator& operator=(iterator&&) noexcept = default;
+  ~iterator() = default;
 
   reference operator*() const noexcept { return m_current; }
   pointer operator->() const noexcept { return &m_current; }
@@ -229,8 +266,11 @@ class neighbor_table {
       if (!m_geometry.contains(m_centers[c]))
         fail(detail::concat("expected centres inside the volume, got centre ", c, " outside"));
     }
-    if (m_kind == center_kind::block && (m_blocks.radius < 0 || m_blocks.stride < 1))
-      fail(detail::concat("expected blocks with radius >= 0 and stride >= 1, got radius ",
+    if (m_kind == center_kind::block &&
+        (m_blocks.radius < 0 || m_blocks.stride < 1 || m_blocks.radius > max_block_parameter ||
+         m_blocks.stride > max_block_parameter))
+      fail(detail::concat("expected blocks with 0 <= radius <= ", max_block_parameter,
+                          " and 1 <= stride <= ", max_block_parameter, ", got radius ",
                           m_blocks.radius, " and stride ", m_blocks.stride));
     for (const std::int32_t col : m_columns)
       if (col < 0 || std::size_t(col) >= m_mask_voxels)
@@ -317,17 +357,19 @@ class neighbor_table {
   const std::size_t n = range.candidates();
   std::vector<std::int64_t> counts(n + 1, 0);
   const auto lanes = std::int64_t(n);
+  detail::parallel_error error;  // allocation failures must not escape the parallel regions
   DNN2BRAIN_OMP(parallel)
   {
     std::vector<std::int32_t> members;
-    members.reserve(range.max_members());
     DNN2BRAIN_OMP(for schedule(static))
-    for (std::int64_t c = 0; c < lanes; ++c) {
-      range.fill(std::size_t(c), members);
-      counts[std::size_t(c)] =
-          members.size() >= range.options().min_voxels ? std::int64_t(members.size()) : -1;
-    }
+    for (std::int64_t c = 0; c < lanes; ++c)
+      error.run(c, [&] {
+        range.fill(std::size_t(c), members);
+        counts[std::size_t(c)] =
+            members.size() >= range.options().min_voxels ? std::int64_t(members.size()) : -1;
+      });
   }
+  error.rethrow();
   // Kept centres and their CSR offsets, in candidate order.
   std::vector<ijk> centers;
   std::vector<std::int64_t> offsets{0};
@@ -342,15 +384,16 @@ class neighbor_table {
   DNN2BRAIN_OMP(parallel)
   {
     std::vector<std::int32_t> members;
-    members.reserve(range.max_members());
     DNN2BRAIN_OMP(for schedule(static))
-    for (std::int64_t c = 0; c < lanes; ++c) {
-      const std::int64_t kept = slot[std::size_t(c)];
-      if (kept < 0) continue;
-      range.fill(std::size_t(c), members);
-      std::copy(members.begin(), members.end(), columns.begin() + offsets[std::size_t(kept)]);
-    }
+    for (std::int64_t c = 0; c < lanes; ++c)
+      error.run(c, [&] {
+        const std::int64_t kept = slot[std::size_t(c)];
+        if (kept < 0) return;
+        range.fill(std::size_t(c), members);
+        std::copy(members.begin(), members.end(), columns.begin() + offsets[std::size_t(kept)]);
+      });
   }
+  error.rethrow();
   return {range.mask().geometry(), range.mask().size(), range.kind(),      range.blocks(),
           std::move(centers),      std::move(offsets),  std::move(columns)};
 }

@@ -99,18 +99,22 @@ struct offset_list {
   return geometry.affine.topLeftCorner<3, 3>();
 }
 
+/// Largest offset that can reach another voxel of the volume along any axis.
+[[nodiscard]] inline int volume_reach(const volume_geometry& geometry) noexcept {
+  const std::size_t extent = std::max({geometry.shape[0], geometry.shape[1], geometry.shape[2]});
+  return static_cast<int>(std::min<std::size_t>(extent, std::size_t{1} << 16));
+}
+
 /// A bound on the index offset of any point within `limit` of the centre: |o|∞ ≤ ‖M⁻¹‖₂·limit,
-/// bounded in turn by the Frobenius norm of M⁻¹ (a few candidates too many is harmless).
-[[nodiscard]] inline int reach_of(const Eigen::Matrix3d& map, double limit, const char* function) {
+/// bounded in turn by the Frobenius norm of M⁻¹ (a few candidates too many is harmless), and by
+/// the volume's extent.
+[[nodiscard]] inline int reach_of(const Eigen::Matrix3d& map, double limit,
+                                  const volume_geometry& geometry, const char* function) {
   if (!(std::abs(map.determinant()) > 0.0) || !map.allFinite())
     throw_invalid_argument(function,
-                           "expected an invertible affine (voxel sizes > 0), got a "
-                           "singular one");
+                           "expected an invertible affine (voxel sizes > 0), got a singular one");
   const double reach = std::floor(limit * map.inverse().norm() * (1.0 + 1e-9));
-  if (reach > 1000.0)
-    throw_invalid_argument(function,
-                           concat("expected a radius below 1000 voxels, got ", reach, " voxels"));
-  return static_cast<int>(reach);
+  return static_cast<int>(std::min(reach, double(volume_reach(geometry))));
 }
 
 [[nodiscard]] inline offset_list offsets_of(const neighborhood::sphere& s,
@@ -119,19 +123,22 @@ struct offset_list {
     throw_invalid_argument("neighborhood::sphere",
                            concat("expected a finite radius >= 0, got ", s.radius));
   const Eigen::Matrix3d map = distance_map(geometry, s.in);
-  return sorted_offsets(reach_of(map, s.radius, "neighborhood::sphere"), map, s.radius,
+  return sorted_offsets(reach_of(map, s.radius, geometry, "neighborhood::sphere"), map, s.radius,
                         s.inclusive);
 }
 
-[[nodiscard]] inline offset_list offsets_of(const neighborhood::cube& c, const volume_geometry&) {
-  if (c.half_width < 0 || c.half_width > 1000)
+[[nodiscard]] inline offset_list offsets_of(const neighborhood::cube& c,
+                                            const volume_geometry& geometry) {
+  if (c.half_width < 0)
     throw_invalid_argument("neighborhood::cube",
-                           concat("expected 0 <= half_width <= 1000, got ", c.half_width));
-  // Chebyshev ball: the sort by Euclidean distance still puts the centre first.
-  offset_list result = sorted_offsets(c.half_width, Eigen::Matrix3d::Identity(),
-                                      std::sqrt(3.0) * c.half_width, true);
+                           concat("expected half_width >= 0, got ", c.half_width));
+  // Chebyshev ball: the sort by Euclidean distance still puts the centre first. Offsets beyond
+  // the volume's extent can never hit a voxel.
+  const int reach = std::min(c.half_width, volume_reach(geometry));
+  offset_list result =
+      sorted_offsets(reach, Eigen::Matrix3d::Identity(), std::sqrt(3.0) * reach, true);
   std::erase_if(result.offsets, [&](const ijk& o) {
-    return std::max({std::abs(o.i), std::abs(o.j), std::abs(o.k)}) > c.half_width;
+    return std::max({std::abs(o.i), std::abs(o.j), std::abs(o.k)}) > reach;
   });
   return result;
 }
@@ -148,7 +155,7 @@ struct offset_list {
       2.0 * std::cbrt(3.0 * n.count * voxel_volume / (4.0 * 3.14159265358979323846)) +
       map.colwise().norm().maxCoeff();
   offset_list result =
-      sorted_offsets(reach_of(map, radius, "neighborhood::nearest"), map, radius, true);
+      sorted_offsets(reach_of(map, radius, geometry, "neighborhood::nearest"), map, radius, true);
   result.take = static_cast<std::size_t>(n.count);
   return result;
 }

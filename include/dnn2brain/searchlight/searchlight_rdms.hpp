@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -31,7 +32,8 @@ namespace dnn2brain {
 /// Options of searchlight_rdms().
 struct searchlight_options {
   /// Bytes of searchlight RDMs held at once: the chunk handed to the consumer. Peak memory is this
-  /// plus the data matrix and the table, whatever the number of searchlights.
+  /// plus the data matrix, the table and a workspace per thread of about
+  /// (max members + n) × (n + 24) scalars, whatever the number of searchlights.
   std::size_t memory_budget = std::size_t{64} << 20;
   /// Called on the calling thread after each chunk with (searchlights done, total).
   std::function<void(std::size_t, std::size_t)> progress;
@@ -50,9 +52,10 @@ namespace detail {
 
 /// Whether searchlight_rdms() runs a metric on its own kernel: recipe metrics without a
 /// transform() of the whole pattern matrix (correlation, cosine, euclidean, squared euclidean).
-template <typename Metric>
-inline constexpr bool searchlight_kernel_metric = !requires(const Metric& m) {
-  m.transform(Eigen::MatrixXd());
+template <typename Metric, typename Scalar>
+inline constexpr bool searchlight_kernel_metric =
+    !requires(const Metric& m, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& x) {
+  m.transform(x);
 };
 
 /// \brief Per-thread workspace and kernel for the RDMs of small searchlights.
@@ -126,9 +129,13 @@ class searchlight_kernel {
   }
 
   // Applies the recipe in place and records which patterns are degenerate (constant after the
-  // feature centring, or zero when nothing is centred), exactly, by comparing extremes.
+  // feature centring, or zero when nothing is centred), exactly, by comparing extremes. Every
+  // pass runs over whole vectors of the padded row: the padding of Z stays zero throughout
+  // (its mean is 0), so no pass needs a scalar tail.
   bool normalise(Eigen::Index k) {
+    constexpr Eigen::Index lanes = gram_lanes<Scalar>;
     const Eigen::Index n = m_n;
+    const Eigen::Index np = (n + lanes - 1) / lanes * lanes;
     if (m_recipe.center_features)
       for (Eigen::Index v = 0; v < k; ++v) {
         Scalar* z = row(v);
@@ -137,49 +144,66 @@ class searchlight_kernel {
         const Scalar mean = sum / static_cast<Scalar>(n);
         for (Eigen::Index a = 0; a < n; ++a) z[a] -= mean;
       }
-    Scalar* low = m_low.data();
-    Scalar* high = m_high.data();
-    std::copy_n(row(0), n, low);
-    std::copy_n(row(0), n, high);
-    for (Eigen::Index v = 1; v < k; ++v) {
-      const Scalar* z = row(v);
-      for (Eigen::Index a = 0; a < n; ++a) {
-        low[a] = std::min(low[a], z[a]);
-        high[a] = std::max(high[a], z[a]);
+#if defined(__GNUC__) || defined(__clang__)
+    using vec = gram_vector<Scalar>;
+    const auto store = [](Scalar* to, const vec& value) { std::memcpy(to, &value, sizeof(vec)); };
+    // Pass 1: extremes and sums per condition.
+    for (Eigen::Index a = 0; a < np; a += lanes) {
+      vec low = gram_load(row(0) + a), high = low, sum = low;
+      for (Eigen::Index v = 1; v < k; ++v) {
+        const vec z = gram_load(row(v) + a);
+        low = z < low ? z : low;
+        high = z > high ? z : high;
+        sum += z;
       }
+      store(m_low.data() + a, low);
+      store(m_high.data() + a, high);
+      store(m_mean.data() + a, m_recipe.center_rows ? sum / static_cast<Scalar>(k) : vec{});
     }
-    if (m_recipe.center_rows) {
-      Scalar* mean = m_mean.data();
-      std::fill_n(mean, n, Scalar(0));
+    // Pass 2: centre (when asked) and sum squares.
+    for (Eigen::Index a = 0; a < np; a += lanes) {
+      const vec mean = gram_load(m_mean.data() + a);
+      vec diag = {};
       for (Eigen::Index v = 0; v < k; ++v) {
-        const Scalar* z = row(v);
-        for (Eigen::Index a = 0; a < n; ++a) mean[a] += z[a];
+        const vec z = gram_load(row(v) + a) - mean;
+        store(row(v) + a, z);
+        diag += z * z;
       }
-      for (Eigen::Index a = 0; a < n; ++a) mean[a] /= static_cast<Scalar>(k);
+      store(m_diag.data() + a, diag);
+    }
+#else
+    for (Eigen::Index a = 0; a < np; ++a) {
+      Scalar low = row(0)[a], high = low, sum = 0;
       for (Eigen::Index v = 0; v < k; ++v) {
-        Scalar* z = row(v);
-        for (Eigen::Index a = 0; a < n; ++a) z[a] -= mean[a];
+        low = std::min(low, row(v)[a]);
+        high = std::max(high, row(v)[a]);
+        sum += row(v)[a];
       }
+      m_low[std::size_t(a)] = low;
+      m_high[std::size_t(a)] = high;
+      m_mean[std::size_t(a)] = m_recipe.center_rows ? sum / static_cast<Scalar>(k) : Scalar(0);
+      Scalar diag = 0;
+      for (Eigen::Index v = 0; v < k; ++v) {
+        row(v)[a] -= m_mean[std::size_t(a)];
+        diag += row(v)[a] * row(v)[a];
+      }
+      m_diag[std::size_t(a)] = diag;
     }
-    Scalar* diag = m_diag.data();
-    std::fill_n(diag, n, Scalar(0));
-    for (Eigen::Index v = 0; v < k; ++v) {
-      const Scalar* z = row(v);
-      for (Eigen::Index a = 0; a < n; ++a) diag[a] += z[a] * z[a];
-    }
+#endif
+    if (m_recipe.output != metric::gram_output::one_minus_r) return false;
     bool degenerate = false;
-    const bool angular = m_recipe.output == metric::gram_output::one_minus_r;
     for (Eigen::Index a = 0; a < n; ++a) {
-      const bool constant =
-          m_recipe.center_rows ? low[a] == high[a] : (low[a] == 0 && high[a] == 0);
-      if (angular) {
-        // 1/‖zₐ‖, or NaN so that every distance of a degenerate pattern comes out NaN.
-        m_scale[std::size_t(a)] = constant || !(diag[a] > 0)
-                                      ? std::numeric_limits<Scalar>::quiet_NaN()
-                                      : Scalar(1) / std::sqrt(diag[a]);
-        degenerate = degenerate || constant || !(diag[a] > 0);
-      }
+      const std::size_t i = std::size_t(a);
+      const bool undefined =
+          (m_recipe.center_rows ? m_low[i] == m_high[i] : m_low[i] == 0 && m_high[i] == 0) ||
+          !(m_diag[i] > 0);
+      degenerate = degenerate || undefined;
+      // NaN makes every distance of a degenerate pattern NaN.
+      m_scale[i] = undefined ? std::numeric_limits<Scalar>::quiet_NaN() : m_diag[i];
     }
+    // 1/‖zₐ‖ on whole vectors (NaN stays NaN).
+    for (Eigen::Index a = 0; a < np; ++a)
+      m_scale[std::size_t(a)] = Scalar(1) / std::sqrt(m_scale[std::size_t(a)]);
     return degenerate;
   }
 
@@ -347,19 +371,25 @@ requires metric::gram_metric<Metric> searchlight_summary searchlight_rdms(
     auto values = chunk.values();
     std::size_t degenerate = 0;
     detail::parallel_error error;
+    // Grains small enough that every thread gets work even in chunks of few large RDMs.
+    const auto grain = static_cast<int>(
+        std::clamp<std::size_t>(count / (8 * std::size_t(detail::max_threads())), 1, 256));
     DNN2BRAIN_OMP(parallel reduction(+ : degenerate))
     {
-      if constexpr (detail::searchlight_kernel_metric<Metric>) {
-        detail::searchlight_kernel<Scalar> kernel(n, table.max_members(), recipe);
-        DNN2BRAIN_OMP(for schedule(dynamic, 256))
+      if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>) {
+        // Built inside the error guard: an exception must not leave the parallel region.
+        std::optional<detail::searchlight_kernel<Scalar>> kernel;
+        error.run(-1, [&] { kernel.emplace(n, table.max_members(), recipe); });
+        DNN2BRAIN_OMP(for schedule(dynamic, grain))
         for (std::int64_t s = 0; s < std::int64_t(count); ++s)
-          degenerate += kernel(base, ld, table[first + std::size_t(s)].members,
-                               values.col(Eigen::Index(s)).data())
-                            ? 1
-                            : 0;
+          if (kernel)
+            degenerate += (*kernel)(base, ld, table[first + std::size_t(s)].members,
+                                    values.col(Eigen::Index(s)).data())
+                              ? 1
+                              : 0;
       } else {
         matrix patterns;
-        DNN2BRAIN_OMP(for schedule(dynamic, 64))
+        DNN2BRAIN_OMP(for schedule(dynamic, grain))
         for (std::int64_t s = 0; s < std::int64_t(count); ++s)
           error.run(s, [&] {
             const auto members = table[first + std::size_t(s)].members;

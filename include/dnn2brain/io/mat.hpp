@@ -1,0 +1,506 @@
+#ifndef DNN2BRAIN_IO_MAT_HPP
+#define DNN2BRAIN_IO_MAT_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <matio.h>
+
+#include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/xtensor_compat.hpp>
+
+namespace dnn2brain::io {
+
+/// What a MATLAB value holds, as far as reading it goes.
+enum class mat_kind {
+  numeric,    ///< double, single, int8 ... uint64: read with array<T>()
+  logical,    ///< logical: read with array<T>() (0/1)
+  character,  ///< char: read with string()
+  structure,  ///< struct array: field(name, index)
+  cell,       ///< cell array: cell(index)
+  empty,      ///< an empty value of no particular class (array<T>() gives an empty array)
+  other,      ///< sparse, complex, object, function handle, ...: not readable here
+};
+
+namespace detail {
+
+// This namespace hides dnn2brain::detail inside dnn2brain::io: bring in the error helpers.
+using dnn2brain::detail::concat;
+using dnn2brain::detail::throw_io_error;
+
+// Whether v converts to T without loss (T = bool: any value, nonzero is true; floating-point
+// targets accept everything, narrowing to float only rounds).
+template <typename T, typename S>
+[[nodiscard]] bool mat_representable(S v) noexcept {
+  if constexpr (std::is_same_v<T, bool> || std::is_floating_point_v<T>) {
+    return true;
+  } else if constexpr (std::is_integral_v<S>) {
+    return std::in_range<T>(v);
+  } else {
+    // [-2^digits, 2^digits) for signed T, [0, 2^digits) for unsigned: exact doubles.
+    const double bound = std::ldexp(1.0, std::numeric_limits<T>::digits);
+    return std::trunc(v) == v && v < bound && v >= (std::is_signed_v<T> ? -bound : 0.0);
+  }
+}
+
+// Calls f(S{}) with the element type S of matio's in-memory data type; false for others.
+template <typename F>
+bool visit_mat_type(matio_types type, F&& f) {
+  switch (type) {
+    case MAT_T_DOUBLE:
+      f(double{});
+      return true;
+    case MAT_T_SINGLE:
+      f(float{});
+      return true;
+    case MAT_T_INT8:
+      f(std::int8_t{});
+      return true;
+    case MAT_T_UINT8:
+      f(std::uint8_t{});
+      return true;
+    case MAT_T_INT16:
+      f(std::int16_t{});
+      return true;
+    case MAT_T_UINT16:
+      f(std::uint16_t{});
+      return true;
+    case MAT_T_INT32:
+      f(std::int32_t{});
+      return true;
+    case MAT_T_UINT32:
+      f(std::uint32_t{});
+      return true;
+    case MAT_T_INT64:
+      f(std::int64_t{});
+      return true;
+    case MAT_T_UINT64:
+      f(std::uint64_t{});
+      return true;
+    default:
+      return false;
+  }
+}
+
+inline void mat_append_utf8(std::string& out, std::uint32_t c) {
+  if (c < 0x80) {
+    out += char(c);
+  } else if (c < 0x800) {
+    out += char(0xC0 | (c >> 6));
+    out += char(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += char(0xE0 | (c >> 12));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  } else {
+    out += char(0xF0 | (c >> 18));
+    out += char(0x80 | ((c >> 12) & 0x3F));
+    out += char(0x80 | ((c >> 6) & 0x3F));
+    out += char(0x80 | (c & 0x3F));
+  }
+}
+
+struct mat_close {
+  void operator()(mat_t* mat) const noexcept { Mat_Close(mat); }
+};
+struct mat_var_free {
+  void operator()(matvar_t* var) const noexcept { Mat_VarFree(var); }
+};
+
+}  // namespace detail
+
+/// \brief A value read from a MATLAB .mat file: a variable, or a field or cell inside one.
+///
+/// A value owns the variable it came from: fields and cells share that ownership, so they stay
+/// valid after the variable's mat_value or the mat_file is gone. Subscripts are 0-based and
+/// column-major like MATLAB's (a linear index k is MATLAB's (k+1)); error messages and where()
+/// name values in MATLAB's own 1-based syntax, e.g. "RDMs(1,4,2).RDM".
+class mat_value {
+ public:
+  [[nodiscard]] mat_kind kind() const noexcept {
+    if (m_var->isComplex) return mat_kind::other;
+    switch (m_var->class_type) {
+      case MAT_C_EMPTY:
+        return mat_kind::empty;
+      case MAT_C_CELL:
+        return mat_kind::cell;
+      case MAT_C_STRUCT:
+        return mat_kind::structure;
+      case MAT_C_CHAR:
+        return mat_kind::character;
+      case MAT_C_DOUBLE:
+      case MAT_C_SINGLE:
+      case MAT_C_INT8:
+      case MAT_C_UINT8:
+      case MAT_C_INT16:
+      case MAT_C_UINT16:
+      case MAT_C_INT32:
+      case MAT_C_UINT32:
+      case MAT_C_INT64:
+      case MAT_C_UINT64:
+        return m_var->isLogical ? mat_kind::logical : mat_kind::numeric;
+      default:
+        return mat_kind::other;
+    }
+  }
+
+  /// MATLAB's class name: "double", "single", "int8" ... "uint64", "logical", "char", "struct",
+  /// "cell", "sparse", "object", "function_handle", "opaque", or "empty".
+  [[nodiscard]] std::string class_name() const {
+    if (m_var->isLogical) return "logical";
+    switch (m_var->class_type) {
+      case MAT_C_EMPTY:
+        return "empty";
+      case MAT_C_CELL:
+        return "cell";
+      case MAT_C_STRUCT:
+        return "struct";
+      case MAT_C_OBJECT:
+        return "object";
+      case MAT_C_CHAR:
+        return "char";
+      case MAT_C_SPARSE:
+        return "sparse";
+      case MAT_C_DOUBLE:
+        return "double";
+      case MAT_C_SINGLE:
+        return "single";
+      case MAT_C_INT8:
+        return "int8";
+      case MAT_C_UINT8:
+        return "uint8";
+      case MAT_C_INT16:
+        return "int16";
+      case MAT_C_UINT16:
+        return "uint16";
+      case MAT_C_INT32:
+        return "int32";
+      case MAT_C_UINT32:
+        return "uint32";
+      case MAT_C_INT64:
+        return "int64";
+      case MAT_C_UINT64:
+        return "uint64";
+      case MAT_C_FUNCTION:
+        return "function_handle";
+      default:
+        return "opaque";
+    }
+  }
+
+  /// The value in MATLAB syntax, e.g. "RDMs(1,4,2).RDM" (1-based), as error messages name it.
+  [[nodiscard]] const std::string& where() const noexcept { return m_where; }
+  /// The file the value was read from.
+  [[nodiscard]] const std::filesystem::path& file() const noexcept { return m_file; }
+
+  /// MATLAB's size(): at least 2 entries.
+  [[nodiscard]] std::vector<std::size_t> dims() const {
+    return {m_var->dims, m_var->dims + std::max(m_var->rank, 0)};
+  }
+  [[nodiscard]] std::size_t numel() const noexcept {
+    std::size_t n = 1;
+    for (int d = 0; d < m_var->rank; ++d) n *= m_var->dims[d];
+    return n;
+  }
+  [[nodiscard]] bool is_complex() const noexcept { return m_var->isComplex != 0; }
+
+  /// Field names of a struct array, in file order.
+  /// \throws io_error if this is not a struct.
+  [[nodiscard]] std::vector<std::string> field_names() const {
+    require(mat_kind::structure, "field_names", "a struct");
+    const unsigned count = Mat_VarGetNumberOfFields(m_var.get());
+    char* const* names = Mat_VarGetStructFieldnames(m_var.get());
+    std::vector<std::string> out;
+    for (unsigned f = 0; f < count && names != nullptr; ++f) out.emplace_back(names[f]);
+    return out;
+  }
+  [[nodiscard]] bool has_field(const std::string& name) const {
+    if (kind() != mat_kind::structure) return false;
+    const auto names = field_names();
+    return std::find(names.begin(), names.end(), name) != names.end();
+  }
+
+  /// \brief Field `name` of element `index` (linear, 0-based, column-major) of a struct array.
+  /// \throws io_error if this is not a struct, has no such field, or index >= numel().
+  [[nodiscard]] mat_value field(const std::string& name, std::size_t index = 0) const {
+    require(mat_kind::structure, "field", "a struct");
+    check_index(index, "field");
+    if (!has_field(name)) {
+      std::string known;
+      for (const auto& f : field_names()) known.append(known.empty() ? "" : ", ").append(f);
+      fail("field", "a field '" + name + "'", "only the fields " + known);
+    }
+    return child(Mat_VarGetStructFieldByName(m_var.get(), name.c_str(), index),
+                 element_where(index) + "." + name, "field");
+  }
+  /// Field `name` of the element at MATLAB-style 0-based subscripts, e.g. {0, 3, 1} for
+  /// MATLAB's (1,4,2).
+  [[nodiscard]] mat_value field(const std::string& name,
+                                std::initializer_list<std::size_t> subscripts) const {
+    return field(name, linear_index(subscripts, "field"));
+  }
+
+  /// \brief Element `index` (linear, 0-based, column-major) of a cell array.
+  /// \throws io_error if this is not a cell array or index >= numel().
+  [[nodiscard]] mat_value cell(std::size_t index) const {
+    require(mat_kind::cell, "cell", "a cell array");
+    check_index(index, "cell");
+    const auto* cells = static_cast<matvar_t* const*>(m_var->data);
+    return child(cells != nullptr ? cells[index] : nullptr,
+                 detail::concat(m_where, "{", index + 1, "}"), "cell");
+  }
+  [[nodiscard]] mat_value cell(std::initializer_list<std::size_t> subscripts) const {
+    return cell(linear_index(subscripts, "cell"));
+  }
+
+  /// \brief A numeric or logical array as a row-major xarray with MATLAB's dims, so that
+  /// a(i, j) == MATLAB's A(i+1, j+1). Values convert to T; integer T requires exact values.
+  /// \throws io_error for other classes (struct, cell, char, sparse, complex, ...) or a value T
+  /// cannot hold.
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  [[nodiscard]] xt::xarray<T> array() const {
+    const mat_kind k = kind();
+    if (k == mat_kind::empty) return xt::xarray<T>::from_shape(dims());
+    if (k != mat_kind::numeric && k != mat_kind::logical)
+      fail("array", "a numeric or logical array", description());
+    const std::vector<std::size_t> shape = dims();
+    auto out = xt::xarray<T>::from_shape(shape);
+    const std::size_t count = numel();
+    if (count == 0) return out;
+    if (m_var->data == nullptr || m_var->nbytes < count * std::size_t(m_var->data_size))
+      fail("array", "data", "none or too little");
+    // MATLAB stores column-major: walk its order, keeping the row-major destination offset.
+    const std::size_t rank = shape.size();
+    std::vector<std::size_t> stride(rank, 1), at(rank, 0);
+    for (std::size_t d = rank - 1; d > 0; --d) stride[d - 1] = stride[d] * shape[d];
+    const bool known = detail::visit_mat_type(m_var->data_type, [&]<typename S>(S) {
+      const S* in = static_cast<const S*>(m_var->data);
+      T* dst = out.data();
+      std::size_t offset = 0;
+      for (std::size_t n = 0; n < count; ++n) {
+        if (!detail::mat_representable<T>(in[n])) [[unlikely]]
+          fail("array", "values that the requested element type holds exactly",
+               detail::concat(+in[n], " at linear index ", n));
+        if constexpr (std::is_same_v<T, bool>)
+          dst[offset] = in[n] != S(0);
+        else
+          dst[offset] = static_cast<T>(in[n]);
+        for (std::size_t d = 0; d < rank; ++d) {
+          offset += stride[d];
+          if (++at[d] < shape[d]) break;
+          offset -= stride[d] * shape[d];
+          at[d] = 0;
+        }
+      }
+    });
+    if (!known) fail("array", "numeric data", detail::concat("matio data type ", m_var->data_type));
+    return out;
+  }
+
+  /// A numeric or logical value with exactly one element.
+  /// \throws io_error as array<T>(), or if numel() != 1.
+  template <typename T>
+  requires std::is_arithmetic_v<T>
+  [[nodiscard]] T scalar() const {
+    if (numel() != 1 || (kind() != mat_kind::numeric && kind() != mat_kind::logical))
+      fail("scalar", "a numeric scalar", description());
+    return array<T>().flat(0);
+  }
+
+  /// \brief A char row vector (or empty char array) as UTF-8.
+  /// \throws io_error for other classes or a char matrix with more than one row.
+  [[nodiscard]] std::string string() const {
+    const std::vector<std::size_t> shape = dims();
+    if (kind() != mat_kind::character || (numel() > 0 && (shape.size() != 2 || shape[0] != 1)))
+      fail("string", "a char row vector", description());
+    std::string out;
+    const std::size_t count = numel();
+    if (count == 0) return out;
+    const void* data = m_var->data;
+    if (data == nullptr) fail("string", "characters", "no data");
+    switch (m_var->data_size) {
+      case 1:  // UTF-8 (matio converts MATLAB's UTF-16 text) or 8-bit: numel counts characters
+        out.assign(static_cast<const char*>(data),
+                   m_var->data_type == MAT_T_UTF8 ? m_var->nbytes : count);
+        break;
+      case 2: {  // UTF-16 code units
+        const auto* in = static_cast<const std::uint16_t*>(data);
+        for (std::size_t n = 0; n < count; ++n) {
+          std::uint32_t c = in[n];
+          if (c >= 0xD800 && c < 0xDC00 && n + 1 < count && in[n + 1] >= 0xDC00 &&
+              in[n + 1] < 0xE000)
+            c = 0x10000 + ((c - 0xD800) << 10) + (in[++n] - 0xDC00u);
+          detail::mat_append_utf8(out, c);
+        }
+        break;
+      }
+      case 4: {
+        const auto* in = static_cast<const std::uint32_t*>(data);
+        for (std::size_t n = 0; n < count; ++n) detail::mat_append_utf8(out, in[n]);
+        break;
+      }
+      default:
+        fail("string", "1, 2 or 4 bytes per character", std::to_string(m_var->data_size));
+    }
+    return out;
+  }
+
+ private:
+  friend class mat_file;
+
+  mat_value(std::shared_ptr<matvar_t> var, std::string where, std::filesystem::path file)
+      : m_var(std::move(var)), m_where(std::move(where)), m_file(std::move(file)) {}
+
+  // e.g. "1x4x2 struct"
+  [[nodiscard]] std::string description() const {
+    std::string text;
+    for (const auto d : dims()) text.append(text.empty() ? "" : "x").append(std::to_string(d));
+    return text.append(is_complex() ? " complex " : " ").append(class_name());
+  }
+
+  // "dnn2brain::mat_value::<function>: expected <expected> in <where> of '<file>', got <got>"
+  [[noreturn]] void fail(const char* function, const std::string& expected, const std::string& got,
+                         const std::string* where = nullptr) const {
+    detail::throw_io_error(detail::concat("mat_value::", function).c_str(),
+                           detail::concat("expected ", expected, " in ", where ? *where : m_where,
+                                          " of '", m_file.string(), "', got ", got));
+  }
+
+  void require(mat_kind wanted, const char* function, const char* what) const {
+    if (kind() != wanted) fail(function, what, description());
+  }
+
+  void check_index(std::size_t index, const char* function) const {
+    if (index >= numel())
+      fail(function, detail::concat("an index below ", numel(), " (", description(), ")"),
+           std::to_string(index));
+  }
+
+  // MATLAB's rule: with fewer subscripts than dims the last one runs over the remaining dims;
+  // extra subscripts must be 0.
+  [[nodiscard]] std::size_t linear_index(std::initializer_list<std::size_t> subscripts,
+                                         const char* function) const {
+    const std::vector<std::size_t> shape = dims();
+    std::size_t index = 0, step = 1, d = 0;
+    for (const std::size_t s : subscripts) {
+      std::size_t extent = d < shape.size() ? shape[d] : 1;
+      if (d + 1 == subscripts.size())
+        for (std::size_t rest = d + 1; rest < shape.size(); ++rest) extent *= shape[rest];
+      if (s >= extent)
+        fail(function, detail::concat("subscript ", d, " below ", extent, " (", description(), ")"),
+             std::to_string(s));
+      index += s * step;
+      step *= extent;
+      ++d;
+    }
+    return index;
+  }
+
+  [[nodiscard]] std::string element_where(std::size_t index) const {
+    if (numel() == 1) return m_where;
+    const std::vector<std::size_t> shape = dims();
+    std::string text;
+    for (std::size_t d = 0, rest = index; d < shape.size(); ++d) {
+      text.append(d == 0 ? "(" : ",").append(std::to_string(rest % shape[d] + 1));
+      rest /= shape[d];
+    }
+    return m_where + text + ")";
+  }
+
+  // A field or cell: shares ownership of the variable that holds it.
+  [[nodiscard]] mat_value child(matvar_t* var, std::string where, const char* function) const {
+    if (var == nullptr) fail(function, "a value", "none", &where);
+    return {std::shared_ptr<matvar_t>(m_var, var), std::move(where), m_file};
+  }
+
+  std::shared_ptr<matvar_t> m_var;
+  std::string m_where;
+  std::filesystem::path m_file;
+};
+
+/// \brief A MATLAB .mat file (v4, v5/v7, or v7.3 HDF5) open for reading through matio.
+/// \throws io_error from every member when the file or a variable cannot be read.
+class mat_file {
+ public:
+  /// \throws io_error if the file does not exist or is not a .mat file matio can open.
+  explicit mat_file(std::filesystem::path path) : m_path(std::move(path)) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(m_path, error))
+      detail::throw_io_error("mat_file",
+                             detail::concat("expected a readable .mat file, got '", m_path.string(),
+                                            "', which does not exist or is not a regular file"));
+    m_mat.reset(Mat_Open(m_path.c_str(), MAT_ACC_RDONLY));
+    if (!m_mat)
+      detail::throw_io_error(
+          "mat_file", detail::concat("expected a MATLAB .mat file (v4, v5/v7 or v7.3), got '",
+                                     m_path.string(), "'"));
+  }
+
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_path; }
+
+  /// Names of the top-level variables, in file order.
+  [[nodiscard]] std::vector<std::string> variables() {
+    std::size_t count = 0;
+    // The list belongs to the mat_t (freed by Mat_Close).
+    char* const* names = Mat_GetDir(m_mat.get(), &count);
+    if (names == nullptr && count > 0)
+      detail::throw_io_error(
+          "mat_file::variables",
+          detail::concat("expected a list of variables, got none from '", m_path.string(), "'"));
+    std::vector<std::string> out;
+    for (std::size_t v = 0; v < count; ++v)
+      if (names[v] != nullptr) out.emplace_back(names[v]);
+    return out;
+  }
+
+  [[nodiscard]] bool contains(const std::string& variable) {
+    const auto names = variables();
+    return std::find(names.begin(), names.end(), variable) != names.end();
+  }
+
+  /// \brief Reads a variable completely.
+  /// \throws io_error if there is no such variable or matio cannot read it.
+  [[nodiscard]] mat_value read(const std::string& variable) {
+    std::shared_ptr<matvar_t> var(Mat_VarRead(m_mat.get(), variable.c_str()),
+                                  detail::mat_var_free{});
+    if (!var) {
+      std::string known;
+      for (const auto& v : variables()) known.append(known.empty() ? "" : ", ").append(v);
+      detail::throw_io_error("mat_file::read",
+                             contains(variable)
+                                 ? detail::concat("expected to read variable '", variable, "' of '",
+                                                  m_path.string(), "', got a matio error")
+                                 : detail::concat("expected a variable '", variable, "' in '",
+                                                  m_path.string(), "', got only: ", known));
+    }
+    return {std::move(var), variable, m_path};
+  }
+
+ private:
+  std::filesystem::path m_path;
+  std::unique_ptr<mat_t, detail::mat_close> m_mat;
+};
+
+/// \brief Reads a numeric or logical top-level variable as a row-major array with MATLAB's dims.
+/// \throws io_error as mat_file and mat_value::array.
+template <typename T>
+requires std::is_arithmetic_v<T>
+[[nodiscard]] xt::xarray<T> read_mat_array(const std::filesystem::path& path,
+                                           const std::string& variable) {
+  return mat_file(path).read(variable).array<T>();
+}
+
+}  // namespace dnn2brain::io
+
+#endif  // DNN2BRAIN_IO_MAT_HPP

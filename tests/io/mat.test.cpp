@@ -1,0 +1,354 @@
+// MATLAB .mat reading through matio: the rsa92 files against scipy.io.loadmat and the v7.3
+// sample against h5py (tests/reference/io_values.txt), files written here with matio, and errors.
+#include <dnn2brain/io/mat.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "support/reference_data.hpp"
+
+namespace fs = std::filesystem;
+namespace io = dnn2brain::io;
+using Catch::Contains;
+
+namespace {
+
+// A fresh empty directory under the system temporary directory (per process), removed at exit.
+struct scratch_dir {
+  fs::path path;
+  explicit scratch_dir(const std::string& name)
+      : path(fs::temp_directory_path() /
+             ("dnn2brain-test-mat-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+};
+
+bool data_present(const std::string& folder) {
+  const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;
+  if (fs::is_directory(path)) return true;
+  WARN("dnn2brain-skip: real data folder " << path << " not found");
+  return false;
+}
+
+fs::path data_file(const std::string& relative) {
+  return fs::path(DNN2BRAIN_TEST_DATA_DIR) / relative;
+}
+
+const dnn2brain::test::row_matrix& expected(const std::string& name) {
+  return dnn2brain::test::reference(name, DNN2BRAIN_IO_REFERENCE_FILE);
+}
+
+// Strings stored by make_io_reference.py as code points, one row each, padded with 0.
+std::vector<std::string> expected_strings(const std::string& name) {
+  const auto& codes = expected(name);
+  std::vector<std::string> out;
+  for (Eigen::Index r = 0; r < codes.rows(); ++r) {
+    std::string text;
+    for (Eigen::Index c = 0; c < codes.cols() && codes(r, c) != 0; ++c)
+      text += static_cast<char>(codes(r, c));  // all ASCII here
+    out.push_back(text);
+  }
+  return out;
+}
+
+std::vector<std::size_t> expected_shape(const std::string& name) {
+  const auto& shape = expected(name);
+  std::vector<std::size_t> out;
+  for (Eigen::Index d = 0; d < shape.size(); ++d) out.push_back(std::size_t(shape(0, d)));
+  return out;
+}
+
+// Compares an array with make_io_reference.py's summary: shape, every stride-th value (C order)
+// exactly, and the sum within the rounding of a plain double sum (n eps sum|x|).
+template <typename T>
+void check_summary(const xt::xarray<T>& a, const std::string& name) {
+  INFO(name);
+  REQUIRE(std::vector<std::size_t>(a.shape().begin(), a.shape().end()) ==
+          expected_shape(name + "_shape"));
+  const auto stride = std::size_t(expected(name + "_stride")(0, 0));
+  const auto& sample = expected(name + "_sample");
+  double worst = 0.0, sum = 0.0;
+  for (std::size_t n = 0; n < a.size(); ++n) {
+    const double v = static_cast<double>(a.data()[n]);
+    sum += v;
+    if (n % stride == 0) worst = std::max(worst, std::abs(v - sample(0, Eigen::Index(n / stride))));
+  }
+  CHECK(worst == 0.0);
+  const double bound =
+      double(a.size()) * std::numeric_limits<double>::epsilon() * expected(name + "_abs_sum")(0, 0);
+  CHECK(std::abs(sum - expected(name + "_sum")(0, 0)) <= bound);
+}
+
+double sum_of(const xt::xarray<double>& a) {
+  double s = 0.0;
+  for (const double v : a) s += v;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("Every rsa92 .mat file opens and lists its variables as scipy does",
+          "[io][mat][real_data]") {
+  if (!data_present("rsa92")) return;
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(data_file("rsa92")))
+    if (entry.path().extension() == ".mat") files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files == expected_strings("mat_rsa92_files"));
+  for (std::size_t k = 0; k < files.size(); ++k) {
+    INFO(files[k]);
+    io::mat_file file(data_file("rsa92/" + files[k]));
+    const auto variables = file.variables();
+    CHECK(variables == expected_strings("mat_rsa92_file" + std::to_string(k) + "_variables"));
+    for (const auto& v : variables) CHECK(file.contains(v));
+    CHECK_FALSE(file.contains("no_such_variable"));
+  }
+}
+
+TEST_CASE("92_brainRDMs.mat: RDMs(1,4,2).RDM and the names agree with scipy",
+          "[io][mat][real_data]") {
+  if (!data_present("rsa92")) return;
+  io::mat_file file(data_file("rsa92/92_brainRDMs.mat"));
+  const io::mat_value rdms = file.read("RDMs");
+  CHECK(rdms.kind() == io::mat_kind::structure);
+  CHECK(rdms.dims() == std::vector<std::size_t>{1, 4, 2});
+  CHECK(rdms.field_names() == std::vector<std::string>{"RDM", "name", "color"});
+
+  // MATLAB's RDMs(1,4,2) is 0-based subscripts {0, 3, 1}, linear index 0 + 3*1 + 1*4 = 7.
+  const io::mat_value rdm = rdms.field("RDM", {0, 3, 1});
+  CHECK(rdm.where() == "RDMs(1,4,2).RDM");
+  CHECK(rdm.class_name() == "single");
+  const auto a = rdm.array<double>();
+  check_summary(a, "mat_brain_rdm_1_4_2");
+  const bool same_element = a == rdms.field("RDM", 7).array<double>();
+  CHECK(same_element);
+  CHECK(a(0, 1) == a(1, 0));  // symmetric: rows and columns are not mixed up ...
+  CHECK(a(2, 5) == static_cast<double>(rdm.array<float>()(2, 5)));
+  CHECK(a(0, 0) == 0.0);
+
+  const auto& sums = expected("mat_brain_rdm_sums");
+  const auto names = expected_strings("mat_brain_names");
+  for (std::size_t k = 0; k < rdms.numel(); ++k) {
+    const auto r = rdms.field("RDM", k).array<double>();
+    CHECK(std::abs(sum_of(r) - sums(0, Eigen::Index(k))) <= 1e-9 * sums(0, Eigen::Index(k)));
+    CHECK(rdms.field("name", k).string() == names[k]);
+  }
+}
+
+TEST_CASE("92_modelRDMs.mat: classes per element, names and values agree with scipy",
+          "[io][mat][real_data]") {
+  if (!data_present("rsa92")) return;
+  const io::mat_value models = io::mat_file(data_file("rsa92/92_modelRDMs.mat")).read("Models");
+  REQUIRE(models.numel() == 8);
+  const auto classes = expected_strings("mat_models_classes");
+  const auto names = expected_strings("mat_models_names");
+  const auto& sums = expected("mat_models_rdm_sums");
+  for (std::size_t k = 0; k < 8; ++k) {
+    const io::mat_value rdm = models.field("RDM", k);
+    INFO(rdm.where());
+    CHECK(rdm.class_name() == classes[k]);
+    CHECK(rdm.kind() == io::mat_kind::numeric);
+    CHECK(rdm.dims() == std::vector<std::size_t>{92, 92});
+    CHECK(sum_of(rdm.array<double>()) == Approx(sums(0, Eigen::Index(k))).epsilon(1e-12));
+    CHECK(models.field("name", k).string() == names[k]);
+  }
+  // The animacy model is stored as uint8 0/1 in a double array: it converts to integers exactly.
+  const auto animacy = models.field("RDM", 0).array<std::uint8_t>();
+  CHECK(std::all_of(animacy.begin(), animacy.end(), [](std::uint8_t v) { return v <= 1; }));
+  // The monkey IT model is not integral.
+  CHECK_THROWS_WITH(models.field("RDM", 2).array<std::int32_t>(),
+                    Contains("Models(1,3).RDM") && Contains("92_modelRDMs.mat"));
+}
+
+TEST_CASE("modelRDMs_A2020.mat: condensed AlexNet RDMs and layer names agree with scipy",
+          "[io][mat][real_data]") {
+  if (!data_present("rsa92")) return;
+  const io::mat_value models =
+      io::mat_file(data_file("rsa92/modelRDMs_A2020.mat")).read("modelRDMs");
+  CHECK(models.dims() == std::vector<std::size_t>{1, 63});
+  const auto first = models.field("RDM", 0).array<double>();
+  REQUIRE(std::vector<std::size_t>(first.shape().begin(), first.shape().end()) ==
+          std::vector<std::size_t>{1, 4186});
+  const auto& head = expected("mat_alexnet_rdm0_head");
+  for (Eigen::Index j = 0; j < head.size(); ++j) CHECK(first(0, std::size_t(j)) == head(0, j));
+
+  const auto classes = expected_strings("mat_alexnet_classes");
+  const auto names = expected_strings("mat_alexnet_repr_names");
+  const auto& sums = expected("mat_alexnet_rdm_sums");
+  for (std::size_t k = 0; k < 63; ++k) {
+    const io::mat_value rdm = models.field("RDM", k);
+    INFO(rdm.where());
+    CHECK(rdm.class_name() == classes[k]);
+    CHECK(sum_of(rdm.array<double>()) == Approx(sums(0, Eigen::Index(k))).epsilon(1e-12));
+    CHECK(models.field("reprName", k).string() == names[k]);
+  }
+}
+
+TEST_CASE("Kriegeskorte 2008 supplement: cells of strings, a double matrix, a 3-D uint8 image",
+          "[io][mat][real_data]") {
+  if (!data_present("rsa92")) return;
+  io::mat_file file(data_file("rsa92/Kriegeskorte_Neuron2008_supplementalData.mat"));
+  const io::mat_value labels = file.read("categoryLabels");
+  CHECK(labels.kind() == io::mat_kind::cell);
+  const auto expected_labels = expected_strings("mat_supplement_category_labels");
+  REQUIRE(labels.numel() == expected_labels.size());
+  for (std::size_t k = 0; k < labels.numel(); ++k)
+    CHECK(labels.cell(k).string() == expected_labels[k]);
+  CHECK(labels.cell({0, 11}).where() == "categoryLabels{12}");
+
+  const io::mat_value vectors = file.read("categoryVectors");
+  CHECK(vectors.class_name() == expected_strings("mat_supplement_category_vectors_class")[0]);
+  const auto v = vectors.array<double>();
+  const auto& ev = expected("mat_supplement_category_vectors");
+  REQUIRE(v.shape()[0] == std::size_t(ev.rows()));
+  REQUIRE(v.shape()[1] == std::size_t(ev.cols()));
+  bool all_equal = true;
+  for (Eigen::Index i = 0; i < ev.rows(); ++i)
+    for (Eigen::Index j = 0; j < ev.cols(); ++j)
+      all_equal = all_equal && v(std::size_t(i), std::size_t(j)) == ev(i, j);
+  CHECK(all_equal);
+
+  const io::mat_value image = file.read("stimuli_92objs").field("image", 5);
+  CHECK(image.where() == "stimuli_92objs(1,6).image");
+  CHECK(image.class_name() == expected_strings("mat_supplement_image6_class")[0]);
+  check_summary(image.array<std::uint8_t>(), "mat_supplement_image6");
+}
+
+TEST_CASE("A MATLAB v7.3 (HDF5) file reads as h5py sees it", "[io][mat][real_data]") {
+  if (!data_present("haxby")) return;
+  io::mat_file file(data_file("haxby/v73.mat"));
+  CHECK(file.variables() == expected_strings("mat_v73_variables"));
+  for (const std::string name : {"x", "y"}) {
+    INFO(name);
+    const io::mat_value value = file.read(name);
+    CHECK(value.class_name() == expected_strings("mat_v73_" + name + "_class")[0]);
+    // h5py shows MATLAB's dims reversed; matio and the reference give MATLAB's own (1 × n).
+    CHECK(value.dims() == expected_shape("mat_v73_" + name + "_dims"));
+    const auto a = value.array<double>();
+    const auto& e = expected("mat_v73_" + name);
+    REQUIRE(a.size() == std::size_t(e.size()));
+    for (std::size_t n = 0; n < a.size(); ++n) CHECK(a.data()[n] == e(0, Eigen::Index(n)));
+  }
+  CHECK(file.read("y").kind() == io::mat_kind::logical);
+  const auto y = io::read_mat_array<bool>(data_file("haxby/v73.mat"), "y");
+  CHECK(y(0, 0));
+  CHECK_FALSE(y(0, 1));
+  CHECK(io::read_mat_array<int>(data_file("haxby/v73.mat"), "x")(0, 5) == 5);
+  CHECK_THROWS_WITH(file.read("x").scalar<double>(), Contains("1x6 double"));
+}
+
+TEST_CASE("mat_value reads matio-written arrays in MATLAB's order", "[io][mat]") {
+  const scratch_dir dir("written");
+  const fs::path path = dir.path / "made.mat";
+  {
+    mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
+    REQUIRE(mat != nullptr);
+    // A(i+1, j+1, k+1) = 100 i + 10 j + k, stored column-major as MATLAB does.
+    std::vector<std::int16_t> column_major(2 * 3 * 4);
+    for (std::size_t k = 0, n = 0; k < 4; ++k)
+      for (std::size_t j = 0; j < 3; ++j)
+        for (std::size_t i = 0; i < 2; ++i) column_major[n++] = std::int16_t(100 * i + 10 * j + k);
+    std::size_t dims[3] = {2, 3, 4};
+    matvar_t* a = Mat_VarCreate("A", MAT_C_INT16, MAT_T_INT16, 3, dims, column_major.data(), 0);
+    REQUIRE(Mat_VarWrite(mat, a, MAT_COMPRESSION_ZLIB) == 0);
+    Mat_VarFree(a);
+    std::uint64_t huge[2] = {1, std::uint64_t(1) << 40};
+    std::size_t row[2] = {1, 2};
+    matvar_t* h = Mat_VarCreate("huge", MAT_C_UINT64, MAT_T_UINT64, 2, row, huge, 0);
+    REQUIRE(Mat_VarWrite(mat, h, MAT_COMPRESSION_NONE) == 0);
+    Mat_VarFree(h);
+    double re[2] = {1.0, 2.0}, im[2] = {0.5, -0.5};
+    mat_complex_split_t z{re, im};
+    matvar_t* c = Mat_VarCreate("z", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, row, &z, MAT_F_COMPLEX);
+    REQUIRE(Mat_VarWrite(mat, c, MAT_COMPRESSION_NONE) == 0);
+    Mat_VarFree(c);
+    double one = 2.5;
+    std::size_t scalar[2] = {1, 1};
+    matvar_t* s = Mat_VarCreate("s", MAT_C_DOUBLE, MAT_T_DOUBLE, 2, scalar, &one, 0);
+    REQUIRE(Mat_VarWrite(mat, s, MAT_COMPRESSION_NONE) == 0);
+    Mat_VarFree(s);
+    Mat_Close(mat);
+  }
+  io::mat_file file(path);
+  CHECK(file.variables() == std::vector<std::string>{"A", "huge", "z", "s"});
+  CHECK(file.read("s").scalar<float>() == 2.5f);
+  const auto a = file.read("A").array<std::int32_t>();
+  REQUIRE(a.dimension() == 3);
+  bool ordered = true;
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t k = 0; k < 4; ++k)
+        ordered = ordered && a(i, j, k) == std::int32_t(100 * i + 10 * j + k);
+  CHECK(ordered);
+
+  CHECK(file.read("huge").array<double>()(0, 1) == std::ldexp(1.0, 40));
+  CHECK_THROWS_WITH(file.read("huge").array<std::int32_t>(),
+                    Contains("1099511627776") && Contains("huge"));
+  const io::mat_value z = file.read("z");
+  CHECK(z.is_complex());
+  CHECK(z.kind() == io::mat_kind::other);
+  CHECK_THROWS_WITH(z.array<double>(), Contains("complex double") && Contains("made.mat"));
+}
+
+TEST_CASE("mat_file and mat_value report what is missing or of the wrong class", "[io][mat]") {
+  const scratch_dir dir("errors");
+  std::ofstream(dir.path / "garbage.mat") << std::string(300, 'g');
+  CHECK_THROWS_WITH(io::mat_file(dir.path / "garbage.mat"),
+                    Contains("dnn2brain::mat_file") && Contains("garbage.mat"));
+  CHECK_THROWS_WITH(io::mat_file(dir.path / "missing.mat"),
+                    Contains("does not exist") && Contains("missing.mat"));
+  CHECK_THROWS_AS(io::read_mat_array<double>(dir.path / "missing.mat", "x"), dnn2brain::io_error);
+
+  if (!data_present("rsa92")) return;
+  const fs::path path = data_file("rsa92/92_brainRDMs.mat");
+  io::mat_file file(path);
+  CHECK_THROWS_WITH(file.read("rdms"), Contains("mat_file::read") && Contains("'rdms'") &&
+                                           Contains("RDMs") && Contains("92_brainRDMs.mat"));
+  const io::mat_value rdms = file.read("RDMs");
+  CHECK_THROWS_WITH(rdms.field("RDX", 0), Contains("mat_value::field") && Contains("'RDX'") &&
+                                              Contains("RDM, name, color") &&
+                                              Contains("92_brainRDMs.mat"));
+  CHECK_THROWS_WITH(rdms.array<double>(),
+                    Contains("mat_value::array") && Contains("RDMs") && Contains("1x4x2 struct"));
+  CHECK_THROWS_WITH(rdms.field("RDM", 8), Contains("below 8") && Contains("got 8"));
+  CHECK_THROWS_WITH(rdms.field("RDM", {0, 4, 1}), Contains("subscript 1 below 4"));
+  CHECK_THROWS_WITH(rdms.field("RDM", {0, 0, 2}), Contains("subscript 2 below 2"));
+  CHECK(rdms.field("RDM", {0, 7}).where() == "RDMs(1,4,2).RDM");  // MATLAB's RDMs(1,8)
+  const io::mat_value rdm = rdms.field("RDM", 0);
+  CHECK_THROWS_WITH(rdm.field("x"), Contains("expected a struct") && Contains("RDMs(1,1,1).RDM"));
+  CHECK_THROWS_WITH(rdm.string(), Contains("char row vector") && Contains("92x92 single"));
+  CHECK_THROWS_WITH(rdm.cell(0), Contains("cell array"));
+  CHECK_THROWS_WITH(rdm.scalar<double>(), Contains("scalar"));
+  CHECK_THROWS_WITH(rdms.field("name", 0).array<double>(), Contains("char"));
+  CHECK_FALSE(rdm.has_field("RDM"));
+  CHECK(rdms.has_field("color"));
+}
+
+TEST_CASE("Fields and cells outlive the variable and the file they came from", "[io][mat]") {
+  if (!data_present("rsa92")) return;
+  std::vector<io::mat_value> names;
+  {
+    io::mat_file file(data_file("rsa92/Kriegeskorte_Neuron2008_supplementalData.mat"));
+    const io::mat_value labels = file.read("categoryLabels");
+    for (std::size_t k = 0; k < labels.numel(); ++k) names.push_back(labels.cell(k));
+  }
+  CHECK(names.size() == 12);
+  CHECK(names.front().string() == expected_strings("mat_supplement_category_labels").front());
+}

@@ -1,0 +1,215 @@
+// Result tables as CSV and JSON: exact output, quoting and escaping, shortest round-trip doubles,
+// column checks, and atomic writes.
+#include <dnn2brain/io/table.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <catch2/catch.hpp>
+
+namespace fs = std::filesystem;
+namespace io = dnn2brain::io;
+using Catch::Contains;
+
+namespace {
+
+// A fresh empty directory under the system temporary directory, removed at scope exit.
+struct scratch_dir {
+  fs::path path;
+  explicit scratch_dir(const std::string& name)
+      : path(fs::temp_directory_path() / ("dnn2brain-test-" + name)) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~scratch_dir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+};
+
+std::string content(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string csv(const io::table& t) {
+  std::ostringstream out;
+  io::write_csv(out, t);
+  return out.str();
+}
+
+std::string json(const io::table& t) {
+  std::ostringstream out;
+  io::write_json(out, t);
+  return out.str();
+}
+
+io::table example() {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  io::table t;
+  t.add("model", {"alexnet", "vgg, 16", "say \"hi\"", "two\nlines", "caf\xC3\xA9 \xF0\x9F\x98\x80"})
+      .add("adjusted_r2", std::vector<double>{0.1, 1.0 / 3.0, nan, -inf, -0.0})
+      .add("rank", std::vector<std::int64_t>{1, std::numeric_limits<std::int64_t>::min(), 0, -7,
+                                             std::numeric_limits<std::int64_t>::max()});
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("write_csv quotes per RFC 4180 and prints shortest round-trip numbers", "[io][table]") {
+  CHECK(csv(example()) ==
+        "model,adjusted_r2,rank\n"
+        "alexnet,0.1,1\n"
+        "\"vgg, 16\",0.3333333333333333,-9223372036854775808\n"
+        "\"say \"\"hi\"\"\",NaN,0\n"
+        "\"two\nlines\",-inf,-7\n"
+        "caf\xC3\xA9 \xF0\x9F\x98\x80,-0,9223372036854775807\n");
+  io::table names;
+  names.add("a,b", std::vector<double>{1e300}).add("c\"d", std::vector<float>{1.5f});
+  CHECK(csv(names) == "\"a,b\",\"c\"\"d\"\n1e+300,1.5\n");
+  CHECK(csv(io::table{}) == "\n");
+}
+
+TEST_CASE("write_json writes records with null for NaN and Inf and escaped strings",
+          "[io][table]") {
+  CHECK(json(example()) ==
+        "[\n"
+        "  {\"model\": \"alexnet\", \"adjusted_r2\": 0.1, \"rank\": 1},\n"
+        "  {\"model\": \"vgg, 16\", \"adjusted_r2\": 0.3333333333333333, "
+        "\"rank\": -9223372036854775808},\n"
+        "  {\"model\": \"say \\\"hi\\\"\", \"adjusted_r2\": null, \"rank\": 0},\n"
+        "  {\"model\": \"two\\nlines\", \"adjusted_r2\": null, \"rank\": -7},\n"
+        "  {\"model\": \"caf\xC3\xA9 \xF0\x9F\x98\x80\", \"adjusted_r2\": -0, "
+        "\"rank\": 9223372036854775807}\n"
+        "]\n");
+  io::table control;
+  control.add("k\\", {std::string("\x01\t\b\f\r\x1f\x7f/", 8)});
+  CHECK(json(control) == "[\n  {\"k\\\\\": \"\\u0001\\t\\b\\f\\r\\u001f\x7f/\"}\n]\n");
+  CHECK(json(io::table{}) == "[]\n");
+  io::table empty;
+  empty.add("x", std::vector<double>{});
+  CHECK(json(empty) == "[]\n");
+  CHECK(csv(empty) == "x\n");
+}
+
+TEST_CASE("write_json refuses text that is not UTF-8 and leaves no file", "[io][table]") {
+  const scratch_dir dir("table-utf8");
+  for (const std::string bad : {"\xC3", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80", "a\xFF"}) {
+    io::table t;
+    t.add("name", {"ok", bad});
+    INFO("bytes " << bad.size());
+    CHECK_THROWS_WITH(io::write_json(dir.path / "t.json", t), Contains("dnn2brain::write_json") &&
+                                                                  Contains("UTF-8") &&
+                                                                  Contains("column 'name' row 1"));
+    CHECK_FALSE(fs::exists(dir.path / "t.json"));
+    CHECK(fs::is_empty(dir.path));
+  }
+  io::table t;  // the longest valid forms pass through
+  t.add("ok", {"\xF4\x8F\xBF\xBF \xEF\xBF\xBF \xE0\xA0\x80 \xC2\x80"});
+  CHECK(json(t) == "[\n  {\"ok\": \"\xF4\x8F\xBF\xBF \xEF\xBF\xBF \xE0\xA0\x80 \xC2\x80\"}\n]\n");
+}
+
+TEST_CASE("Doubles written to CSV read back bit for bit", "[io][table]") {
+  std::mt19937_64 rng(3);
+  std::vector<double> values;
+  for (int k = 0; k < 2000; ++k) {
+    double v;
+    const std::uint64_t bits = rng();
+    std::memcpy(&v, &bits, sizeof v);
+    if (std::isfinite(v)) values.push_back(v);
+  }
+  values.push_back(std::numeric_limits<double>::denorm_min());
+  values.push_back(std::numeric_limits<double>::max());
+  io::table t;
+  t.add("x", values);
+  std::istringstream in(csv(t));
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "x");
+  std::size_t k = 0, exact = 0;
+  while (std::getline(in, line)) {
+    double back = 0.0;
+    const auto result = std::from_chars(line.data(), line.data() + line.size(), back);
+    exact += result.ec == std::errc{} && back == values[k];
+    ++k;
+  }
+  CHECK(k == values.size());
+  CHECK(exact == values.size());
+}
+
+TEST_CASE("table::add takes strings, number ranges and Eigen vectors of equal length",
+          "[io][table]") {
+  io::table t;
+  t.add("s", {"a", "b", "c"})
+      .add("eigen", Eigen::Vector3d(0.5, 1.5, 2.5))
+      .add("row", Eigen::RowVector3i(1, 2, 3))
+      .add("flags", std::vector<bool>{true, false, true})
+      .add("array", std::array<std::uint8_t, 3>{7, 8, 9})
+      .add("floats", std::vector<float>{0.1f, 0.2f, 0.3f})
+      .add("block", Eigen::Matrix3d::Identity().col(1));
+  CHECK(t.rows() == 3);
+  CHECK(t.columns() == 7);
+  CHECK(t.names() ==
+        std::vector<std::string>{"s", "eigen", "row", "flags", "array", "floats", "block"});
+  CHECK(std::get<std::vector<std::int64_t>>(t.at("row")) == std::vector<std::int64_t>{1, 2, 3});
+  CHECK(std::get<std::vector<std::int64_t>>(t.at("flags")) == std::vector<std::int64_t>{1, 0, 1});
+  CHECK(std::get<std::vector<double>>(t.at(std::size_t{1})) == std::vector<double>{0.5, 1.5, 2.5});
+  CHECK(csv(t) ==
+        "s,eigen,row,flags,array,floats,block\n"
+        "a,0.5,1,1,7,0.10000000149011612,0\n"
+        "b,1.5,2,0,8,0.20000000298023224,1\n"
+        "c,2.5,3,1,9,0.30000001192092896,0\n");
+
+  const auto message = [&](auto&& add) {
+    try {
+      add();
+    } catch (const dnn2brain::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no dnn2brain::invalid_argument thrown)");
+  };
+  CHECK_THAT(message([&] { t.add("short", std::vector<double>{1.0}); }),
+             Contains("dnn2brain::table::add") &&
+                 Contains("expected 3 values for column 'short'") && Contains("got 1"));
+  CHECK_THAT(message([&] {
+               t.add("s", std::vector<double>{1, 2, 3});
+             }),
+             Contains("'s' a second time"));
+  CHECK_THAT(message([&] { t.add("", std::vector<double>{1, 2, 3}); }), Contains("empty"));
+  CHECK_THAT(
+      message([&] {
+        t.add("big", std::vector<std::uint64_t>{1, std::numeric_limits<std::uint64_t>::max(), 3});
+      }),
+      Contains("fit in int64") && Contains("row 1"));
+  CHECK_THAT(message([&] { t.add("matrix", Eigen::Matrix3d::Identity()); }),
+             Contains("expected a vector") && Contains("3 x 3"));
+  CHECK_THAT(message([&] { (void)t.at("none"); }), Contains("dnn2brain::table::at"));
+  CHECK(t.columns() == 7);  // failed adds change nothing
+}
+
+TEST_CASE("write_csv and write_json write files atomically", "[io][table]") {
+  const scratch_dir dir("table-files");
+  const io::table t = example();
+  io::write_csv(dir.path / "t.csv", t);
+  io::write_json(dir.path / "t.json", t);
+  CHECK(content(dir.path / "t.csv") == csv(t));
+  CHECK(content(dir.path / "t.json") == json(t));
+  CHECK_THROWS_AS(io::write_csv(dir.path / "missing" / "t.csv", t), dnn2brain::io_error);
+  CHECK(std::distance(fs::directory_iterator(dir.path), {}) == 2);
+}

@@ -8,7 +8,7 @@ ensure_build_packages
 cmake -S . -B build/examples -DCMAKE_BUILD_TYPE=Release -DDNN2BRAIN_BUILD_TESTS=OFF \
   -DDNN2BRAIN_BUILD_EXAMPLES=ON >/dev/null
 cmake --build build/examples -j "$(nproc)"
-for example in rdm_compare quickstart roi_regression; do
+for example in rdm_compare quickstart roi_regression searchlight; do
   echo "== examples/$example"
   "build/examples/examples/$example"
 done

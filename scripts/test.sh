@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_build_packages
-ensure_packages catch2 libmatio-dev libnifti2-dev zlib1g-dev clang-format clang-tidy
+ensure_packages catch2 clang-format clang-tidy
 
 jobs=$(nproc)
 echo "== release build"

@@ -17,6 +17,7 @@
 #include <matio.h>
 
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 
 namespace dnn2brain::io {
@@ -37,21 +38,6 @@ namespace detail {
 // This namespace hides dnn2brain::detail inside dnn2brain::io: bring in the error helpers.
 using dnn2brain::detail::concat;
 using dnn2brain::detail::throw_io_error;
-
-// Whether v converts to T without loss (T = bool: any value, nonzero is true; floating-point
-// targets accept everything, narrowing to float only rounds).
-template <typename T, typename S>
-[[nodiscard]] bool mat_representable(S v) noexcept {
-  if constexpr (std::is_same_v<T, bool> || std::is_floating_point_v<T>) {
-    return true;
-  } else if constexpr (std::is_integral_v<S>) {
-    return std::in_range<T>(v);
-  } else {
-    // [-2^digits, 2^digits) for signed T, [0, 2^digits) for unsigned: exact doubles.
-    const double bound = std::ldexp(1.0, std::numeric_limits<T>::digits);
-    return std::trunc(v) == v && v < bound && v >= (std::is_signed_v<T> ? -bound : 0.0);
-  }
-}
 
 // Calls f(S{}) with the element type S of matio's in-memory data type; false for others.
 template <typename F>
@@ -289,7 +275,7 @@ class mat_value {
       T* dst = out.data();
       std::size_t offset = 0;
       for (std::size_t n = 0; n < count; ++n) {
-        if (!detail::mat_representable<T>(in[n])) [[unlikely]]
+        if (!dnn2brain::detail::representable<T>(in[n])) [[unlikely]]
           fail("array", "values that the requested element type holds exactly",
                detail::concat(+in[n], " at linear index ", n));
         if constexpr (std::is_same_v<T, bool>)

@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 #include <dnn2brain/io/atomic_file.hpp>
 #include <dnn2brain/searchlight/geometry.hpp>
@@ -193,22 +194,6 @@ bool visit_nifti_datatype(int code, F&& f) {
   return concat(name ? name : "UNKNOWN", " (code ", code, ")");
 }
 
-// Whether v converts to T without loss (T = bool: any value, nonzero is true). Floating-point
-// targets accept everything: narrowing to float only rounds.
-template <typename T, typename S>
-[[nodiscard]] bool nifti_representable(S v) noexcept {
-  if constexpr (std::is_same_v<T, bool> || std::is_floating_point_v<T> || std::is_same_v<S, bool>) {
-    return true;
-  } else if constexpr (std::is_integral_v<S>) {
-    return std::in_range<T>(v);
-  } else {
-    // [-2^digits, 2^digits) for signed T, [0, 2^digits) for unsigned: both bounds are exact
-    // doubles, unlike numeric_limits<int64_t>::max().
-    const double bound = std::ldexp(1.0, std::numeric_limits<T>::digits);
-    return std::trunc(v) == v && v < bound && v >= (std::is_signed_v<T> ? -bound : 0.0);
-  }
-}
-
 template <typename T, typename S>
 [[nodiscard]] T nifti_convert(S v) noexcept {
   if constexpr (std::is_same_v<T, bool>)
@@ -352,14 +337,14 @@ void nifti_fill(const S* raw, nifti_image<T>& out, const std::filesystem::path& 
           const std::size_t at = ((i * ny + j) * nz + k) * nt + t;
           if (scaled) {
             const double v = double(raw[n]) * out.scl_slope + out.scl_inter;
-            if (!nifti_representable<T>(v)) [[unlikely]]
+            if (!dnn2brain::detail::representable<T>(v)) [[unlikely]]
               throw_io_error(function, concat("expected values representable in the requested "
                                               "element type, got ",
                                               v, " at voxel (", i, ", ", j, ", ", k, ", ", t,
                                               ") of '", path.string(), "'"));
             data[at] = nifti_convert<T>(v);
           } else {
-            if (!nifti_representable<T>(raw[n])) [[unlikely]]
+            if (!dnn2brain::detail::representable<T>(raw[n])) [[unlikely]]
               throw_io_error(function, concat("expected values representable in the requested "
                                               "element type, got ",
                                               +raw[n], " at voxel (", i, ", ", j, ", ", k, ", ", t,
@@ -632,7 +617,7 @@ void write_nifti(const std::filesystem::path& path, const xt::xexpression<E>& da
         for (std::size_t j = 0; j < ny; ++j)
           for (std::size_t i = 0; i < shape[0]; ++i, ++n) {
             const value_type v = source[((i * ny + j) * nz + k) * nt + t];
-            if (!detail::nifti_representable<D>(v)) [[unlikely]]
+            if (!dnn2brain::detail::representable<D>(v)) [[unlikely]]
               detail::throw_invalid_argument(
                   function, detail::concat("expected values that ",
                                            detail::nifti_datatype_name(int(datatype)),

@@ -51,6 +51,15 @@ class parallel_error {
 #endif
 }
 
+/// The calling thread's number within the current parallel region (0 outside one).
+[[nodiscard]] inline int thread_num() noexcept {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 }  // namespace dnn2brain::detail
 
 #endif  // DNN2BRAIN_DETAIL_PARALLEL_HPP

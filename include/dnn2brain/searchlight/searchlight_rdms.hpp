@@ -33,8 +33,11 @@ namespace dnn2brain {
 struct searchlight_options {
   /// Bytes of searchlight RDMs held at once: the chunk handed to the consumer. Peak memory is this
   /// plus the data matrix, the table and a workspace per thread of about
-  /// (max members + n) × (n + 24) scalars, whatever the number of searchlights.
-  std::size_t memory_budget = std::size_t{64} << 20;
+  /// (max members + n) × (n + 24) scalars, whatever the number of searchlights. The default
+  /// keeps a chunk in the caches, so the consumer reads it hot (and writing it costs no memory
+  /// traffic): 856 RDMs of 50 conditions in float. Larger chunks suit consumers with a high
+  /// per-call cost.
+  std::size_t memory_budget = std::size_t{4} << 20;
   /// Called on the calling thread after each chunk with (searchlights done, total).
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -107,6 +110,12 @@ class searchlight_kernel {
   static constexpr Eigen::Index tile_vectors = 2;
 
   Scalar* row(Eigen::Index v) noexcept { return m_z.data() + v * m_ld; }
+
+#if defined(__GNUC__) || defined(__clang__)
+  static void gram_store(Scalar* to, gram_vector<Scalar> value) noexcept {
+    std::memcpy(to, &value, sizeof(value));
+  }
+#endif
 
   // A short copy inlined as whole vectors and a scalar tail: for the ~50-entry runs here a
   // library memmove call costs more than the copy.
@@ -215,7 +224,9 @@ class searchlight_kernel {
     using vec = gram_vector<Scalar>;
     for (Eigen::Index a = 0; a + 1 < m_n; a += tile_rows) {
       for (Eigen::Index b = a + 1; b < m_n; b += width) {
-        vec acc[tile_rows][tile_vectors] = {};
+        vec acc[tile_rows][tile_vectors];
+        for (auto& r : acc)
+          for (auto& u : r) u = vec{};
         for (Eigen::Index v = 0; v < k; ++v) {
           const Scalar* z = row(v);
           vec zb[tile_vectors];
@@ -225,8 +236,11 @@ class searchlight_kernel {
             for (Eigen::Index u = 0; u < tile_vectors; ++u) acc[r][u] += za * zb[u];
           }
         }
+        // Stored vector by vector, so the accumulators stay registers (a whole-array copy would
+        // put the array in memory and zero it with a library call per tile).
         for (Eigen::Index r = 0; r < tile_rows; ++r)
-          std::memcpy(m_gram.data() + (a + r) * m_ld + b, acc[r], sizeof(acc[r]));
+          for (Eigen::Index u = 0; u < tile_vectors; ++u)
+            gram_store(m_gram.data() + (a + r) * m_ld + b + u * lanes, acc[r][u]);
       }
     }
 #else
@@ -364,6 +378,12 @@ requires metric::gram_metric<Metric> searchlight_summary searchlight_rdms(
   rdm_stack<Scalar> chunk(n, Eigen::Index(std::min(chunk_size, std::max<std::size_t>(total, 1))));
   searchlight_summary summary;
   const metric::gram_recipe recipe = metric.recipe();
+  // One workspace per thread, allocated here, where an allocation failure can still throw.
+  const int threads = detail::max_threads();
+  std::vector<detail::searchlight_kernel<Scalar>> kernels;
+  if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>)
+    kernels.assign(std::size_t(threads),
+                   detail::searchlight_kernel<Scalar>(n, table.max_members(), recipe));
 
   for (std::size_t first = 0; first < total; first += chunk_size) {
     const std::size_t count = std::min(chunk_size, total - first);
@@ -372,21 +392,18 @@ requires metric::gram_metric<Metric> searchlight_summary searchlight_rdms(
     std::size_t degenerate = 0;
     detail::parallel_error error;
     // Grains small enough that every thread gets work even in chunks of few large RDMs.
-    const auto grain = static_cast<int>(
-        std::clamp<std::size_t>(count / (8 * std::size_t(detail::max_threads())), 1, 256));
-    DNN2BRAIN_OMP(parallel reduction(+ : degenerate))
+    const auto grain =
+        static_cast<int>(std::clamp<std::size_t>(count / (8 * std::size_t(threads)), 1, 256));
+    DNN2BRAIN_OMP(parallel num_threads(threads) reduction(+ : degenerate))
     {
       if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>) {
-        // Built inside the error guard: an exception must not leave the parallel region.
-        std::optional<detail::searchlight_kernel<Scalar>> kernel;
-        error.run(-1, [&] { kernel.emplace(n, table.max_members(), recipe); });
+        auto& kernel = kernels[std::size_t(detail::thread_num())];
         DNN2BRAIN_OMP(for schedule(dynamic, grain))
         for (std::int64_t s = 0; s < std::int64_t(count); ++s)
-          if (kernel)
-            degenerate += (*kernel)(base, ld, table[first + std::size_t(s)].members,
-                                    values.col(Eigen::Index(s)).data())
-                              ? 1
-                              : 0;
+          degenerate += kernel(base, ld, table[first + std::size_t(s)].members,
+                               values.col(Eigen::Index(s)).data())
+                            ? 1
+                            : 0;
       } else {
         matrix patterns;
         DNN2BRAIN_OMP(for schedule(dynamic, grain))

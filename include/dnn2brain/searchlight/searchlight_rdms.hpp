@@ -210,39 +210,52 @@ class searchlight_kernel {
       // NaN makes every distance of a degenerate pattern NaN.
       m_scale[i] = undefined ? std::numeric_limits<Scalar>::quiet_NaN() : m_diag[i];
     }
-    // 1/‖zₐ‖ on whole vectors (NaN stays NaN).
-    for (Eigen::Index a = 0; a < np; ++a)
-      m_scale[std::size_t(a)] = Scalar(1) / std::sqrt(m_scale[std::size_t(a)]);
+    // 1/‖zₐ‖ on whole vectors (NaN stays NaN). Eigen's packet sqrt, since std::sqrt does not
+    // vectorise where it may set errno.
+    auto scale = Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(m_scale.data(), np);
+    scale = scale.sqrt().inverse();
     return degenerate;
   }
 
-  // G[a][b] for b > a (and some b <= a, ignored) in row-major m_gram, tile by tile.
-  void accumulate(Eigen::Index k) {
-    constexpr Eigen::Index lanes = gram_lanes<Scalar>;
-    constexpr Eigen::Index width = tile_vectors * lanes;
 #if defined(__GNUC__) || defined(__clang__)
+  // One tile: G[a + r][b + u·lanes …] for r < tile_rows, u < Vectors, summed over the k voxels.
+  template <Eigen::Index Vectors>
+  void tile(Eigen::Index a, Eigen::Index b, Eigen::Index k) noexcept {
+    constexpr Eigen::Index lanes = gram_lanes<Scalar>;
     using vec = gram_vector<Scalar>;
-    for (Eigen::Index a = 0; a + 1 < m_n; a += tile_rows) {
-      for (Eigen::Index b = a + 1; b < m_n; b += width) {
-        vec acc[tile_rows][tile_vectors];
-        for (auto& r : acc)
-          for (auto& u : r) u = vec{};
-        for (Eigen::Index v = 0; v < k; ++v) {
-          const Scalar* z = row(v);
-          vec zb[tile_vectors];
-          for (Eigen::Index u = 0; u < tile_vectors; ++u) zb[u] = gram_load(z + b + u * lanes);
-          for (Eigen::Index r = 0; r < tile_rows; ++r) {
-            const Scalar za = z[a + r];
-            for (Eigen::Index u = 0; u < tile_vectors; ++u) acc[r][u] += za * zb[u];
-          }
-        }
-        // Stored vector by vector, so the accumulators stay registers (a whole-array copy would
-        // put the array in memory and zero it with a library call per tile).
-        for (Eigen::Index r = 0; r < tile_rows; ++r)
-          for (Eigen::Index u = 0; u < tile_vectors; ++u)
-            gram_store(m_gram.data() + (a + r) * m_ld + b + u * lanes, acc[r][u]);
+    vec acc[tile_rows][Vectors];
+    for (auto& r : acc)
+      for (auto& u : r) u = vec{};
+    for (Eigen::Index v = 0; v < k; ++v) {
+      const Scalar* z = row(v);
+      vec zb[Vectors];
+      for (Eigen::Index u = 0; u < Vectors; ++u) zb[u] = gram_load(z + b + u * lanes);
+      for (Eigen::Index r = 0; r < tile_rows; ++r) {
+        const Scalar za = z[a + r];
+        for (Eigen::Index u = 0; u < Vectors; ++u) acc[r][u] += za * zb[u];
       }
     }
+    // Stored vector by vector, so the accumulators stay registers (a whole-array copy would put
+    // the array in memory and zero it with a library call per tile).
+    for (Eigen::Index r = 0; r < tile_rows; ++r)
+      for (Eigen::Index u = 0; u < Vectors; ++u)
+        gram_store(m_gram.data() + (a + r) * m_ld + b + u * lanes, acc[r][u]);
+  }
+#endif
+
+  // G[a][b] for b > a (and some b <= a, ignored) in row-major m_gram, tile by tile; a run's last
+  // part of at most one vector gets a one-vector tile (at n = 50 that computes 1584 entries for
+  // the 1225 pairs instead of 1824).
+  void accumulate(Eigen::Index k) {
+#if defined(__GNUC__) || defined(__clang__)
+    constexpr Eigen::Index lanes = gram_lanes<Scalar>;
+    for (Eigen::Index a = 0; a + 1 < m_n; a += tile_rows)
+      for (Eigen::Index b = a + 1; b < m_n; b += tile_vectors * lanes) {
+        if (m_n - b <= lanes)
+          tile<1>(a, b, k);
+        else
+          tile<tile_vectors>(a, b, k);
+      }
 #else
     for (Eigen::Index a = 0; a + 1 < m_n; ++a)
       for (Eigen::Index b = a + 1; b < m_n; ++b) {
@@ -297,7 +310,8 @@ class searchlight_kernel {
             g[j] = d2 > Scalar(0) ? d2 : Scalar(0);
           }
           if (m_recipe.output == metric::gram_output::distance)
-            for (Eigen::Index j = 0; j < padded; ++j) g[j] = std::sqrt(g[j]);
+            Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(g, padded) =
+                Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(g, padded).sqrt();
           break;
         }
       }

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
+
+#include "support/scratch_dir.hpp"
 
 #include "support/reference_data.hpp"
 
@@ -24,21 +24,7 @@ using Catch::Contains;
 namespace {
 
 // A fresh empty directory under the system temporary directory (per process), removed at exit.
-struct scratch_dir {
-  fs::path path;
-  explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("dnn2brain-test-mat-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
+using dnn2brain::test::scratch_dir;
 
 bool data_present(const std::string& folder) {
   const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;

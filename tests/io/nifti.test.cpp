@@ -19,12 +19,12 @@
 #include <tuple>
 #include <vector>
 
-#include <unistd.h>
-
 #include <Eigen/Geometry>
 #include <xtensor/xtensor.hpp>
 
 #include <catch2/catch.hpp>
+
+#include "support/scratch_dir.hpp"
 
 #include "support/reference_data.hpp"
 #include "support/test_helpers.hpp"
@@ -37,21 +37,7 @@ namespace {
 
 // A fresh empty directory under the system temporary directory (per process, so that builds
 // testing at the same time do not meet), removed at scope exit.
-struct scratch_dir {
-  fs::path path;
-  explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             ("dnn2brain-test-nifti-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
+using dnn2brain::test::scratch_dir;
 
 std::string content(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

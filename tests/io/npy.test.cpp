@@ -23,6 +23,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/scratch_dir.hpp"
+
 #include "support/reference_data.hpp"
 
 namespace fs = std::filesystem;
@@ -32,20 +34,7 @@ using Catch::Contains;
 namespace {
 
 // A fresh empty directory under the system temporary directory, removed at scope exit.
-struct scratch_dir {
-  fs::path path;
-  explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("dnn2brain-test-" + name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
+using dnn2brain::test::scratch_dir;
 
 std::string content(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

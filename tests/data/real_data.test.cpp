@@ -2,10 +2,12 @@
 // "dnn2brain-skip:", when the folder is absent; ctest then reports it as skipped.
 #include <dnn2brain/compare.hpp>
 #include <dnn2brain/io/mat.hpp>
+#include <dnn2brain/io/nifti.hpp>
 #include <dnn2brain/io/npy.hpp>
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
+#include <dnn2brain/searchlight.hpp>
 #include <dnn2brain/stats.hpp>
 
 #include <filesystem>
@@ -283,4 +285,27 @@ TEST_CASE("Noise ceilings of the n2b78 EVC and IT RDMs agree with an independent
     check(dnn2brain::noise_ceiling(stack, dnn2brain::measure::pearson{}), "pearson");
   }
   WARN("n2b78 noise ceilings vs scipy, worst deviation " << worst);
+}
+
+TEST_CASE("The MNI 2 mm mask's radius-2 neighbour table matches a convolution count",
+          "[real_data][mni][searchlight]") {
+  if (!data_present("mni")) return;
+  const auto image = dnn2brain::io::read_nifti_volume<std::uint8_t>(
+      data_file("mni/MNI152_T1_2mm_brain_mask.nii.gz"));
+  const dnn2brain::brain_mask mask(image.data, image.geometry);
+  const auto& voxels =
+      dnn2brain::test::reference("mni_voxels", DNN2BRAIN_SEARCHLIGHT_REFERENCE_FILE);
+  REQUIRE(mask.size() == std::size_t(voxels(0, 0)));
+  const auto table = dnn2brain::make_neighbor_table(mask, dnn2brain::neighborhood::sphere{2.0});
+  REQUIRE(table.size() == mask.size());
+  // Histogram of member counts: scipy.ndimage.convolve of the mask with the r = 2 ball.
+  const auto& want =
+      dnn2brain::test::reference("mni_r2_count_histogram", DNN2BRAIN_SEARCHLIGHT_REFERENCE_FILE);
+  std::vector<double> histogram(std::size_t(want.cols()), 0.0);
+  for (const auto& s : table) histogram.at(s.size()) += 1.0;
+  for (Eigen::Index c = 0; c < want.cols(); ++c) {
+    CAPTURE(c);
+    CHECK(histogram[std::size_t(c)] == want(0, c));
+  }
+  CHECK(table.max_members() == 33);
 }

@@ -6,6 +6,8 @@ It rewrites tests/reference/searchlight_values.txt (format: reference_file.py).
 
 - Paper blocks: Dwivedi et al. (2021) `get_blocks` (brainiak's block decomposition) and
   `blocks2sl` back-projection, re-implemented from their description on a small irregular mask.
+- MNI mask (when ../shared/data is present, read with nibabel): the histogram of radius-2
+  neighbour counts over all 228,483 centres, by convolving the mask with the ball.
 - Sphere members: every in-mask voxel within the radius, by brute force over the whole mask, with
   nibabel-style world coordinates through an anisotropic, sheared affine (mm radii).
 """
@@ -81,6 +83,19 @@ for radius in (4.5, 7.0):
     # Member sets of a few centres, sorted column indices.
     for c in (0, 57, len(voxels) - 1):
         put(f"sphere_mm_{radius:g}_members_{c}", np.flatnonzero(d[c] <= radius).reshape(1, -1))
+
+# --- the MNI152 2 mm brain mask: radius-2 neighbour counts by convolution -------------------------
+mni = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data",
+                   "mni", "MNI152_T1_2mm_brain_mask.nii.gz")
+if os.path.exists(mni):
+    import nibabel as nib
+    from scipy.ndimage import convolve
+    brain = np.asarray(nib.load(mni).dataobj) > 0
+    o = np.arange(-2, 3)
+    ball = ((o[:, None, None] ** 2 + o[None, :, None] ** 2 + o[None, None, :] ** 2) <= 4)
+    counts = convolve(brain.astype(np.int64), ball.astype(np.int64), mode="constant")[brain]
+    put("mni_voxels", [brain.sum()])
+    put("mni_r2_count_histogram", np.bincount(counts, minlength=34)[None, :])
 
 write_reference(os.path.join(os.path.dirname(os.path.abspath(__file__)), "searchlight_values.txt"),
                 out, f"made by make_searchlight_reference.py with numpy {np.__version__}")

@@ -2,8 +2,11 @@
 // determinism and bad input.
 #include <dnn2brain/regression.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -187,6 +190,48 @@ TEST_CASE("a design set fits each design as if alone", "[regression][design_set]
   const dnn2brain::rdm_stack<double> stack(y);
   CHECK(fit(set, stack).r_squared == together.r_squared);
   CHECK(fit(set, stack.get(7)).r_squared.col(0) == together.r_squared.col(7));
+}
+
+TEST_CASE("gathered_each fits every gathered copy as gathered alone, bit for bit",
+          "[regression][design_set]") {
+  const index_t n = 30, m = dnn2brain::condensed_size(n);
+  const Eigen::MatrixXd x = gaussian(m, 5, 61);
+  const Eigen::MatrixXd y = related_targets(x, 50, 62);
+  std::vector<design> designs;
+  designs.emplace_back(x.leftCols(2));
+  designs.emplace_back(x.middleCols(1, 3));  // overlaps the first: the union is merged
+  designs.emplace_back(x.rightCols(2));
+  const design_set<double> set(designs);
+  // Three relabellings of the conditions as pair source lists.
+  std::vector<std::vector<index_t>> sources;
+  std::mt19937 engine(63);
+  for (int copy = 0; copy < 3; ++copy) {
+    std::vector<index_t> pi(std::size_t(n), 0);
+    std::iota(pi.begin(), pi.end(), index_t(0));
+    std::shuffle(pi.begin(), pi.end(), engine);
+    std::vector<index_t> s(std::size_t(m), 0);
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = i + 1; j < n; ++j)
+        s[std::size_t(dnn2brain::condensed_index(n, i, j))] =
+            dnn2brain::condensed_index(n, std::min(pi[i], pi[j]), std::max(pi[i], pi[j]));
+    sources.push_back(std::move(s));
+  }
+  const design_set<double> stacked = set.gathered_each(sources);
+  REQUIRE(stacked.size() == 3 * set.size());
+  const auto together = fit(stacked, y, {.coefficients = true});
+  for (std::size_t q = 0; q < sources.size(); ++q) {
+    const auto alone = fit(set.gathered(sources[q]), y, {.coefficients = true});
+    INFO("copy " << q);
+    CHECK(together.r_squared.middleRows(index_t(q) * set.size(), set.size()) == alone.r_squared);
+    CHECK(together.adjusted_r_squared.middleRows(index_t(q) * set.size(), set.size()) ==
+          alone.adjusted_r_squared);
+    for (index_t d = 0; d < set.size(); ++d)
+      CHECK(together.coefficients[q * std::size_t(set.size()) + std::size_t(d)] ==
+            alone.coefficients[std::size_t(d)]);
+  }
+  CHECK_THROWS_WITH(set.gathered_each({}), Catch::Contains("design_set::gathered_each"));
+  sources.back().pop_back();
+  CHECK_THROWS_WITH(set.gathered_each(sources), Catch::Contains("equal length"));
 }
 
 TEST_CASE("rank deficiency is reported, not hidden", "[regression][rank]") {

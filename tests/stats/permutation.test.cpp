@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -319,10 +320,16 @@ TEST_CASE("many targets: the permutation moved onto the models gives the same p-
   const index_t n = 10, count = 1030;
   const scenario s = make_scenario(n, count, 4);
   const dnn2brain::permutation_options options{.permutations = 120, .seed = 2};
-  for (const bool regression : {true, false}) {
-    INFO((regression ? "regression" : "correlation"));
+  for (const char* kind : {"regression", "partition", "correlation"}) {
+    INFO(kind);
     const auto test = [&](const Eigen::MatrixXd& y) {
-      if (regression) return dnn2brain::permutation_test(designs_of(s), y, options);
+      if (kind == std::string("regression"))
+        return dnn2brain::permutation_test(designs_of(s), y, options);
+      if (kind == std::string("partition"))
+        return dnn2brain::permutation_test(
+            dnn2brain::variance_partitioning<double>(
+                std::vector<Eigen::MatrixXd>{s.layers[0], s.layers[1]}),
+            y, options);
       Eigen::MatrixXd models(y.rows(), 3);
       for (index_t d = 0; d < 3; ++d) models.col(d) = s.layers[std::size_t(d)].col(1);
       return dnn2brain::permutation_test(dnn2brain::correlation_statistic(models), y, options);
@@ -340,6 +347,33 @@ TEST_CASE("many targets: the permutation moved onto the models gives the same p-
     CHECK(dnn2brain::test::max_abs_diff(whole.max_null, left.max_null.cwiseMax(right.max_null)) <
           1e-12);
   }
+}
+
+TEST_CASE("gathered_each scores every source list as gathered does, bit for bit",
+          "[stats][permutation]") {
+  // What lets the relabelled-models path score several permutations per pass.
+  const index_t n = 10;
+  const scenario s = make_scenario(n, 12, 5);
+  std::vector<std::vector<index_t>> lists;
+  for (std::uint64_t b = 0; b < 3; ++b) {
+    std::vector<index_t> sources(std::size_t(s.targets.rows())), labels, offsets;
+    dnn2brain::detail::permuted_pairs(n, dnn2brain::permutation_scheme::conditions, 7, b, labels,
+                                      offsets, sources);
+    lists.push_back(std::move(sources));
+  }
+  const auto check = [&](const auto& statistic) {
+    const Eigen::MatrixXd together = statistic.gathered_each(lists)(s.targets);
+    const index_t d = statistic.size();
+    REQUIRE(together.rows() == 3 * d);
+    for (std::size_t q = 0; q < lists.size(); ++q)
+      CHECK(together.middleRows(index_t(q) * d, d) == statistic.gathered(lists[q])(s.targets));
+  };
+  check(dnn2brain::regression_statistic<double>(designs_of(s)));
+  check(dnn2brain::partition_statistic<double>(dnn2brain::variance_partitioning<double>(
+      std::vector<Eigen::MatrixXd>{s.layers[0], s.layers[1], s.layers[2]})));
+  Eigen::MatrixXd models(s.targets.rows(), 2);
+  models << s.layers[0].col(0), s.layers[2].col(1);
+  check(dnn2brain::correlation_statistic(models, dnn2brain::measure::spearman{}));
 }
 
 TEST_CASE("Besag-Clifford sequential stopping: exact stops, valid p-values, deterministic",

@@ -99,6 +99,21 @@ class design_set {
     return design_set(std::move(designs), m_union_rank < ranks);
   }
 
+  /// \brief The set gathered on each list of source pairs, side by side: P·size() designs, design
+  /// q·size() + d being design d gathered on sources[q].
+  ///
+  /// One fit then scores P permutations or resamples in one pass over the targets, and each
+  /// design's scores have the same bits as in the set gathered(sources[q]) alone.
+  [[nodiscard]] design_set gathered_each(std::span<const std::vector<index_t>> sources) const {
+    if (sources.empty())
+      detail::throw_invalid_argument("design_set::gathered_each",
+                                     "expected at least one list of source pairs, got none");
+    std::vector<design_set> blocks;
+    blocks.reserve(sources.size());
+    for (const std::vector<index_t>& s : sources) blocks.push_back(gathered(s));
+    return design_set(blocks);
+  }
+
  private:
   template <std::floating_point S, typename Derived>
   friend ols_result fit(const design_set<S>&, const Eigen::MatrixBase<Derived>&, fit_options);
@@ -117,6 +132,29 @@ class design_set {
       columns += m_designs[d].rank();
     }
     build_union(m, columns, merge);
+  }
+
+  // The blocks' designs and union bases side by side (blocks share their pair count).
+  explicit design_set(std::span<const design_set> blocks) {
+    const index_t m = blocks.front().pairs();
+    for (const design_set& b : blocks) {
+      if (b.pairs() != m)
+        detail::throw_invalid_argument(
+            "design_set::gathered_each",
+            detail::concat("expected source lists of equal length, got ", m, " and ", b.pairs()));
+      m_union_rank += b.m_union_rank;
+    }
+    const Eigen::Index lanes = detail::gram_lanes<Scalar>;
+    m_width = (m_union_rank + lanes - 1) / lanes * lanes;
+    m_kernel_basis.setZero(m, m_width);
+    index_t at = 0;
+    for (const design_set& b : blocks) {
+      m_kernel_basis.middleCols(at, b.m_union_rank) = b.m_kernel_basis.leftCols(b.m_union_rank);
+      m_designs.insert(m_designs.end(), b.m_designs.begin(), b.m_designs.end());
+      m_maps.insert(m_maps.end(), b.m_maps.begin(), b.m_maps.end());
+      for (const index_t first : b.m_map_first) m_map_first.push_back(at + first);
+      at += b.m_union_rank;
+    }
   }
 
   void build_union(index_t m, index_t columns, bool merge) {
@@ -287,11 +325,13 @@ template <std::floating_point Scalar, typename Derived>
           const design& dd = set[d];
           const Eigen::MatrixXd& map = set.m_maps[static_cast<std::size_t>(d)];
           const index_t first = set.m_map_first[static_cast<std::size_t>(d)];
-          // A design that spans the union has the union's R²; its map serves coefficients only.
-          const bool spans = dd.rank() == r_union;
+          // A design whose basis spans the union columns its map reaches (the union itself, the
+          // first design of a set, a block of gathered_each) has their R²; its map serves
+          // coefficients only.
+          const bool spans = dd.rank() == map.cols();
           std::fill_n(explained.data(), padded, 0.0);
           if (spans)
-            for (index_t l = 0; l < r_union; ++l)
+            for (index_t l = first; l < first + map.cols(); ++l)
               for (index_t t = 0; t < padded; ++t)
                 explained[t] += zt[l * padded + t] * zt[l * padded + t];
           if (!spans || options.coefficients)

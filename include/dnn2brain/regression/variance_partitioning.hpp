@@ -131,6 +131,32 @@ class variance_partitioning {
   design_set<Scalar> m_sets;
 };
 
+namespace detail {
+
+/// Fractions (commonality analysis) of every target from the R² of its 2^k − 1 unions, row s − 1
+/// for subset s: g(B) = R²(all) − R²(all \ B), with R²(∅) = 0, then the in-place Möbius transform
+/// over the subset lattice, one group at a time.
+[[nodiscard]] inline Eigen::MatrixXd commonality(const Eigen::Ref<const Eigen::MatrixXd>& unions) {
+  const index_t subsets = unions.rows(), all = subsets;
+  Eigen::MatrixXd fractions(subsets, unions.cols());
+  std::vector<double> g(static_cast<std::size_t>(subsets + 1));
+  for (index_t t = 0; t < unions.cols(); ++t) {
+    const double total = unions(all - 1, t);
+    g[0] = 0.0;
+    for (index_t b = 1; b <= subsets; ++b) {
+      const index_t rest = all & ~b;
+      g[static_cast<std::size_t>(b)] = total - (rest == 0 ? 0.0 : unions(rest - 1, t));
+    }
+    for (index_t bit = 1; bit <= all; bit <<= 1)
+      for (index_t s = 1; s <= subsets; ++s)
+        if (s & bit) g[static_cast<std::size_t>(s)] -= g[static_cast<std::size_t>(s ^ bit)];
+    for (index_t s = 1; s <= subsets; ++s) fractions(s - 1, t) = g[static_cast<std::size_t>(s)];
+  }
+  return fractions;
+}
+
+}  // namespace detail
+
 /// \brief Partitions the variance of m × T targets (or an rdm_stack / rdm) among the groups.
 /// \throws invalid_argument as fit(design_set, ...).
 template <std::floating_point Scalar, typename Targets>
@@ -143,25 +169,7 @@ template <std::floating_point Scalar, typename Targets>
       options.adjusted ? std::move(fitted.adjusted_r_squared) : std::move(fitted.r_squared);
   result.info = fitted.info;
   result.degenerate_targets = std::move(fitted.degenerate_targets);
-
-  // g(B) = R²(all) − R²(all \ B), with R²(∅) = 0; then the in-place Möbius transform over the
-  // subset lattice, one group at a time.
-  const index_t subsets = result.unions.rows(), all = subsets;
-  result.fractions.resize(subsets, result.unions.cols());
-  std::vector<double> g(static_cast<std::size_t>(subsets + 1));
-  for (index_t t = 0; t < result.unions.cols(); ++t) {
-    const double total = result.unions(all - 1, t);
-    g[0] = 0.0;
-    for (index_t b = 1; b <= subsets; ++b) {
-      const index_t rest = all & ~b;
-      g[static_cast<std::size_t>(b)] = total - (rest == 0 ? 0.0 : result.unions(rest - 1, t));
-    }
-    for (index_t bit = 1; bit <= all; bit <<= 1)
-      for (index_t s = 1; s <= subsets; ++s)
-        if (s & bit) g[static_cast<std::size_t>(s)] -= g[static_cast<std::size_t>(s ^ bit)];
-    for (index_t s = 1; s <= subsets; ++s)
-      result.fractions(s - 1, t) = g[static_cast<std::size_t>(s)];
-  }
+  result.fractions = detail::commonality(result.unions);
   return result;
 }
 

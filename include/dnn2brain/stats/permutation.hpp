@@ -115,6 +115,10 @@ inline constexpr index_t relabel_models_from = 1024;
 // Null scores of one round of permutations are held at once: D × (round × targets) doubles.
 inline constexpr index_t null_budget = index_t(1) << 22;
 
+// Permutations scored per pass over the targets on the relabelled-models path (when the
+// statistic offers gathered_each).
+inline constexpr index_t stacked_permutations = 4;
+
 template <typename Statistic, typename Scalar>
 permutation_result permutation_engine(
     const Statistic& statistic, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& y,
@@ -169,6 +173,12 @@ permutation_result permutation_engine(
     result.max_null.setConstant(permutations, models, -std::numeric_limits<double>::infinity());
 
   const bool relabel = count >= relabel_models_from;
+  // Relabelled models of several permutations side by side when the statistic can stack them:
+  // one pass over the targets then serves them all.
+  constexpr bool stacks = requires(const Statistic& s, std::span<const std::vector<index_t>> l) {
+    { s.gathered_each(l) } -> std::same_as<Statistic>;
+  };
+  const index_t per_pass = stacks ? stacked_permutations : 1;
   std::vector<index_t> active(static_cast<std::size_t>(count));
   std::iota(active.begin(), active.end(), index_t(0));
   matrix kept;  // the active targets' columns, once sequential stopping has dropped some
@@ -182,19 +192,39 @@ permutation_result permutation_engine(
     const index_t chunk = std::min(live, options.batch);
     const index_t per = std::max<index_t>(1, options.batch / chunk);
     index_t round = std::max<index_t>(1, null_budget / (models * live));
+    if (relabel) round = std::max(round, per_pass);
     if (!relabel) round = std::max(per, round / per * per);
     if (sequential) round = std::min(round, relabel ? index_t(4) : 8 * per);  // stop soon
     round = std::min(round, permutations - first);
     nulls.resize(models, round * live);
 
     if (relabel) {
-      std::vector<index_t> sources(static_cast<std::size_t>(m)), inverse(sources.size()), labels,
-          offsets;
-      for (index_t q = 0; q < round; ++q) {
-        permuted_pairs(n, options.scheme, options.seed, static_cast<std::uint64_t>(first + q),
-                       labels, offsets, sources);
-        for (index_t k = 0; k < m; ++k) inverse[static_cast<std::size_t>(sources[k])] = k;
-        nulls.middleCols(q * live, live) = statistic.gathered(inverse)(targets);
+      std::vector<index_t> sources(static_cast<std::size_t>(m)), labels, offsets;
+      std::vector<std::vector<index_t>> inverses(static_cast<std::size_t>(per_pass),
+                                                 std::vector<index_t>(sources.size()));
+      for (index_t q0 = 0; q0 < round; q0 += per_pass) {
+        const index_t size = std::min(per_pass, round - q0);
+        for (index_t q = 0; q < size; ++q) {
+          permuted_pairs(n, options.scheme, options.seed,
+                         static_cast<std::uint64_t>(first + q0 + q), labels, offsets, sources);
+          auto& inverse = inverses[static_cast<std::size_t>(q)];
+          for (index_t k = 0; k < m; ++k) inverse[static_cast<std::size_t>(sources[k])] = k;
+        }
+        if constexpr (stacks) {
+          const Statistic permuted =
+              statistic.gathered_each(std::span(inverses).first(static_cast<std::size_t>(size)));
+          // Targets in slices, so that the stacked scores stay within the null budget.
+          const index_t slice = std::max<index_t>(1, null_budget / (size * models));
+          for (index_t t0 = 0; t0 < live; t0 += slice) {
+            const index_t width = std::min(slice, live - t0);
+            const Eigen::MatrixXd scores = permuted(targets.middleCols(t0, width));
+            for (index_t q = 0; q < size; ++q)
+              nulls.middleCols((q0 + q) * live + t0, width) =
+                  scores.middleRows(q * models, models);
+          }
+        } else {
+          nulls.middleCols(q0 * live, live) = statistic.gathered(inverses.front())(targets);
+        }
       }
     } else {
       const index_t batches = (round + per - 1) / per;

@@ -4,6 +4,7 @@
 #include <concepts>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -23,6 +24,9 @@ namespace dnn2brain {
 /// s(targets) maps m × T target RDMs to D × T scores in double; s.gathered(sources) is the
 /// statistic whose models keep only (and repeat) the pairs sources[k], so that a bootstrap can
 /// refit on resampled conditions and a permutation can be moved from the targets to the models.
+/// A statistic may also offer s.gathered_each(lists): the models gathered on each of P source
+/// lists in one statistic of P·D scores (row q·D + d), each score as gathered(lists[q]) gives it;
+/// permutation_test then scores P permutations per pass over the targets.
 template <typename S>
 concept resampling_statistic = std::copy_constructible<S> &&
     requires(const S& s, const Eigen::MatrixXd& targets, std::span<const index_t> sources) {
@@ -70,6 +74,10 @@ class regression_statistic {
   [[nodiscard]] regression_statistic gathered(std::span<const index_t> sources) const {
     return regression_statistic(m_models.gathered(sources), m_score);
   }
+  [[nodiscard]] regression_statistic gathered_each(
+      std::span<const std::vector<index_t>> sources) const {
+    return regression_statistic(m_models.gathered_each(sources), m_score);
+  }
 
  private:
   design_set<Scalar> m_models;
@@ -81,25 +89,40 @@ class regression_statistic {
 template <std::floating_point Scalar>
 class partition_statistic {
  public:
-  explicit partition_statistic(variance_partitioning<Scalar> partitioning,
+  explicit partition_statistic(const variance_partitioning<Scalar>& partitioning,
                                partition_options options = {})
-      : m_partitioning(std::move(partitioning)), m_options(options) {}
+      : partition_statistic(partitioning.unions(), partitioning.groups(), options) {}
 
-  [[nodiscard]] index_t size() const noexcept { return m_partitioning.unions().size(); }
-  [[nodiscard]] index_t pairs() const noexcept { return m_partitioning.unions().pairs(); }
+  [[nodiscard]] index_t size() const noexcept { return m_unions.size(); }
+  [[nodiscard]] index_t pairs() const noexcept { return m_unions.pairs(); }
 
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
-    return fit(m_partitioning, targets.derived(), m_options).fractions;
+    ols_result r = fit(m_unions, targets.derived());
+    const Eigen::MatrixXd& unions = m_options.adjusted ? r.adjusted_r_squared : r.r_squared;
+    // The 2^k − 1 unions of each gathered copy (gathered_each) in turn.
+    const index_t subsets = (index_t(1) << m_groups) - 1;
+    Eigen::MatrixXd fractions(size(), unions.cols());
+    for (index_t at = 0; at < size(); at += subsets)
+      fractions.middleRows(at, subsets) = detail::commonality(unions.middleRows(at, subsets));
+    return fractions;
   }
 
   [[nodiscard]] partition_statistic gathered(std::span<const index_t> sources) const {
-    return partition_statistic(m_partitioning.gathered(sources), m_options);
+    return partition_statistic(m_unions.gathered(sources), m_groups, m_options);
+  }
+  [[nodiscard]] partition_statistic gathered_each(
+      std::span<const std::vector<index_t>> sources) const {
+    return partition_statistic(m_unions.gathered_each(sources), m_groups, m_options);
   }
 
  private:
-  variance_partitioning<Scalar> m_partitioning;
+  partition_statistic(design_set<Scalar> unions, index_t groups, partition_options options)
+      : m_unions(std::move(unions)), m_options(options), m_groups(groups) {}
+
+  design_set<Scalar> m_unions;  // every union of groups, gathered_each copies side by side
   partition_options m_options;
+  index_t m_groups;
 };
 
 /// Correlations (any rdm_measure) of D model RDMs with every target.
@@ -138,18 +161,40 @@ class correlation_statistic {
 
   [[nodiscard]] correlation_statistic gathered(std::span<const index_t> sources) const {
     Eigen::MatrixXd models(static_cast<index_t>(sources.size()), size());
-    for (index_t k = 0; k < models.rows(); ++k) {
-      const index_t from = sources[static_cast<std::size_t>(k)];
-      if (from < 0 || from >= pairs())
-        detail::throw_invalid_argument("correlation_statistic::gathered",
-                                       detail::concat("expected source pairs in [0, ", pairs(),
-                                                      "), got ", from, " at position ", k));
-      models.row(k) = m_models.row(from);
+    gather(sources, models);
+    return correlation_statistic(models);
+  }
+  [[nodiscard]] correlation_statistic gathered_each(
+      std::span<const std::vector<index_t>> sources) const {
+    const index_t lists = static_cast<index_t>(sources.size());
+    Eigen::MatrixXd models(lists > 0 ? static_cast<index_t>(sources.front().size()) : 0,
+                           lists * size());
+    for (index_t q = 0; q < lists; ++q) {
+      if (static_cast<index_t>(sources[static_cast<std::size_t>(q)].size()) != models.rows())
+        detail::throw_invalid_argument(
+            "correlation_statistic::gathered_each",
+            detail::concat("expected source lists of equal length, got ", models.rows(), " and ",
+                           sources[static_cast<std::size_t>(q)].size()));
+      auto block = models.middleCols(q * size(), size());
+      gather(sources[static_cast<std::size_t>(q)], block);
     }
     return correlation_statistic(models);
   }
 
  private:
+  // Row k of out = model row sources[k].
+  template <typename Out>
+  void gather(std::span<const index_t> sources, Out& out) const {
+    for (index_t k = 0; k < out.rows(); ++k) {
+      const index_t from = sources[static_cast<std::size_t>(k)];
+      if (from < 0 || from >= pairs())
+        detail::throw_invalid_argument("correlation_statistic::gathered",
+                                       detail::concat("expected source pairs in [0, ", pairs(),
+                                                      "), got ", from, " at position ", k));
+      out.row(k) = m_models.row(from);
+    }
+  }
+
   Eigen::MatrixXd m_models;
 };
 

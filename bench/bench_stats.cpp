@@ -67,12 +67,12 @@ void permutation_roi(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
-// Searchlight targets (range(0)), 20 permutations (timed per permutation: 10,000 cost 10,000
+// Searchlight targets (range(0)), 64 permutations (8 passes of 8; timed per permutation: 10,000 cost 10,000
 // times as much), model differences off (range(1) = 0) or on: the arithmetic is the projection
 // of every target on the 38 basis vectors of the permuted models, 2·m·38 flops per target.
 template <typename Scalar>
 void permutation_searchlights(benchmark::State& state) {
-  const Eigen::Index count = state.range(0), permutations = 20;
+  const Eigen::Index count = state.range(0), permutations = 64;
   static Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> targets;
   if (targets.cols() != count) {
     targets.resize(pairs, count);

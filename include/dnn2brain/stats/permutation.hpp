@@ -115,15 +115,23 @@ inline constexpr index_t relabel_models_from = 1024;
 // Null scores of one round of permutations are held at once: D × (round × targets) doubles.
 inline constexpr index_t null_budget = index_t(1) << 22;
 
+// Scores of one slice of targets on the relabelled-models path: 2 MiB of doubles.
+inline constexpr index_t slice_budget = index_t(1) << 18;
+
 // Permutations scored per pass over the targets on the relabelled-models path (when the
 // statistic offers gathered_each).
-inline constexpr index_t stacked_permutations = 4;
+inline constexpr index_t stacked_permutations = 8;
 
+template <typename Scalar>
+using target_matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+
+// y: the targets, read in place when they are column-major with unit inner stride.
 template <typename Statistic, typename Scalar>
 permutation_result permutation_engine(
-    const Statistic& statistic, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& y,
+    const Statistic& statistic,
+    const Eigen::Ref<const target_matrix<Scalar>, 0, Eigen::OuterStride<>>& y,
     const permutation_options& options) {
-  using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using matrix = target_matrix<Scalar>;
   constexpr const char* function = "permutation_test";
   const index_t m = y.rows(), count = y.cols(), models = statistic.size();
   const index_t n = condensed_conditions(m);
@@ -182,51 +190,105 @@ permutation_result permutation_engine(
   std::vector<index_t> active(static_cast<std::size_t>(count));
   std::iota(active.begin(), active.end(), index_t(0));
   matrix kept;  // the active targets' columns, once sequential stopping has dropped some
-  const matrix* live_targets = &y;
+  bool dropped = false;
+
+  // Tallies the null scores of permutations [first, first + size) of the live targets
+  // [j0, j0 + width): null(q, j) points to the D scores of permutation first + q of live target
+  // j0 + j. Each target's permutations are counted in order, so that a sequential stop
+  // knows its permutation exactly.
+  index_t first = 0;
+  const auto tally_nulls = [&](index_t size, index_t j0, index_t width,
+                               const auto& null) {
+    DNN2BRAIN_OMP(parallel for schedule(static) if (width * size * tracked > (index_t(1) << 16)))
+    for (index_t j = 0; j < width; ++j) {
+      const index_t t = active[static_cast<std::size_t>(j0 + j)];
+      const auto tally = [&](index_t s, double value, index_t q) {
+        if (stop_of(s, t) == 0 && value >= observed(s, t) && ++exceed(s, t) == h && sequential)
+          stopped(s, t) = first + q + 1;
+      };
+      index_t* const e = exceed.col(t).data();
+      const double* const o = observed.col(t).data();
+      // A local bound: the counts written through e could otherwise alias a captured one, and
+      // the loops would not vectorise.
+      const index_t size_d = models;
+      for (index_t q = 0; q < size; ++q) {
+        const double* const v = null(q, j);
+        if (sequential) {
+          for (index_t d = 0; d < size_d; ++d) tally(d, v[d], q);
+          if (differences)
+            for (index_t a = 0; a < size_d; ++a)
+              for (index_t b = 0; b < size_d; ++b) tally(size_d + a * size_d + b, v[a] - v[b], q);
+        } else {  // branch-free, vectorised over b
+          for (index_t d = 0; d < size_d; ++d) e[d] += v[d] >= o[d];
+          if (differences)
+            for (index_t a = 0; a < size_d; ++a) {
+              index_t* const ea = e + size_d + a * size_d;
+              const double* const oa = o + size_d + a * size_d;
+              for (index_t b = 0; b < size_d; ++b) ea[b] += v[a] - v[b] >= oa[b];
+            }
+        }
+        tally(tracked - 1, best_of(std::span(v, static_cast<std::size_t>(size_d))), q);
+      }
+    }
+    if (sequential) return;
+    std::vector<double> top(static_cast<std::size_t>(models));  // a contiguous copy of the row
+    for (index_t q = 0; q < size; ++q) {
+      for (index_t d = 0; d < models; ++d)
+        top[static_cast<std::size_t>(d)] = result.max_null(first + q, d);
+      for (index_t j = 0; j < width; ++j) {
+        const double* const v = null(q, j);
+        for (std::size_t d = 0; d < top.size(); ++d) top[d] = std::max(top[d], v[d]);
+      }  // std::max keeps the first argument against NaN, so NaN never wins
+      for (index_t d = 0; d < models; ++d)
+        result.max_null(first + q, d) = top[static_cast<std::size_t>(d)];
+    }
+  };
+
+  using view = Eigen::Map<const matrix, 0, Eigen::OuterStride<>>;
   Eigen::MatrixXd nulls;  // permutation q of the round: columns [q·live, (q + 1)·live)
   parallel_error errors;
-  for (index_t first = 0; first < permutations && !active.empty();) {
-    const matrix& targets = *live_targets;
+  while (first < permutations && !active.empty()) {
+    const view targets = dropped
+                             ? view(kept.data(), m, kept.cols(), Eigen::OuterStride<>(m))
+                             : view(y.data(), m, count, Eigen::OuterStride<>(y.outerStride()));
     const index_t live = targets.cols();
     // Batches of `per` permutations of `chunk` targets when the targets are permuted.
     const index_t chunk = std::min(live, options.batch);
     const index_t per = std::max<index_t>(1, options.batch / chunk);
     index_t round = std::max<index_t>(1, null_budget / (models * live));
-    if (relabel) round = std::max(round, per_pass);
-    if (!relabel) round = std::max(per, round / per * per);
-    if (sequential) round = std::min(round, relabel ? index_t(4) : 8 * per);  // stop soon
+    if (relabel) round = per_pass;
+    else round = std::max(per, round / per * per);
+    if (sequential && !relabel) round = std::min(round, 8 * per);  // stop soon
     round = std::min(round, permutations - first);
-    nulls.resize(models, round * live);
 
     if (relabel) {
+      // One pass over the targets scores the round's permutations, moved onto the models, and
+      // counts them slice by slice: the scores of a slice (and the fit's temporaries) are small
+      // enough to be reused from the heap instead of mapped afresh.
       std::vector<index_t> sources(static_cast<std::size_t>(m)), labels, offsets;
-      std::vector<std::vector<index_t>> inverses(static_cast<std::size_t>(per_pass),
+      std::vector<std::vector<index_t>> inverses(static_cast<std::size_t>(round),
                                                  std::vector<index_t>(sources.size()));
-      for (index_t q0 = 0; q0 < round; q0 += per_pass) {
-        const index_t size = std::min(per_pass, round - q0);
-        for (index_t q = 0; q < size; ++q) {
-          permuted_pairs(n, options.scheme, options.seed,
-                         static_cast<std::uint64_t>(first + q0 + q), labels, offsets, sources);
-          auto& inverse = inverses[static_cast<std::size_t>(q)];
-          for (index_t k = 0; k < m; ++k) inverse[static_cast<std::size_t>(sources[k])] = k;
-        }
-        if constexpr (stacks) {
-          const Statistic permuted =
-              statistic.gathered_each(std::span(inverses).first(static_cast<std::size_t>(size)));
-          // Targets in slices, so that the stacked scores stay within the null budget.
-          const index_t slice = std::max<index_t>(1, null_budget / (size * models));
-          for (index_t t0 = 0; t0 < live; t0 += slice) {
-            const index_t width = std::min(slice, live - t0);
-            const Eigen::MatrixXd scores = permuted(targets.middleCols(t0, width));
-            for (index_t q = 0; q < size; ++q)
-              nulls.middleCols((q0 + q) * live + t0, width) =
-                  scores.middleRows(q * models, models);
-          }
-        } else {
-          nulls.middleCols(q0 * live, live) = statistic.gathered(inverses.front())(targets);
-        }
+      for (index_t q = 0; q < round; ++q) {
+        permuted_pairs(n, options.scheme, options.seed, static_cast<std::uint64_t>(first + q),
+                       labels, offsets, sources);
+        auto& inverse = inverses[static_cast<std::size_t>(q)];
+        for (index_t k = 0; k < m; ++k) inverse[static_cast<std::size_t>(sources[k])] = k;
+      }
+      Statistic permuted = [&] {
+        if constexpr (stacks) return statistic.gathered_each(inverses);
+        else return statistic.gathered(inverses.front());
+      }();
+      const index_t slice = std::max<index_t>(64, slice_budget / (round * models));
+      for (index_t j0 = 0; j0 < live; j0 += slice) {
+        const index_t width = std::min(slice, live - j0);
+        // Column j holds the scores of permutation q in rows [q·D, (q + 1)·D).
+        const Eigen::MatrixXd scores = permuted(targets.middleCols(j0, width));
+        tally_nulls(round, j0, width, [&](index_t q, index_t j) {
+          return scores.col(j).data() + q * models;
+        });
       }
     } else {
+      nulls.resize(models, round * live);
       const index_t batches = (round + per - 1) / per;
       DNN2BRAIN_OMP(parallel if (batches > 1))
       {
@@ -258,45 +320,9 @@ permutation_result permutation_engine(
         }
       }
       errors.rethrow();
-    }
-
-    // Count in permutation order, so that a sequential stop knows its permutation exactly.
-    DNN2BRAIN_OMP(parallel for schedule(static) if (live * round * tracked > (index_t(1) << 16)))
-    for (index_t j = 0; j < live; ++j) {
-      const index_t t = active[static_cast<std::size_t>(j)];
-      const auto tally = [&](index_t s, double value, index_t q) {
-        if (stop_of(s, t) == 0 && value >= observed(s, t) && ++exceed(s, t) == h && sequential)
-          stopped(s, t) = first + q + 1;
-      };
-      index_t* const e = exceed.col(t).data();
-      const double* const o = observed.col(t).data();
-      for (index_t q = 0; q < round; ++q) {
-        const auto null = nulls.col(q * live + j);
-        if (sequential) {
-          for (index_t d = 0; d < models; ++d) tally(d, null[d], q);
-          if (differences)
-            for (index_t a = 0; a < models; ++a)
-              for (index_t b = 0; b < models; ++b)
-                tally(models + a * models + b, null[a] - null[b], q);
-        } else {  // branch-free, vectorised over b
-          for (index_t d = 0; d < models; ++d) e[d] += null[d] >= o[d];
-          if (differences)
-            for (index_t a = 0; a < models; ++a) {
-              index_t* const ea = e + models + a * models;
-              const double* const oa = o + models + a * models;
-              for (index_t b = 0; b < models; ++b) ea[b] += null[a] - null[b] >= oa[b];
-            }
-        }
-        tally(tracked - 1, best_of(null), q);
-      }
-    }
-    if (!sequential) {
-      DNN2BRAIN_OMP(parallel for schedule(static) if (live * round * models > (index_t(1) << 16)))
-      for (index_t q = 0; q < round; ++q)
-        for (index_t d = 0; d < models; ++d) {
-          double& top = result.max_null(first + q, d);
-          for (index_t j = 0; j < live; ++j) top = std::max(top, nulls(d, q * live + j));
-        }  // std::max keeps the first argument against NaN, so NaN never wins
+      tally_nulls(round, 0, live, [&](index_t q, index_t j) {
+        return nulls.col(q * live + j).data();
+      });
     }
     first += round;
 
@@ -314,7 +340,7 @@ permutation_result permutation_engine(
         kept.resize(m, static_cast<index_t>(active.size()));
         for (index_t j = 0; j < kept.cols(); ++j)
           kept.col(j) = y.col(active[static_cast<std::size_t>(j)]);
-        live_targets = &kept;
+        dropped = true;
       }
     }
   }
@@ -385,8 +411,9 @@ requires std::floating_point<typename Derived::Scalar>
                                                   const Eigen::MatrixBase<Derived>& targets,
                                                   permutation_options options = {}) {
   using Scalar = typename Derived::Scalar;
-  const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> y = targets;
-  return detail::permutation_engine(statistic, y, options);
+  const Eigen::Ref<const detail::target_matrix<Scalar>, 0, Eigen::OuterStride<>> y(
+      targets.derived());
+  return detail::permutation_engine<Statistic, Scalar>(statistic, y, options);
 }
 
 /// Permutation test of the adjusted R² of every design of a set.

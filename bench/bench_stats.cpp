@@ -67,9 +67,10 @@ void permutation_roi(benchmark::State& state) {
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
 }
 
-// Searchlight targets (range(0)), 64 permutations (8 passes of 8; timed per permutation: 10,000 cost 10,000
-// times as much), model differences off (range(1) = 0) or on: the arithmetic is the projection
-// of every target on the 38 basis vectors of the permuted models, 2·m·38 flops per target.
+// Searchlight targets (range(0)), 64 permutations (8 passes of 8), timed per permutation
+// (10,000 cost 10,000 times as much); model differences off (range(1) = 0) or on. The arithmetic
+// is the projection of every target on the 38 basis vectors of the permuted models, 2·m·38 flops
+// per target.
 template <typename Scalar>
 void permutation_searchlights(benchmark::State& state) {
   const Eigen::Index count = state.range(0), permutations = 64;

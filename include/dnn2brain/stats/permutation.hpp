@@ -197,8 +197,7 @@ permutation_result permutation_engine(
   // j0 + j. Each target's permutations are counted in order, so that a sequential stop
   // knows its permutation exactly.
   index_t first = 0;
-  const auto tally_nulls = [&](index_t size, index_t j0, index_t width,
-                               const auto& null) {
+  const auto tally_nulls = [&](index_t size, index_t j0, index_t width, const auto& null) {
     DNN2BRAIN_OMP(parallel for schedule(static) if (width * size * tracked > (index_t(1) << 16)))
     for (index_t j = 0; j < width; ++j) {
       const index_t t = active[static_cast<std::size_t>(j0 + j)];
@@ -248,17 +247,17 @@ permutation_result permutation_engine(
   Eigen::MatrixXd nulls;  // permutation q of the round: columns [q·live, (q + 1)·live)
   parallel_error errors;
   while (first < permutations && !active.empty()) {
-    const view targets = dropped
-                             ? view(kept.data(), m, kept.cols(), Eigen::OuterStride<>(m))
-                             : view(y.data(), m, count, Eigen::OuterStride<>(y.outerStride()));
+    const view targets = dropped ? view(kept.data(), m, kept.cols(), Eigen::OuterStride<>(m))
+                                 : view(y.data(), m, count, Eigen::OuterStride<>(y.outerStride()));
     const index_t live = targets.cols();
     // Batches of `per` permutations of `chunk` targets when the targets are permuted.
     const index_t chunk = std::min(live, options.batch);
     const index_t per = std::max<index_t>(1, options.batch / chunk);
-    index_t round = std::max<index_t>(1, null_budget / (models * live));
-    if (relabel) round = per_pass;
-    else round = std::max(per, round / per * per);
-    if (sequential && !relabel) round = std::min(round, 8 * per);  // stop soon
+    index_t round = per_pass;  // permutations of this round
+    if (!relabel) {
+      round = std::max<index_t>(1, null_budget / (models * live)) / per * per;
+      round = std::max(per, sequential ? std::min(round, 8 * per) : round);  // stop soon
+    }
     round = std::min(round, permutations - first);
 
     if (relabel) {
@@ -275,17 +274,18 @@ permutation_result permutation_engine(
         for (index_t k = 0; k < m; ++k) inverse[static_cast<std::size_t>(sources[k])] = k;
       }
       Statistic permuted = [&] {
-        if constexpr (stacks) return statistic.gathered_each(inverses);
-        else return statistic.gathered(inverses.front());
+        if constexpr (stacks)
+          return statistic.gathered_each(inverses);
+        else
+          return statistic.gathered(inverses.front());
       }();
       const index_t slice = std::max<index_t>(64, slice_budget / (round * models));
       for (index_t j0 = 0; j0 < live; j0 += slice) {
         const index_t width = std::min(slice, live - j0);
         // Column j holds the scores of permutation q in rows [q·D, (q + 1)·D).
         const Eigen::MatrixXd scores = permuted(targets.middleCols(j0, width));
-        tally_nulls(round, j0, width, [&](index_t q, index_t j) {
-          return scores.col(j).data() + q * models;
-        });
+        tally_nulls(round, j0, width,
+                    [&](index_t q, index_t j) { return scores.col(j).data() + q * models; });
       }
     } else {
       nulls.resize(models, round * live);
@@ -320,9 +320,8 @@ permutation_result permutation_engine(
         }
       }
       errors.rethrow();
-      tally_nulls(round, 0, live, [&](index_t q, index_t j) {
-        return nulls.col(q * live + j).data();
-      });
+      tally_nulls(round, 0, live,
+                  [&](index_t q, index_t j) { return nulls.col(q * live + j).data(); });
     }
     first += round;
 

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -347,6 +349,110 @@ TEST_CASE("many targets: the permutation moved onto the models gives the same p-
     CHECK(dnn2brain::test::max_abs_diff(whole.max_null, left.max_null.cwiseMax(right.max_null)) <
           1e-12);
   }
+}
+
+namespace {
+
+// A statistic without gathered_each: the relabelled-models path scores it one permutation per
+// pass.
+struct one_at_a_time {
+  dnn2brain::regression_statistic<double> inner;
+  [[nodiscard]] index_t size() const { return inner.size(); }
+  [[nodiscard]] index_t pairs() const { return inner.pairs(); }
+  template <typename Derived>
+  [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
+    return inner(targets);
+  }
+  [[nodiscard]] one_at_a_time gathered(std::span<const index_t> sources) const {
+    return {inner.gathered(sources)};
+  }
+};
+static_assert(dnn2brain::resampling_statistic<one_at_a_time>);
+static_assert(!dnn2brain::stacking_statistic<one_at_a_time>);
+static_assert(dnn2brain::stacking_statistic<dnn2brain::regression_statistic<float>>);
+
+}  // namespace
+
+TEST_CASE("many targets: stacked permutations in slices, partial rounds, sequential stops",
+          "[stats][permutation][sequential]") {
+  // 1030 targets run the relabelled-models path (8 permutations per pass); the halves of 515
+  // permute the targets. 61 permutations end on a partial round; 40 correlation models make
+  // slices of 819 targets, so the 1030 are counted in two slices.
+  const index_t n = 10, count = 1030;
+  const scenario s = make_scenario(n, count, 9);
+  Eigen::MatrixXd many(s.targets.rows(), 40);
+  std::mt19937_64 engine(3);
+  for (index_t d = 0; d < many.cols(); ++d) many.col(d) = model_layers(n, engine).col(d % 2);
+  const auto check = [&](const auto& statistic, const dnn2brain::permutation_options& options) {
+    const auto whole = dnn2brain::permutation_test(statistic, s.targets, options);
+    const auto left = dnn2brain::permutation_test(statistic, s.targets.leftCols(515), options);
+    const auto right = dnn2brain::permutation_test(statistic, s.targets.rightCols(515), options);
+    Eigen::MatrixXd p(whole.p_value.rows(), count);
+    p << left.p_value, right.p_value;
+    CHECK(dnn2brain::test::max_abs_diff(whole.p_value, p) == 0.0);
+    Eigen::MatrixXd best(1, count);
+    best << left.p_best.transpose(), right.p_best.transpose();
+    CHECK(dnn2brain::test::max_abs_diff(whole.p_best.transpose(), best) == 0.0);
+    Eigen::Matrix<index_t, Eigen::Dynamic, Eigen::Dynamic> evaluated(whole.evaluated.rows(), count);
+    evaluated << left.evaluated, right.evaluated;
+    CHECK(whole.evaluated == evaluated);
+    if (options.stop_after == 0)
+      CHECK(dnn2brain::test::max_abs_diff(whole.max_null, left.max_null.cwiseMax(right.max_null)) <
+            1e-12);
+    // The same for one and two threads, and for targets read in place from any layout.
+    for (const int threads : {1, 2}) {
+      const dnn2brain::test::thread_count scope(threads);
+      const auto again = dnn2brain::permutation_test(statistic, s.targets, options);
+      CHECK(dnn2brain::test::max_abs_diff(again.p_value, whole.p_value) == 0.0);
+      CHECK(again.evaluated == whole.evaluated);
+    }
+    Eigen::MatrixXd taller(s.targets.rows() + 3, count);
+    taller.topRows(s.targets.rows()) = s.targets;
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> row_major =
+        s.targets;
+    for (const auto& r :
+         {dnn2brain::permutation_test(statistic, taller.topRows(s.targets.rows()), options),
+          dnn2brain::permutation_test(statistic, row_major, options)})
+      CHECK(dnn2brain::test::max_abs_diff(r.p_value, whole.p_value) == 0.0);
+  };
+  for (const index_t stop_after : {index_t(0), index_t(10)}) {
+    INFO("stop_after " << stop_after);
+    const dnn2brain::permutation_options options{
+        .permutations = 61, .seed = 4, .differences = false, .stop_after = stop_after};
+    SECTION("regression") {
+      check(dnn2brain::regression_statistic<double>(designs_of(s)), options);
+    }
+    SECTION("40 correlation models") {
+      check(dnn2brain::correlation_statistic(many), options);
+    }
+    SECTION("a statistic without gathered_each") {
+      check(one_at_a_time{dnn2brain::regression_statistic<double>(designs_of(s))}, options);
+    }
+  }
+}
+
+TEST_CASE("gathered_each refuses no lists and lists of different lengths", "[stats][errors]") {
+  const scenario s = make_scenario(10, 2, 6);
+  const std::vector<std::vector<index_t>> none;
+  std::vector<std::vector<index_t>> uneven(2, std::vector<index_t>(45));
+  std::iota(uneven[0].begin(), uneven[0].end(), index_t(0));
+  std::iota(uneven[1].begin(), uneven[1].end(), index_t(0));
+  uneven[1].pop_back();
+  const dnn2brain::regression_statistic<double> regression(designs_of(s));
+  const dnn2brain::partition_statistic<double> partition(dnn2brain::variance_partitioning<double>(
+      std::vector<Eigen::MatrixXd>{s.layers[0], s.layers[1]}));
+  const dnn2brain::correlation_statistic correlation(s.layers[0]);
+  CHECK_THROWS_WITH(regression.gathered_each(none), Catch::Contains("at least one list"));
+  CHECK_THROWS_WITH(partition.gathered_each(none), Catch::Contains("at least one list"));
+  CHECK_THROWS_WITH(correlation.gathered_each(none),
+                    Catch::Contains("correlation_statistic::gathered_each") &&
+                        Catch::Contains("at least one list"));
+  CHECK_THROWS_WITH(regression.gathered_each(uneven), Catch::Contains("equal length"));
+  CHECK_THROWS_WITH(correlation.gathered_each(uneven), Catch::Contains("equal length"));
+  uneven[1].push_back(45);  // out of range
+  CHECK_THROWS_WITH(
+      correlation.gathered_each(uneven),
+      Catch::Contains("correlation_statistic::gathered_each") && Catch::Contains("[0, 45)"));
 }
 
 TEST_CASE("gathered_each scores every source list as gathered does, bit for bit",

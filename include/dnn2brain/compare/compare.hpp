@@ -109,7 +109,8 @@ Eigen::VectorXd compare_columns(const Eigen::MatrixBase<Model>& model,
   const Eigen::Index count = targets.cols();
   Eigen::VectorXd scores(count);
   parallel_error error;
-  DNN2BRAIN_OMP(parallel if (count > 1))
+  // Threads only for enough work: waking a team costs more than scoring a few thousand pairs.
+  DNN2BRAIN_OMP(parallel if (count > 1 && count * m > (Eigen::Index(1) << 17)))
   {
     std::optional<typename Measure::prepared> local;  // this thread's copy, made on first use
     Eigen::VectorXd b, a_kept, b_kept;

@@ -1,8 +1,10 @@
 #ifndef DNN2BRAIN_REGRESSION_OLS_HPP
 #define DNN2BRAIN_REGRESSION_OLS_HPP
 
+#include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <iterator>
 #include <limits>
 #include <span>
 #include <type_traits>
@@ -80,7 +82,8 @@ class design_set {
   [[nodiscard]] const design& operator[](index_t d) const {
     return m_designs[static_cast<std::size_t>(d)];
   }
-  /// Dimension of the span of all designs' predictors together.
+  /// Dimension of the span of all designs' predictors together (for sets with bases side by
+  /// side, from gathered() or gathered_each(), the number of those columns).
   [[nodiscard]] index_t union_rank() const noexcept { return m_union_rank; }
 
   /// Every design gathered on the pairs `sources` (see design::gathered).
@@ -103,7 +106,9 @@ class design_set {
   /// q·size() + d being design d gathered on sources[q].
   ///
   /// One fit then scores P permutations or resamples in one pass over the targets, and each
-  /// design's scores have the same bits as in the set gathered(sources[q]) alone.
+  /// design's scores have the same bits as in the set gathered(sources[q]) alone. union_rank()
+  /// of the result is the sum of the copies' union ranks.
+  /// \throws invalid_argument for no lists, lists of different lengths, or as gathered().
   [[nodiscard]] design_set gathered_each(std::span<const std::vector<index_t>> sources) const {
     if (sources.empty())
       detail::throw_invalid_argument("design_set::gathered_each",
@@ -111,7 +116,7 @@ class design_set {
     std::vector<design_set> blocks;
     blocks.reserve(sources.size());
     for (const std::vector<index_t>& s : sources) blocks.push_back(gathered(s));
-    return design_set(blocks);
+    return design_set(std::move(blocks));
   }
 
  private:
@@ -135,7 +140,7 @@ class design_set {
   }
 
   // The blocks' designs and union bases side by side (blocks share their pair count).
-  explicit design_set(std::span<const design_set> blocks) {
+  explicit design_set(std::vector<design_set>&& blocks) {
     const index_t m = blocks.front().pairs();
     for (const design_set& b : blocks) {
       if (b.pairs() != m)
@@ -148,10 +153,10 @@ class design_set {
     m_width = (m_union_rank + lanes - 1) / lanes * lanes;
     m_kernel_basis.setZero(m, m_width);
     index_t at = 0;
-    for (const design_set& b : blocks) {
+    for (design_set& b : blocks) {
       m_kernel_basis.middleCols(at, b.m_union_rank) = b.m_kernel_basis.leftCols(b.m_union_rank);
-      m_designs.insert(m_designs.end(), b.m_designs.begin(), b.m_designs.end());
-      m_maps.insert(m_maps.end(), b.m_maps.begin(), b.m_maps.end());
+      std::move(b.m_designs.begin(), b.m_designs.end(), std::back_inserter(m_designs));
+      std::move(b.m_maps.begin(), b.m_maps.end(), std::back_inserter(m_maps));
       for (const index_t first : b.m_map_first) m_map_first.push_back(at + first);
       at += b.m_union_rank;
     }

@@ -108,18 +108,20 @@ inline void permuted_pairs(index_t conditions, permutation_scheme scheme, std::u
 namespace detail {
 
 // Targets at least this many are tested by moving each permutation onto the models (R² of y[π]
-// on X equals R² of y on X[π⁻¹]): one gathered statistic per permutation instead of a gather of
-// every target. Fixed, so that a target's result depends on the target count only.
+// on X equals R² of y on X[π⁻¹]): one gathered statistic per permutation (per 8 for a
+// stacking_statistic) instead of a gather of every target. Fixed, so that a target's result
+// depends on the target count only.
 inline constexpr index_t relabel_models_from = 1024;
 
-// Null scores of one round of permutations are held at once: D × (round × targets) doubles.
+// Permuted-targets path: the null scores of one round of permutations are held at once,
+// D × (round × targets) doubles.
 inline constexpr index_t null_budget = index_t(1) << 22;
 
 // Scores of one slice of targets on the relabelled-models path: 2 MiB of doubles.
 inline constexpr index_t slice_budget = index_t(1) << 18;
 
-// Permutations scored per pass over the targets on the relabelled-models path (when the
-// statistic offers gathered_each).
+// Permutations scored per pass over the targets on the relabelled-models path (for a
+// stacking_statistic).
 inline constexpr index_t stacked_permutations = 8;
 
 template <typename Scalar>
@@ -183,9 +185,7 @@ permutation_result permutation_engine(
   const bool relabel = count >= relabel_models_from;
   // Relabelled models of several permutations side by side when the statistic can stack them:
   // one pass over the targets then serves them all.
-  constexpr bool stacks = requires(const Statistic& s, std::span<const std::vector<index_t>> l) {
-    { s.gathered_each(l) } -> std::same_as<Statistic>;
-  };
+  constexpr bool stacks = stacking_statistic<Statistic>;
   const index_t per_pass = stacks ? stacked_permutations : 1;
   std::vector<index_t> active(static_cast<std::size_t>(count));
   std::iota(active.begin(), active.end(), index_t(0));
@@ -284,6 +284,10 @@ permutation_result permutation_engine(
         const index_t width = std::min(slice, live - j0);
         // Column j holds the scores of permutation q in rows [q·D, (q + 1)·D).
         const Eigen::MatrixXd scores = permuted(targets.middleCols(j0, width));
+        if (scores.rows() != round * models || scores.cols() != width)
+          throw_invalid_argument(
+              function, concat("expected the gathered statistic to give ", round * models, " x ",
+                               width, " scores, got ", scores.rows(), " x ", scores.cols()));
         tally_nulls(round, j0, width,
                     [&](index_t q, index_t j) { return scores.col(j).data() + q * models; });
       }

@@ -24,9 +24,10 @@ namespace dnn2brain {
 /// s(targets) maps m × T target RDMs to D × T scores in double; s.gathered(sources) is the
 /// statistic whose models keep only (and repeat) the pairs sources[k], so that a bootstrap can
 /// refit on resampled conditions and a permutation can be moved from the targets to the models.
-/// A statistic may also offer s.gathered_each(lists): the models gathered on each of P source
-/// lists in one statistic of P·D scores (row q·D + d), each score as gathered(lists[q]) gives it;
-/// permutation_test then scores P permutations per pass over the targets.
+/// A statistic may also offer `S gathered_each(std::span<const std::vector<index_t>> lists)
+/// const` (concept stacking_statistic): the models gathered on each of P source lists in one
+/// statistic of P·D scores (row q·D + d), each score as gathered(lists[q]) gives it;
+/// permutation_test then scores 8 permutations per call.
 template <typename S>
 concept resampling_statistic = std::copy_constructible<S> &&
     requires(const S& s, const Eigen::MatrixXd& targets, std::span<const index_t> sources) {
@@ -34,6 +35,13 @@ concept resampling_statistic = std::copy_constructible<S> &&
   { s.size() } -> std::convertible_to<index_t>;
   { s.pairs() } -> std::convertible_to<index_t>;
   { s.gathered(sources) } -> std::same_as<S>;
+};
+
+/// A resampling statistic that scores several gathered copies of its models at once.
+template <typename S>
+concept stacking_statistic = resampling_statistic<S> &&
+    requires(const S& s, std::span<const std::vector<index_t>> lists) {
+  { s.gathered_each(lists) } -> std::same_as<S>;
 };
 
 /// The regression score a statistic reports.
@@ -161,22 +169,24 @@ class correlation_statistic {
 
   [[nodiscard]] correlation_statistic gathered(std::span<const index_t> sources) const {
     Eigen::MatrixXd models(static_cast<index_t>(sources.size()), size());
-    gather(sources, models);
+    gather(sources, models, "correlation_statistic::gathered");
     return correlation_statistic(models);
   }
   [[nodiscard]] correlation_statistic gathered_each(
       std::span<const std::vector<index_t>> sources) const {
+    constexpr const char* function = "correlation_statistic::gathered_each";
+    if (sources.empty())
+      detail::throw_invalid_argument(function,
+                                     "expected at least one list of source pairs, got none");
     const index_t lists = static_cast<index_t>(sources.size());
-    Eigen::MatrixXd models(lists > 0 ? static_cast<index_t>(sources.front().size()) : 0,
-                           lists * size());
+    Eigen::MatrixXd models(static_cast<index_t>(sources.front().size()), lists * size());
     for (index_t q = 0; q < lists; ++q) {
       if (static_cast<index_t>(sources[static_cast<std::size_t>(q)].size()) != models.rows())
         detail::throw_invalid_argument(
-            "correlation_statistic::gathered_each",
-            detail::concat("expected source lists of equal length, got ", models.rows(), " and ",
-                           sources[static_cast<std::size_t>(q)].size()));
+            function, detail::concat("expected source lists of equal length, got ", models.rows(),
+                                     " and ", sources[static_cast<std::size_t>(q)].size()));
       auto block = models.middleCols(q * size(), size());
-      gather(sources[static_cast<std::size_t>(q)], block);
+      gather(sources[static_cast<std::size_t>(q)], block, function);
     }
     return correlation_statistic(models);
   }
@@ -184,13 +194,13 @@ class correlation_statistic {
  private:
   // Row k of out = model row sources[k].
   template <typename Out>
-  void gather(std::span<const index_t> sources, Out& out) const {
+  void gather(std::span<const index_t> sources, Out& out, const char* function) const {
     for (index_t k = 0; k < out.rows(); ++k) {
       const index_t from = sources[static_cast<std::size_t>(k)];
       if (from < 0 || from >= pairs())
-        detail::throw_invalid_argument("correlation_statistic::gathered",
-                                       detail::concat("expected source pairs in [0, ", pairs(),
-                                                      "), got ", from, " at position ", k));
+        detail::throw_invalid_argument(
+            function, detail::concat("expected source pairs in [0, ", pairs(), "), got ", from,
+                                     " at position ", k));
       out.row(k) = m_models.row(from);
     }
   }

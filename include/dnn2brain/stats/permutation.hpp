@@ -161,7 +161,8 @@ permutation_result permutation_engine(
 
   permutation_result result;
   result.permutations = permutations;
-  result.observed = statistic(y);
+  using view = Eigen::Map<const matrix, 0, Eigen::OuterStride<>>;
+  result.observed = statistic(view(y.data(), m, count, Eigen::OuterStride<>(y.outerStride())));
   // Tracked per target: rows [0, D) the scores, then D² ordered differences a·D + b, then the
   // best score.
   const index_t tracked = models + (differences ? models * models : 0) + 1;
@@ -193,11 +194,14 @@ permutation_result permutation_engine(
   bool dropped = false;
 
   // Tallies the null scores of permutations [first, first + size) of the live targets
-  // [j0, j0 + width): null(q, j) points to the D scores of permutation first + q of live target
-  // j0 + j. Each target's permutations are counted in order, so that a sequential stop
-  // knows its permutation exactly.
+  // [j0, j0 + width): the D scores of permutation first + q of live target j0 + j start at
+  // scores + q·q_stride + j·j_stride. Each target's permutations are counted in order, so that a
+  // sequential stop knows its permutation exactly. (Not a generic lambda: clang 14 rejects the
+  // nested lambda's captures inside the OpenMP region of an instantiated one.)
   index_t first = 0;
-  const auto tally_nulls = [&](index_t size, index_t j0, index_t width, const auto& null) {
+  const auto tally_nulls = [&](index_t size, index_t j0, index_t width, const double* scores,
+                               index_t q_stride, index_t j_stride) {
+    const auto null = [=](index_t q, index_t j) { return scores + q * q_stride + j * j_stride; };
     DNN2BRAIN_OMP(parallel for schedule(static) if (width * size * tracked > (index_t(1) << 16)))
     for (index_t j = 0; j < width; ++j) {
       const index_t t = active[static_cast<std::size_t>(j0 + j)];
@@ -243,7 +247,6 @@ permutation_result permutation_engine(
     }
   };
 
-  using view = Eigen::Map<const matrix, 0, Eigen::OuterStride<>>;
   Eigen::MatrixXd nulls;  // permutation q of the round: columns [q·live, (q + 1)·live)
   parallel_error errors;
   while (first < permutations && !active.empty()) {
@@ -288,8 +291,7 @@ permutation_result permutation_engine(
           throw_invalid_argument(
               function, concat("expected the gathered statistic to give ", round * models, " x ",
                                width, " scores, got ", scores.rows(), " x ", scores.cols()));
-        tally_nulls(round, j0, width,
-                    [&](index_t q, index_t j) { return scores.col(j).data() + q * models; });
+        tally_nulls(round, j0, width, scores.data(), models, scores.outerStride());
       }
     } else {
       nulls.resize(models, round * live);
@@ -324,8 +326,7 @@ permutation_result permutation_engine(
         }
       }
       errors.rethrow();
-      tally_nulls(round, 0, live,
-                  [&](index_t q, index_t j) { return nulls.col(q * live + j).data(); });
+      tally_nulls(round, 0, live, nulls.data(), live * models, models);
     }
     first += round;
 

@@ -64,8 +64,10 @@ template <typename Derived>
 /// Gram–Schmidt with reorthogonalisation; directions within √ε of the span so far are dropped,
 /// which changes no R² by more than ε). A fit projects every target on that union basis once, with
 /// a SIMD kernel in Scalar, then each design's R² follows from a small product with its map onto
-/// the union basis, in double. 19 DNNs of 2 layers each cost one 1225 × 38 projection per target;
-/// the 2^k − 1 unions of variance partitioning cost no more than the largest of them.
+/// the union basis, in double. Designs that share no direction keep their own bases side by side
+/// instead (the same width, and each R² is a sum of squares of the design's own coordinates).
+/// 19 DNNs of 2 layers each cost one 1225 × 38 projection per target; the 2^k − 1 unions of
+/// variance partitioning cost no more than the largest of them.
 template <std::floating_point Scalar = double>
 class design_set {
  public:
@@ -137,6 +139,14 @@ class design_set {
       columns += m_designs[d].rank();
     }
     build_union(m, columns, merge);
+    // Designs that share no direction (19 DNNs, generically) keep their own bases side by side:
+    // the same width, and each design's R² is the sum of squares of its own coordinates instead
+    // of a product with its map onto the merged basis.
+    if (merge && m_union_rank == columns) {
+      m_maps.clear();
+      m_map_first.clear();
+      build_union(m, columns, false);
+    }
   }
 
   // The blocks' designs and union bases side by side (blocks share their pair count).
@@ -149,8 +159,8 @@ class design_set {
             detail::concat("expected source lists of equal length, got ", m, " and ", b.pairs()));
       m_union_rank += b.m_union_rank;
     }
-    const Eigen::Index lanes = detail::gram_lanes<Scalar>;
-    m_width = (m_union_rank + lanes - 1) / lanes * lanes;
+    const Eigen::Index granule = detail::projection_granule<Scalar>;
+    m_width = (m_union_rank + granule - 1) / granule * granule;
     m_kernel_basis.setZero(m, m_width);
     index_t at = 0;
     for (design_set& b : blocks) {
@@ -181,8 +191,8 @@ class design_set {
       last.push_back(r);
     }
     m_union_rank = r;
-    const Eigen::Index lanes = detail::gram_lanes<Scalar>;
-    m_width = (r + lanes - 1) / lanes * lanes;
+    const Eigen::Index granule = detail::projection_granule<Scalar>;
+    m_width = (r + granule - 1) / granule * granule;
     m_kernel_basis.setZero(m, m_width);
     m_kernel_basis.leftCols(r) = basis.leftCols(r).template cast<Scalar>();
     // A design's basis lies in the union columns found up to it (later ones were made orthogonal
@@ -196,7 +206,7 @@ class design_set {
 
   std::vector<design> m_designs;
   index_t m_union_rank = 0;
-  index_t m_width = 0;  // union rank rounded up to whole SIMD vectors
+  index_t m_width = 0;  // union rank rounded up to the kernel's granule (half a SIMD vector)
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m_kernel_basis;
   // Per design: its basisᵀ · union basis columns [m_map_first, m_map_first + cols).
   std::vector<Eigen::MatrixXd> m_maps;
@@ -319,7 +329,7 @@ template <std::floating_point Scalar, typename Derived>
           degenerate[static_cast<std::size_t>(j0 + t)] =
               total <= 256.0 * eps * eps * static_cast<double>(m) * mean * mean;
         }
-        detail::project(set.m_kernel_basis.data(), width, m, columns.data(), shift.data(), padded,
+        detail::project(set.m_kernel_basis.data(), width, m, columns.data(), shift.data(), size,
                         z.data());
         // Per design, the scores of all targets of the block at once: loops over targets are
         // innermost (vectorised across targets), each target's sums run in a fixed order.

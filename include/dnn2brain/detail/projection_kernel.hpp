@@ -65,7 +65,7 @@ void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, 
   using vec = gram_vector<Scalar>;
   using half = typename projection_half_type<Scalar>::type;
   constexpr Eigen::Index lanes = gram_lanes<Scalar>;
-  vec acc[V > 0 ? V : 1][N];
+  vec acc[std::max(V, 1)][N];
   half acc_half[N];
   for (int n = 0; n < N; ++n) {
     for (int v = 0; v < V; ++v) acc[v][n] = gram_load(z + n * ldz + v * lanes);
@@ -75,7 +75,7 @@ void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, 
   for (int n = 0; n < N; ++n) ys[n] = y[n] + k0;
   for (Eigen::Index k = 0; k < kn; ++k) {
     const Scalar* row = b + (k0 + k) * ldb;
-    vec bv[V > 0 ? V : 1];
+    vec bv[std::max(V, 1)];
     for (int v = 0; v < V; ++v) {
       bv[v] = gram_load(row + v * lanes);
       in_register(bv[v]);

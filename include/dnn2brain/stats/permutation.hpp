@@ -162,7 +162,8 @@ permutation_result permutation_engine(
   permutation_result result;
   result.permutations = permutations;
   using view = Eigen::Map<const matrix, 0, Eigen::OuterStride<>>;
-  result.observed = statistic(view(y.data(), m, count, Eigen::OuterStride<>(y.outerStride())));
+  const view all(y.data(), m, count, Eigen::OuterStride<>(y.outerStride()));
+  result.observed = statistic(all);
   // Tracked per target: rows [0, D) the scores, then D² ordered differences a·D + b, then the
   // best score.
   const index_t tracked = models + (differences ? models * models : 0) + 1;
@@ -250,8 +251,7 @@ permutation_result permutation_engine(
   Eigen::MatrixXd nulls;  // permutation q of the round: columns [q·live, (q + 1)·live)
   parallel_error errors;
   while (first < permutations && !active.empty()) {
-    const view targets = dropped ? view(kept.data(), m, kept.cols(), Eigen::OuterStride<>(m))
-                                 : view(y.data(), m, count, Eigen::OuterStride<>(y.outerStride()));
+    const view targets = dropped ? view(kept.data(), m, kept.cols(), Eigen::OuterStride<>(m)) : all;
     const index_t live = targets.cols();
     // Batches of `per` permutations of `chunk` targets when the targets are permuted.
     const index_t chunk = std::min(live, options.batch);

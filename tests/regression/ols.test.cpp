@@ -192,6 +192,44 @@ TEST_CASE("a design set fits each design as if alone", "[regression][design_set]
   CHECK(fit(set, stack.get(7)).r_squared.col(0) == together.r_squared.col(7));
 }
 
+TEST_CASE("designs that share no direction fit side by side as if alone",
+          "[regression][design_set]") {
+  // 19 and 22 DNNs of 2 layers: bases side by side, 38 and 44 columns. With AVX-512 (the native
+  // build of this test) that is 2 + ½ vectors in float and 5 + ½ in double (two kernel groups),
+  // so the half-width vector, several groups and the tile remainders all run.
+  const Eigen::MatrixXd x = gaussian(300, 44, 71);
+  const Eigen::MatrixXd y = related_targets(x, 37, 72);
+  const Eigen::MatrixXf yf = y.cast<float>();
+  for (const index_t dnns : {19, 22}) {
+    std::vector<design> designs;
+    for (index_t d = 0; d < dnns; ++d) designs.emplace_back(x.middleCols(2 * d, 2));
+    const design_set<double> set(designs);
+    const design_set<float> set_f(designs);
+    CHECK(set.union_rank() == 2 * dnns);
+    const auto together = fit(set, y, {.coefficients = true});
+    const auto together_f = fit(set_f, yf);
+    for (index_t d = 0; d < dnns; ++d) {
+      const auto alone = fit(designs[std::size_t(d)], y, {.coefficients = true});
+      INFO(dnns << " DNNs, design " << d);
+      CHECK(max_abs_diff(together.r_squared.row(d), alone.r_squared) <= 1e-14);
+      CHECK(max_abs_diff(together.adjusted_r_squared.row(d), alone.adjusted_r_squared) <= 1e-14);
+      CHECK(max_abs_diff(together.coefficients[std::size_t(d)], alone.coefficients[0]) <= 1e-12);
+      // The float error model of the test above, for m = 300.
+      CHECK(max_abs_diff(together_f.r_squared.row(d), alone.r_squared) <= 2e-5);
+    }
+    // Split into chunks of 1 and 7 targets: the same bits.
+    for (const index_t chunk : {1, 7})
+      for (index_t j = 0; j < y.cols(); j += chunk) {
+        const index_t size = std::min(chunk, y.cols() - j);
+        INFO(dnns << " DNNs, chunk " << chunk << " at " << j);
+        REQUIRE(fit(set, y.middleCols(j, size)).r_squared ==
+                together.r_squared.middleCols(j, size));
+        REQUIRE(fit(set_f, yf.middleCols(j, size)).r_squared ==
+                together_f.r_squared.middleCols(j, size));
+      }
+  }
+}
+
 TEST_CASE("gathered_each fits every gathered copy as gathered alone, bit for bit",
           "[regression][design_set]") {
   const index_t n = 30, m = dnn2brain::condensed_size(n);

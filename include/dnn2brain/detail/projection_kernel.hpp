@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/config.hpp>
 #include <dnn2brain/detail/gram_kernel.hpp>
 
 namespace dnn2brain::detail {
@@ -124,6 +125,9 @@ template <typename Scalar>
 void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* const* y,
              const Scalar* shift, Eigen::Index count, Scalar* z) noexcept {
   constexpr Eigen::Index lanes = gram_lanes<Scalar>, slab = 128;
+  // A width from a translation unit built for another vector width would read past B's rows.
+  DNN2BRAIN_ASSERT(width % lanes == 0 || (projection_halves && 2 * (width % lanes) == lanes),
+                   "project: basis width not a multiple of this build's half vector");
   const Eigen::Index full = width / lanes, vectors = full + (width % lanes != 0 ? 1 : 0);
   std::fill_n(z,
               width * ((count + projection_target_multiple - 1) / projection_target_multiple *

@@ -13,6 +13,11 @@
 
 namespace dnn2brain::detail {
 
+/// x rounded up to a multiple of `multiple`.
+[[nodiscard]] constexpr Eigen::Index round_up(Eigen::Index x, Eigen::Index multiple) noexcept {
+  return (x + multiple - 1) / multiple * multiple;
+}
+
 #if defined(__GNUC__) || defined(__clang__)
 inline namespace DNN2BRAIN_SIMD_NAMESPACE {
 
@@ -129,10 +134,7 @@ void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* 
   DNN2BRAIN_ASSERT(width % lanes == 0 || (projection_halves && 2 * (width % lanes) == lanes),
                    "project: basis width not a multiple of this build's half vector");
   const Eigen::Index full = width / lanes, vectors = full + (width % lanes != 0 ? 1 : 0);
-  std::fill_n(z,
-              width * ((count + projection_target_multiple - 1) / projection_target_multiple *
-                       projection_target_multiple),
-              Scalar(0));
+  std::fill_n(z, width * round_up(count, projection_target_multiple), Scalar(0));
   for (Eigen::Index k0 = 0; k0 < m; k0 += slab) {
     const Eigen::Index kn = std::min(slab, m - k0);
     // The vectors in near-equal groups of at most 5; the half vector, if any, is the last one.

@@ -142,11 +142,7 @@ class design_set {
     // Designs that share no direction (19 DNNs, generically) keep their own bases side by side:
     // the same width, and each design's R² is the sum of squares of its own coordinates instead
     // of a product with its map onto the merged basis.
-    if (merge && m_union_rank == columns) {
-      m_maps.clear();
-      m_map_first.clear();
-      build_union(m, columns, false);
-    }
+    if (merge && m_union_rank == columns) build_union(m, columns, false);
   }
 
   // The blocks' designs and union bases side by side (blocks share their pair count).
@@ -159,8 +155,7 @@ class design_set {
             detail::concat("expected source lists of equal length, got ", m, " and ", b.pairs()));
       m_union_rank += b.m_union_rank;
     }
-    const Eigen::Index granule = detail::projection_granule<Scalar>;
-    m_width = (m_union_rank + granule - 1) / granule * granule;
+    m_width = detail::round_up(m_union_rank, detail::projection_granule<Scalar>);
     m_kernel_basis.setZero(m, m_width);
     index_t at = 0;
     for (design_set& b : blocks) {
@@ -173,6 +168,8 @@ class design_set {
   }
 
   void build_union(index_t m, index_t columns, bool merge) {
+    m_maps.clear();
+    m_map_first.clear();
     Eigen::MatrixXd basis(m, columns);
     index_t r = 0;
     const double drop = std::sqrt(std::numeric_limits<double>::epsilon());
@@ -191,8 +188,7 @@ class design_set {
       last.push_back(r);
     }
     m_union_rank = r;
-    const Eigen::Index granule = detail::projection_granule<Scalar>;
-    m_width = (r + granule - 1) / granule * granule;
+    m_width = detail::round_up(r, detail::projection_granule<Scalar>);
     m_kernel_basis.setZero(m, m_width);
     m_kernel_basis.leftCols(r) = basis.leftCols(r).template cast<Scalar>();
     // A design's basis lies in the union columns found up to it (later ones were made orthogonal
@@ -298,9 +294,7 @@ template <std::floating_point Scalar, typename Derived>
     for (index_t b = 0; b < blocks; ++b) {
       errors.run(b, [&] {
         const index_t j0 = b * block, size = std::min(block, count - j0);
-        const index_t padded = (size + detail::projection_target_multiple - 1) /
-                               detail::projection_target_multiple *
-                               detail::projection_target_multiple;
+        const index_t padded = detail::round_up(size, detail::projection_target_multiple);
         z.resize(static_cast<std::size_t>(width * padded));
         shift.assign(static_cast<std::size_t>(padded), Scalar(0));
         columns.assign(static_cast<std::size_t>(padded), zeros.data());

@@ -11,11 +11,10 @@
 // bootstrap confidence intervals (over stimuli) on the scores and on the best DNN's lead.
 #include <dnn2brain/dnn2brain.hpp>
 
-#include <bit>
-#include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -98,11 +97,13 @@ int main() {
   for (const auto& d : dnns) groups.push_back(d.layers);
   const auto parts = fit(dnn2brain::variance_partitioning<float>(groups), targets);
   std::printf("\nvariance partitioning (adjusted R2, mean over subjects)\n");
-  const char* labels[] = {"edges",       "depth",       "edges+depth", "class",
-                          "edges+class", "depth+class", "all three"};
-  for (std::uint32_t s = 1; s <= 7; ++s)
-    std::printf("  %-12s %s %7.4f\n", labels[s - 1], std::popcount(s) == 1 ? "unique" : "shared",
-                parts.shared(s).mean());
+  const std::vector<std::pair<const char*, std::vector<Eigen::Index>>> subsets{
+      {"edges", {0}},          {"depth", {1}},          {"class", {2}},
+      {"edges+depth", {0, 1}}, {"edges+class", {0, 2}}, {"depth+class", {1, 2}},
+      {"all three", {0, 1, 2}}};
+  for (const auto& [label, members] : subsets)
+    std::printf("  %-12s %s %7.4f\n", label, members.size() == 1 ? "unique" : "shared",
+                parts.shared(members).mean());
   std::printf("  %-12s %-6s %7.4f\n", "total", "", parts.total().mean());
 
   // Inference over stimuli on the subject-averaged RDM: condition-label permutations (the
@@ -118,25 +119,24 @@ int main() {
   Eigen::Index top = 0, second = -1;
   for (Eigen::Index d = 0; d < models.size(); ++d) {
     std::printf("  %-6s %7.3f  p = %.4f  [%6.3f, %6.3f]\n", dnns[std::size_t(d)].name.c_str(),
-                test.observed(d, 0), test.p_value(d, 0), ci.lower[d], ci.upper[d]);
+                test.observed(d, 0), test.p_value(d, 0), ci.lower(d, 0), ci.upper(d, 0));
     if (test.observed(d, 0) > test.observed(top, 0)) top = d;
   }
   for (Eigen::Index d = 0; d < models.size(); ++d)
     if (d != top && (second < 0 || test.observed(d, 0) > test.observed(second, 0))) second = d;
-  const auto lead = dnn2brain::bootstrap_differences(ci, models.size());
-  const Eigen::Index pair = top * models.size() + second;
+  const auto lead = ci.difference(top, second);
   std::printf(
       "  best: %s (p = %.4f against the best of permuted fits); ahead of %s by %.3f, "
       "p = %.4f, 95 %% CI [%.3f, %.3f]\n",
       dnns[std::size_t(top)].name.c_str(), test.p_best[0], dnns[std::size_t(second)].name.c_str(),
-      lead.estimate[pair], test.p_difference(pair, 0), lead.lower[pair], lead.upper[pair]);
-  const auto unique =
-      dnn2brain::permutation_test(dnn2brain::variance_partitioning<float>(groups), average,
-                                  {.permutations = 1000, .seed = 3, .differences = false});
+      lead.estimate(0, 0), test.p_difference(top, second)[0], lead.lower(0, 0), lead.upper(0, 0));
+  const dnn2brain::variance_partitioning<float> partitioning(groups);
+  const auto unique = dnn2brain::permutation_test(
+      partitioning, average, {.permutations = 1000, .seed = 3, .differences = false});
   std::printf("  unique variance p:");
   for (Eigen::Index g = 0; g < 3; ++g)
     std::printf(" %s %.4f", dnns[std::size_t(g)].name.c_str(),
-                unique.p_value((Eigen::Index(1) << g) - 1, 0));
+                unique.p_value(partitioning.subset({g}), 0));
   std::printf("\n");
   return 0;
 }

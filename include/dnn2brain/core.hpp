@@ -2,6 +2,7 @@
 #define DNN2BRAIN_CORE_HPP
 
 #include <dnn2brain/config.hpp>
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>

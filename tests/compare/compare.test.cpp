@@ -122,7 +122,7 @@ TEST_CASE("one model against a stack equals the pairwise comparisons, for any th
   Eigen::MatrixXf targets = dnn2brain::test::gaussian(m, count, 5).cast<float>();
   targets.col(3) = targets.col(3).array().round();  // ties
   targets.col(8).setConstant(0.5f);                 // constant: correlation undefined
-  const dnn2brain::rdm_stack<float> stack(targets);
+  const auto stack = dnn2brain::rdm_stack<float>::from_columns(targets, n);
   const dnn2brain::rdm<double> model(dnn2brain::test::gaussian(m, 1, 6).col(0).eval());
   auto run = [&](auto measure) {
     Eigen::VectorXd one, two;

@@ -1,6 +1,8 @@
 #include <dnn2brain/core/rdm.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
 
+#include <span>
+#include <type_traits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -53,9 +55,35 @@ TEST_CASE("rdm_stack holds one RDM per column", "[core][rdm_stack]") {
   REQUIRE(empty.column(0).isZero());
   REQUIRE(empty.column(1).isConstant(2.0f));
 
-  const dnn2brain::rdm_stack wrapped(Eigen::MatrixXf::Ones(45, 7));
+  const auto wrapped = dnn2brain::rdm_stack<float>::from_columns(Eigen::MatrixXf::Ones(45, 7), 10);
   REQUIRE(wrapped.conditions() == 10);
   REQUIRE(wrapped.size() == 7);
+
+  // numpy's subjects × pairs layout, rows as RDMs.
+  const Eigen::MatrixXd rows = Eigen::MatrixXd::Random(7, 45);
+  const auto by_rows = dnn2brain::rdm_stack<>::from_rows(rows, 10);
+  REQUIRE(by_rows.size() == 7);
+  REQUIRE(by_rows.values() == rows.transpose());
+
+  // Any range of RDMs, the scalar type deduced.
+  const dnn2brain::rdm_stack deduced(rdms);
+  STATIC_REQUIRE(std::is_same_v<decltype(deduced), const dnn2brain::rdm_stack<float>>);
+  REQUIRE(deduced.values() == dnn2brain::rdm_stack<float>(std::span(rdms)).values());
+}
+
+TEST_CASE("views of temporaries cannot dangle", "[core][rdm][rdm_stack][lifetime]") {
+  const Eigen::VectorXd v = Eigen::VectorXd::LinSpaced(10, 1.0, 10.0);
+  // values() of a temporary moves the values out: an owning vector, not a view.
+  STATIC_REQUIRE(std::is_same_v<decltype(dnn2brain::rdm<double>(v).values()), Eigen::VectorXd>);
+  STATIC_REQUIRE(
+      std::is_same_v<decltype(dnn2brain::rdm_stack<float>(5, 2).values()), Eigen::MatrixXf>);
+  auto owned = dnn2brain::rdm<double>(v).values();
+  REQUIRE(owned == v);
+  // ... and a view of an lvalue stays a view.
+  dnn2brain::rdm<double> r(v);
+  r.values()[0] = 42.0;
+  REQUIRE(r(0, 1) == 42.0);
+  // rdm_stack::column() of a temporary does not compile: tests/compile/lifetime.cpp.
 }
 
 TEST_CASE("rdm_stack rejects mismatched RDMs and bad indices", "[core][rdm_stack][errors]") {
@@ -65,8 +93,17 @@ TEST_CASE("rdm_stack rejects mismatched RDMs and bad indices", "[core][rdm_stack
       "dnn2brain::rdm_stack::set: expected an RDM of 5 conditions, got 6 at position 0");
   REQUIRE_THROWS_WITH(stack.get(2),
                       "dnn2brain::rdm_stack::get: expected an index in [0, 2), got 2");
-  REQUIRE_THROWS_WITH(dnn2brain::rdm_stack(Eigen::MatrixXd::Zero(7, 2)),
-                      Catch::StartsWith("dnn2brain::rdm_stack: expected a condensed RDM"));
+  // The orientation is explicit: numpy's 10 subjects × 435 pairs is not 435 RDMs of 5 conditions.
+  const Eigen::MatrixXd subjects_by_pairs = Eigen::MatrixXd::Zero(10, 435);
+  REQUIRE_THROWS_WITH(dnn2brain::rdm_stack<>::from_columns(subjects_by_pairs, 30),
+                      "dnn2brain::rdm_stack::from_columns: expected 435 pairs (30 conditions), got "
+                      "10 (the other axis has 435: use rdm_stack::from_rows)");
+  REQUIRE_THROWS_WITH(dnn2brain::rdm_stack<>::from_rows(subjects_by_pairs.transpose(), 30),
+                      Catch::Contains("use rdm_stack::from_columns"));
+  REQUIRE_THROWS_WITH(dnn2brain::rdm_stack<>::from_columns(Eigen::MatrixXd::Zero(7, 2), 4),
+                      "dnn2brain::rdm_stack::from_columns: expected 6 pairs (4 conditions), got 7");
+  REQUIRE_THROWS_WITH(dnn2brain::rdm_stack<>::from_rows(Eigen::MatrixXd::Zero(2, 1), 1),
+                      "dnn2brain::rdm_stack::from_rows: expected at least 2 conditions, got 1");
   REQUIRE_THROWS_AS(dnn2brain::rdm_stack<double>(1, 3), dnn2brain::invalid_argument);
   std::vector<dnn2brain::rdm<double>> none;
   REQUIRE_THROWS_WITH(dnn2brain::rdm_stack<double>{std::span<const dnn2brain::rdm<double>>(none)},

@@ -4,6 +4,7 @@
 #include <dnn2brain/io/mat.hpp>
 #include <dnn2brain/io/nifti.hpp>
 #include <dnn2brain/io/npy.hpp>
+#include <dnn2brain/io/npz.hpp>
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm.hpp>
 #include <dnn2brain/regression.hpp>
@@ -16,6 +17,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/io_support.hpp"
 #include "support/reference_data.hpp"
 #include "support/test_helpers.hpp"
 
@@ -24,26 +26,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool data_present(const std::string& folder) {
-  const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;
-  if (fs::is_directory(path)) return true;
-  WARN("dnn2brain-skip: real data folder " << path << " not found");
-  return false;
-}
-
-std::string data_file(const std::string& relative) {
-  return (fs::path(DNN2BRAIN_TEST_DATA_DIR) / relative).string();
-}
+using dnn2brain::test::data_file;
+using dnn2brain::test::data_present;
+using dnn2brain::test::shape_of;
 
 using row_major_f = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-template <typename A>
-std::vector<std::size_t> shape_of(const A& a) {
-  return {a.shape().begin(), a.shape().end()};
-}
-
 // A numeric field of every element of a struct array, in MATLAB's linear order, as double.
-std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* variable,
+std::vector<Eigen::MatrixXd> struct_field(const fs::path& file, const char* variable,
                                           const char* field) {
   using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const auto value = dnn2brain::io::mat_file(file).read(variable);
@@ -58,7 +48,7 @@ std::vector<Eigen::MatrixXd> struct_field(const std::string& file, const char* v
 }
 
 // A character field of every element of a struct array.
-std::vector<std::string> struct_string_field(const std::string& file, const char* variable,
+std::vector<std::string> struct_string_field(const fs::path& file, const char* variable,
                                              const char* field) {
   const auto value = dnn2brain::io::mat_file(file).read(variable);
   std::vector<std::string> out;
@@ -268,7 +258,7 @@ TEST_CASE("Noise ceilings of the n2b78 EVC and IT RDMs agree with an independent
       using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       subjects.col(s) = upper_triangle(Eigen::Map<const row_major>(a.data() + s * 78 * 78, 78, 78));
     }
-    const dnn2brain::rdm_stack<double> stack(subjects);
+    const auto stack = dnn2brain::rdm_stack<double>::from_columns(subjects, 78);
     const auto check = [&](const dnn2brain::noise_ceiling_result& r, const std::string& name) {
       const double d = std::max(
           dnn2brain::test::max_abs_diff(r.lower_per_subject.transpose(),

@@ -60,33 +60,37 @@ TEST_CASE("k = 2 and 3 equal the paper's vpart2 / vpart3 formulas", "[regression
     {
       const problem p = make_problem(2, 1225, 20, 1);
       const dnn2brain::variance_partitioning<double> vp(p.groups);
-      const auto r = fit(vp, p.targets, {.adjusted = adjusted});
+      const auto r = fit(vp, p.targets,
+                         {.score = adjusted ? dnn2brain::regression_score::adjusted_r_squared
+                                            : dnn2brain::regression_score::r_squared});
       const auto R1 = r.unions.row(0), R2 = r.unions.row(1), R12 = r.unions.row(2);
       // Each fraction is a signed sum of at most 4 R² values below 1: a few ε apart at most.
-      CHECK(max_abs_diff(r.shared(0b11), R1 + R2 - R12) <= 4e-16 * 4);
+      CHECK(max_abs_diff(r.shared({0, 1}), R1 + R2 - R12) <= 4e-16 * 4);
       CHECK(max_abs_diff(r.unique(0), R12 - R2) <= 4e-16 * 4);
       CHECK(max_abs_diff(r.unique(1), R12 - R1) <= 4e-16 * 4);
     }
     const problem p = make_problem(3, 1225, 20, 2);
     const dnn2brain::variance_partitioning<double> vp(p.groups);
-    const auto r = fit(vp, p.targets, {.adjusted = adjusted});
+    const auto r = fit(vp, p.targets,
+                       {.score = adjusted ? dnn2brain::regression_score::adjusted_r_squared
+                                          : dnn2brain::regression_score::r_squared});
     const Eigen::MatrixXd& u = r.unions;
     const auto R1 = u.row(0), R2 = u.row(1), R12 = u.row(2), R3 = u.row(3), R13 = u.row(4),
                R23 = u.row(5), R123 = u.row(6);
     const Eigen::RowVectorXd y123 = R1 + R2 + R3 - R12 - R13 - R23 + R123;
     const double tol = 16 * 2.2e-16;
-    CHECK(max_abs_diff(r.shared(0b111), y123) <= tol);
-    CHECK(max_abs_diff(r.shared(0b011), R1 + R2 - R12 - y123) <= tol);
-    CHECK(max_abs_diff(r.shared(0b101), R1 + R3 - R13 - y123) <= tol);
-    CHECK(max_abs_diff(r.shared(0b110), R2 + R3 - R23 - y123) <= tol);
+    CHECK(max_abs_diff(r.shared({0, 1, 2}), y123) <= tol);
+    CHECK(max_abs_diff(r.shared({0, 1}), R1 + R2 - R12 - y123) <= tol);
+    CHECK(max_abs_diff(r.shared({0, 2}), R1 + R3 - R13 - y123) <= tol);
+    CHECK(max_abs_diff(r.shared({1, 2}), R2 + R3 - R23 - y123) <= tol);
     CHECK(max_abs_diff(r.unique(0), R123 - R23) <= tol);
     CHECK(max_abs_diff(r.unique(1), R123 - R13) <= tol);
     CHECK(max_abs_diff(r.unique(2), R123 - R12) <= tol);
     // The common component makes the three-way share positive on average (single targets may
     // show negative shares: suppression, which is kept).
-    INFO("three-way shares " << r.shared(0b111));
-    CHECK(r.shared(0b111).mean() > 0.01);
-    CHECK((r.shared(0b111).array() < 0).any());
+    INFO("three-way shares " << r.shared({0, 1, 2}));
+    CHECK(r.shared({0, 1, 2}).mean() > 0.01);
+    CHECK((r.shared({0, 1, 2}).array() < 0).any());
   }
 }
 
@@ -132,7 +136,9 @@ TEST_CASE("fractions sum to the total R², for up to 8 groups", "[regression][vp
     CHECK(vp.unions().size() == (index_t(1) << k) - 1);
     CHECK(vp.unions().union_rank() == 2 * k);
     for (const bool adjusted : {true, false}) {
-      const auto r = fit(vp, p.targets, {.adjusted = adjusted});
+      const auto r = fit(vp, p.targets,
+                         {.score = adjusted ? dnn2brain::regression_score::adjusted_r_squared
+                                            : dnn2brain::regression_score::r_squared});
       INFO("k " << k << (adjusted ? " adjusted" : " plain"));
       CHECK(max_abs_diff(r.fractions.colwise().sum(), r.total()) <= 1e-13 * double(1 << k));
     }
@@ -142,9 +148,10 @@ TEST_CASE("fractions sum to the total R², for up to 8 groups", "[regression][vp
 TEST_CASE("variance partitioning in float and on rdm_stacks", "[regression][vpart]") {
   const problem p = make_problem(3, 435, 10, 5);
   std::vector<dnn2brain::rdm_stack<float>> groups;
-  for (const auto& g : p.groups) groups.emplace_back(g.cast<float>().eval());
+  for (const auto& g : p.groups)
+    groups.push_back(dnn2brain::rdm_stack<float>::from_columns(g.cast<float>(), 30));
   const dnn2brain::variance_partitioning<float> vp(groups);
-  const auto r = fit(vp, dnn2brain::rdm_stack<float>(p.targets.cast<float>().eval()));
+  const auto r = fit(vp, dnn2brain::rdm_stack<float>::from_columns(p.targets.cast<float>(), 30));
   const auto exact = fit(dnn2brain::variance_partitioning<double>(p.groups), p.targets);
   // Inputs rounded to float (6e-8 relative) and float projections (√m·ε_float): 1e-5 absolute.
   CHECK(max_abs_diff(r.fractions, exact.fractions) <= 1e-5);

@@ -8,11 +8,13 @@
 #include <dnn2brain/stats/random.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -184,16 +186,16 @@ TEST_CASE("permutation results: every output, deterministic for threads and batc
       dnn2brain::permutation_test(models, targets, {.permutations = 300, .seed = 5});
   REQUIRE(reference.p_value.rows() == 3);
   REQUIRE(reference.p_value.cols() == 9);
-  REQUIRE(reference.p_difference.rows() == 9);
+  REQUIRE(reference.p_differences.rows() == 9);
   REQUIRE(reference.max_null.rows() == 300);
   for (index_t t = 0; t < 4; ++t) {
     CHECK(reference.p_value(0, t) <= 0.01);
     CHECK(reference.p_fwe(0, t) <= 0.05);
-    CHECK(reference.p_difference(0 * 3 + 1, t) <= 0.05);  // model 0 beats model 1
-    CHECK(reference.p_difference(1 * 3 + 0, t) >= 0.5);   // and not the other way round
+    CHECK(reference.p_difference(0, 1)[t] <= 0.05);  // model 0 beats model 1
+    CHECK(reference.p_difference(1, 0)[t] >= 0.5);   // and not the other way round
   }
   CHECK(std::isnan(reference.p_value(0, 8)));
-  CHECK(std::isnan(reference.p_difference(4, 0)));  // the diagonal
+  CHECK(std::isnan(reference.p_difference(1, 1)[0]));  // the diagonal
   // p-values are on the grid k/301 and FWE p-values are never below the uncorrected ones.
   for (index_t t = 0; t < 8; ++t)
     for (index_t d = 0; d < 3; ++d) {
@@ -210,7 +212,7 @@ TEST_CASE("permutation results: every output, deterministic for threads and batc
                                                  {.permutations = 300, .seed = 5, .batch = batch});
       CHECK(dnn2brain::test::max_abs_diff(r.p_value, reference.p_value) == 0.0);
       CHECK(dnn2brain::test::max_abs_diff(r.p_fwe, reference.p_fwe) == 0.0);
-      CHECK(dnn2brain::test::max_abs_diff(r.p_difference, reference.p_difference) == 0.0);
+      CHECK(dnn2brain::test::max_abs_diff(r.p_differences, reference.p_differences) == 0.0);
       CHECK(dnn2brain::test::max_abs_diff(r.max_null, reference.max_null) == 0.0);
     }
   const auto reseeded =
@@ -235,10 +237,10 @@ TEST_CASE("permutation test: bad input", "[stats][permutation][errors]") {
 
 TEST_CASE("a permutation's pair map is the condition_map gather of that permutation",
           "[stats][permutation]") {
-  std::vector<index_t> labels, offsets, sources(dnn2brain::condensed_size(9));
+  std::vector<index_t> labels, sources(dnn2brain::condensed_size(9));
   for (std::uint64_t b = 0; b < 20; ++b) {
     dnn2brain::detail::permuted_pairs(9, dnn2brain::permutation_scheme::conditions, 3, b, labels,
-                                      offsets, sources);
+                                      sources);
     CHECK(sources ==
           dnn2brain::condition_map::permutation(dnn2brain::random_permutation(9, 3, b)).sources());
   }
@@ -339,16 +341,53 @@ TEST_CASE("many targets: the permutation moved onto the models gives the same p-
     const auto whole = test(s.targets);
     const auto left = test(s.targets.leftCols(count / 2));
     const auto right = test(s.targets.rightCols(count / 2));
-    Eigen::MatrixXd p(whole.p_value.rows(), count), diff(whole.p_difference.rows(), count);
+    Eigen::MatrixXd p(whole.p_value.rows(), count), diff(whole.p_differences.rows(), count);
     p << left.p_value, right.p_value;
-    diff << left.p_difference, right.p_difference;
+    diff << left.p_differences, right.p_differences;
     CHECK(dnn2brain::test::max_abs_diff(whole.p_value, p) == 0.0);
-    CHECK(dnn2brain::test::max_abs_diff(whole.p_difference, diff) == 0.0);
+    CHECK(dnn2brain::test::max_abs_diff(whole.p_differences, diff) == 0.0);
     CHECK(whole.p_best.head(count / 2) == left.p_best);
     // Relabelled scores differ from gathered ones by rounding only.
     CHECK(dnn2brain::test::max_abs_diff(whole.max_null, left.max_null.cwiseMax(right.max_null)) <
           1e-12);
   }
+}
+
+TEST_CASE("chunks of targets merge into the whole run, bit for bit with a pinned strategy",
+          "[stats][permutation][chunks]") {
+  const index_t n = 10, count = 300;
+  const scenario s = make_scenario(n, count, 6);
+  for (const auto strategy : {dnn2brain::permutation_strategy::permute_targets,
+                              dnn2brain::permutation_strategy::relabel_models}) {
+    INFO("strategy " << int(strategy));
+    const dnn2brain::permutation_options options{
+        .permutations = 60, .seed = 5, .strategy = strategy};
+    const auto models = designs_of(s);
+    const auto whole = dnn2brain::permutation_test(models, s.targets, options);
+    dnn2brain::permutation_result merged;
+    const std::array<std::pair<index_t, index_t>, 3> chunks{{{0, 7}, {7, 200}, {207, 93}}};
+    for (const auto& [first, size] : chunks)
+      merged.append(
+          dnn2brain::permutation_test(models, s.targets.middleCols(first, size), options));
+    CHECK(merged.observed == whole.observed);
+    CHECK(merged.p_value == whole.p_value);
+    CHECK(merged.p_differences.cwiseEqual(whole.p_differences).count() ==
+          whole.p_differences.size() - whole.models() * count);  // all but the NaN diagonal
+    CHECK(merged.p_best == whole.p_best);
+    CHECK(merged.max_null == whole.max_null);
+    CHECK(merged.p_fwe == whole.p_fwe);
+    CHECK(merged.evaluated == whole.evaluated);
+  }
+  // Chunks of different tests do not merge.
+  auto one =
+      dnn2brain::permutation_test(designs_of(s), s.targets.leftCols(5), {.permutations = 20});
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(one.append(dnn2brain::permutation_test(designs_of(s), s.targets.leftCols(5),
+                                                           {.permutations = 30})),
+                    Contains("expected a chunk of the same"));
+  CHECK_THROWS_WITH(one.append(dnn2brain::permutation_test(designs_of(s), s.targets.leftCols(5),
+                                                           {.permutations = 20, .stop_after = 3})),
+                    Contains("sequential stopping"));
 }
 
 namespace {
@@ -359,6 +398,7 @@ struct one_at_a_time {
   dnn2brain::regression_statistic<double> inner;
   [[nodiscard]] index_t size() const { return inner.size(); }
   [[nodiscard]] index_t pairs() const { return inner.pairs(); }
+  [[nodiscard]] index_t min_pairs() const { return inner.min_pairs(); }
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
     return inner(targets);
@@ -476,9 +516,9 @@ TEST_CASE("gathered_each scores every source list as gathered does, bit for bit"
   const scenario s = make_scenario(n, 12, 5);
   std::vector<std::vector<index_t>> lists;
   for (std::uint64_t b = 0; b < 3; ++b) {
-    std::vector<index_t> sources(std::size_t(s.targets.rows())), labels, offsets;
+    std::vector<index_t> sources(std::size_t(s.targets.rows())), labels;
     dnn2brain::detail::permuted_pairs(n, dnn2brain::permutation_scheme::conditions, 7, b, labels,
-                                      offsets, sources);
+                                      sources);
     lists.push_back(std::move(sources));
   }
   const auto check = [&](const auto& statistic) {
@@ -533,7 +573,7 @@ TEST_CASE("Besag-Clifford sequential stopping: exact stops, valid p-values, dete
       options.batch = batch;
       const auto again = dnn2brain::permutation_test(models, s.targets, options);
       CHECK(dnn2brain::test::max_abs_diff(again.p_value, r.p_value) == 0.0);
-      CHECK(dnn2brain::test::max_abs_diff(again.p_difference, r.p_difference) == 0.0);
+      CHECK(dnn2brain::test::max_abs_diff(again.p_differences, r.p_differences) == 0.0);
       CHECK(again.evaluated == r.evaluated);
     }
 }

@@ -53,15 +53,22 @@ dataset draw(index_t n, std::mt19937_64& engine, const Eigen::MatrixXd& model_ma
 }  // namespace
 
 TEST_CASE("pairs of drawn conditions drop pairs of two copies", "[stats][bootstrap]") {
-  std::vector<index_t> sources;
+  std::vector<index_t> sources(6);
   const std::vector<index_t> drawn{2, 0, 2, 1};
-  dnn2brain::detail::drawn_pairs(4, drawn, sources);
+  sources.resize(
+      dnn2brain::detail::source_pairs(4, drawn, dnn2brain::detail::repeated_pair::drop, sources));
   // Positions (0,1) (0,2)x (0,3) (1,2) (1,3) (2,3): pairs {0,2} {1,2} {0,2} {0,1} {1,2}.
   const std::vector<index_t> expected{
       dnn2brain::condensed_index(4, 0, 2), dnn2brain::condensed_index(4, 1, 2),
       dnn2brain::condensed_index(4, 0, 2), dnn2brain::condensed_index(4, 0, 1),
       dnn2brain::condensed_index(4, 1, 2)};
   CHECK(sources == expected);
+  // Marked instead of dropped: the condition_map convention.
+  std::vector<index_t> marked(6);
+  CHECK(dnn2brain::detail::source_pairs(4, drawn, dnn2brain::detail::repeated_pair::mark, marked) ==
+        6);
+  CHECK(marked == dnn2brain::condition_map(4, drawn).sources());
+  CHECK(marked[1] == -1);
 }
 
 TEST_CASE("subsampling conditions equals refitting the sub-RDMs (the paper's error bars)",
@@ -78,8 +85,10 @@ TEST_CASE("subsampling conditions equals refitting the sub-RDMs (the paper's err
       dnn2brain::regression_score::multiple_r);
   const auto r =
       dnn2brain::subsample_conditions(statistic, d.target, keep, {.samples = 40, .seed = 3});
-  REQUIRE(r.distribution.rows() == 40);
-  REQUIRE(r.distribution.cols() == 1);
+  REQUIRE(r.samples() == 40);
+  REQUIRE(r.models() == 1);
+  REQUIRE(r.targets() == 1);
+  const Eigen::VectorXd distribution = r.distribution(0, 0);
   for (index_t b = 0; b < 40; ++b) {
     // Documented draw: the first `keep` of random_permutation(n, seed, b), in ascending order.
     std::vector<index_t> kept = dnn2brain::random_permutation(n, 3, std::uint64_t(b));
@@ -96,17 +105,17 @@ TEST_CASE("subsampling conditions equals refitting the sub-RDMs (the paper's err
         y[k] = d.target[from];
       }
     const auto fitted = dnn2brain::fit(dnn2brain::design(x), y);
-    CHECK(r.distribution(b, 0) ==
+    CHECK(distribution[b] ==
           Approx(dnn2brain::multiple_r(fitted.adjusted_r_squared(0, 0))).epsilon(1e-12));
   }
   // The paper's error bar is the sample standard deviation (ddof 1).
-  const double mean = r.distribution.col(0).mean();
-  const double sd = std::sqrt((r.distribution.col(0).array() - mean).square().sum() / 39.0);
-  CHECK(r.standard_error[0] == Approx(sd).epsilon(1e-12));
+  const double mean = distribution.mean();
+  const double sd = std::sqrt((distribution.array() - mean).square().sum() / 39.0);
+  CHECK(r.standard_error(0, 0) == Approx(sd).epsilon(1e-12));
   // Keeping every condition reproduces the estimate in every sample.
   const auto all = dnn2brain::subsample_conditions(statistic, d.target, n, {.samples = 5});
-  CHECK((all.distribution.array() - all.estimate[0]).abs().maxCoeff() < 1e-12);
-  CHECK(all.standard_error[0] < 1e-12);
+  CHECK((all.distribution(0).array() - all.estimate(0, 0)).abs().maxCoeff() < 1e-12);
+  CHECK(all.standard_error(0, 0) < 1e-12);
 }
 
 TEST_CASE("the bootstrap over conditions estimates the spread over condition sets",
@@ -131,10 +140,10 @@ TEST_CASE("the bootstrap over conditions estimates the spread over condition set
     if (s < bootstrapped) {
       bootstrap_se += dnn2brain::bootstrap_conditions(correlation, d.target,
                                                       {.samples = 400, .seed = std::uint64_t(s)})
-                          .standard_error[0];
+                          .standard_error(0, 0);
       regression_se += dnn2brain::bootstrap_conditions(regression, d.target,
                                                        {.samples = 400, .seed = std::uint64_t(s)})
-                           .standard_error[0];
+                           .standard_error(0, 0);
     }
   }
   const auto sd = [](const std::vector<double>& v) {
@@ -165,26 +174,29 @@ TEST_CASE("bootstraps over conditions: layout, differences, determinism, errors"
       rdm_of(normal_matrix(n, 20, engine));
   const dnn2brain::correlation_statistic statistic(d.models, dnn2brain::measure::spearman{});
   const auto r = dnn2brain::bootstrap_conditions(statistic, targets, {.samples = 300, .seed = 1});
-  REQUIRE(r.distribution.cols() == 6);
+  REQUIRE(r.models() == 2);
+  REQUIRE(r.targets() == 3);
   const Eigen::MatrixXd observed = statistic(targets);
-  for (index_t t = 0; t < 3; ++t)
-    for (index_t m = 0; m < 2; ++m) CHECK(r.estimate[m + 2 * t] == observed(m, t));
-  CHECK(r.lower[0] < r.estimate[0]);
-  CHECK(r.upper[0] > r.estimate[0]);
+  CHECK(r.estimate == observed);
+  CHECK(r.lower(0, 0) < r.estimate(0, 0));
+  CHECK(r.upper(0, 0) > r.estimate(0, 0));
+  // One resample is the D × T statistic of that draw.
+  CHECK(r.sample(7)(1, 2) == r.distribution(1, 2)[7]);
 
-  const auto differences = dnn2brain::bootstrap_differences(r, 2);
-  REQUIRE(differences.distribution.cols() == 12);
-  CHECK(differences.estimate[0 * 2 + 1] == r.estimate[0] - r.estimate[1]);
-  CHECK(differences.distribution.col(4 + 1 * 2 + 0) ==
-        r.distribution.col(1 + 2) - r.distribution.col(0 + 2));
-  CHECK(differences.standard_error[0] == 0.0);  // a model minus itself
-  CHECK(differences.lower[1] > 0.0);  // the related model beats the unrelated one on target 0
+  const auto one_minus_zero = r.difference(1, 0);
+  REQUIRE(one_minus_zero.models() == 1);
+  REQUIRE(one_minus_zero.targets() == 3);
+  CHECK(r.difference(0, 1).estimate(0, 0) == r.estimate(0, 0) - r.estimate(1, 0));
+  CHECK(one_minus_zero.distribution(0, 1) == r.distribution(1, 1) - r.distribution(0, 1));
+  CHECK(r.difference(0, 0).standard_error(0, 0) == 0.0);  // a model minus itself
+  CHECK(r.difference(0, 1).lower(0, 0) >
+        0.0);  // the related model beats the unrelated one on target 0
 
   for (const int threads : {1, 2}) {
     const dnn2brain::test::thread_count scope(threads);
     const auto again =
         dnn2brain::bootstrap_conditions(statistic, targets, {.samples = 300, .seed = 1});
-    CHECK(again.distribution == r.distribution);
+    for (index_t b = 0; b < 300; ++b) CHECK(again.sample(b) == r.sample(b));
   }
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(dnn2brain::bootstrap_conditions(statistic, targets.topRows(100)),
@@ -194,8 +206,10 @@ TEST_CASE("bootstraps over conditions: layout, differences, determinism, errors"
                     Contains("expected to keep 3 to 16 of the 16 conditions, got 17"));
   CHECK_THROWS_WITH(dnn2brain::bootstrap_conditions(statistic, targets, {.samples = 0}),
                     Contains("expected at least 1 bootstrap sample, got 0"));
-  CHECK_THROWS_WITH(dnn2brain::bootstrap_differences(r, 4),
-                    Contains("expected a bootstrap of a multiple of 4 columns, got 6"));
+  CHECK_THROWS_WITH(r.difference(0, 2),
+                    Contains("expected a model in [0, 2) and a target in [0, 3), got 2 and 0"));
+  CHECK_THROWS_WITH(r.distribution(0, 3), Contains("got 0 and 3"));
+  CHECK_THROWS_WITH(r.sample(300), Contains("expected a sample in [0, 300), got 300"));
 }
 
 TEST_CASE("the paper's p-values: difference direction and FDR within each target",
@@ -231,10 +245,10 @@ TEST_CASE("the paper's p-values: difference direction and FDR within each target
       dnn2brain::adjust_p_values(Eigen::Map<const Eigen::VectorXd>(upper.data(), 6),
                                  dnn2brain::correction::benjamini_hochberg);
   for (index_t a = 0, k = 0; a < 4; ++a) {
-    CHECK(paper.p_difference(a * 4 + a, 0) == 1.0 / 501.0);
+    CHECK(paper.p_difference(a, a)[0] == 1.0 / 501.0);
     for (index_t b = a + 1; b < 4; ++b, ++k) {
-      CHECK(paper.p_difference(a * 4 + b, 0) == Approx(adjusted[k]).epsilon(1e-14));
-      CHECK(paper.p_difference(b * 4 + a, 0) == paper.p_difference(a * 4 + b, 0));
+      CHECK(paper.p_difference(a, b)[0] == Approx(adjusted[k]).epsilon(1e-14));
+      CHECK(paper.p_difference(b, a)[0] == paper.p_difference(a, b)[0]);
     }
   }
   const Eigen::VectorXd p = r.p_value.col(0);
@@ -256,9 +270,10 @@ TEST_CASE("a gathered design set scores as its designs refitted on the gathered 
   // (merged).
   const Eigen::MatrixXd x = normal_matrix(m, 6, engine);
   const Eigen::MatrixXd y = normal_matrix(m, 5, engine);
-  std::vector<index_t> sources;
   const std::vector<index_t> drawn{0, 3, 3, 5, 6, 7, 7, 7, 9, 10, 11, 12, 13, 2};
-  dnn2brain::detail::drawn_pairs(n, drawn, sources);
+  std::vector<index_t> sources(std::size_t(dnn2brain::condensed_size(index_t(drawn.size()))));
+  sources.resize(
+      dnn2brain::detail::source_pairs(n, drawn, dnn2brain::detail::repeated_pair::drop, sources));
   Eigen::MatrixXd gathered_y(index_t(sources.size()), 5);
   for (index_t k = 0; k < gathered_y.rows(); ++k)
     gathered_y.row(k) = y.row(sources[std::size_t(k)]);
@@ -290,9 +305,9 @@ TEST_CASE("a resample too small to fit gives NaN, not an error", "[stats][bootst
       dnn2brain::design_set<double>(dnn2brain::design(x))};
   // Five conditions drawn with replacement often leave fewer than 4 pairs for 2 predictors.
   const auto r = dnn2brain::bootstrap_conditions(statistic, y, {.samples = 200, .seed = 4});
-  const auto undefined = r.distribution.array().isNaN().count();
+  const auto undefined = r.distribution(0).array().isNaN().count();
   CHECK(undefined > 0);
   CHECK(undefined < 200);
-  CHECK(std::isnan(r.standard_error[0]));
-  CHECK(std::isfinite(r.estimate[0]));
+  CHECK(std::isnan(r.standard_error(0, 0)));
+  CHECK(std::isfinite(r.estimate(0, 0)));
 }

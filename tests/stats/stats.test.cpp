@@ -1,5 +1,6 @@
 // Statistics: counter-based random streams, t-tests (scipy), multiple-comparison corrections
 // (statsmodels), noise ceilings, and bad input.
+#include <dnn2brain/rdm/rank_transform.hpp>
 #include <dnn2brain/stats/bootstrap.hpp>
 #include <dnn2brain/stats/multiple_comparisons.hpp>
 #include <dnn2brain/stats/noise_ceiling.hpp>
@@ -118,7 +119,9 @@ TEST_CASE("t-tests agree with scipy", "[stats][ttest]") {
     check(dnn2brain::ttest_one_sample(a, 0.1, alt), std::string("t_one_") + key);
     check(dnn2brain::ttest_paired(a, b, alt), std::string("t_paired_") + key);
     check(dnn2brain::ttest_welch(a, c, alt), std::string("t_welch_") + key);
+    check(dnn2brain::ttest_student(a, c, alt), std::string("t_student_") + key);
   }
+  CHECK((dnn2brain::ttest_student(a, c).dof.array() == 12.0 + 9.0 - 2.0).all());
   CHECK(max_rel_diff(dnn2brain::ttest_welch(a, c).dof,
                      stats_reference("t_welch_dof").transpose()) <= 1e-14);
   CHECK(max_rel_diff(dnn2brain::sem(a), stats_reference("t_sem").transpose()) <= 1e-14);
@@ -165,6 +168,36 @@ TEST_CASE("t-tests: NaN policies, zero spread, bad input", "[stats][ttest]") {
   Eigen::MatrixXd with_inf = Eigen::MatrixXd::Zero(3, 1);
   with_inf(1, 0) = std::numeric_limits<double>::infinity();
   CHECK_THROWS_WITH(dnn2brain::ttest_one_sample(with_inf), Contains("expected finite samples"));
+
+  // Student's test: the same policies; under omit each group counts its kept samples.
+  const Eigen::MatrixXd y = dnn2brain::test::gaussian(5, 3, 6);
+  CHECK_THROWS_WITH(dnn2brain::ttest_student(x, y),
+                    Contains("dnn2brain::ttest_student: expected no NaN") &&
+                        Contains("at sample 2 of test 1 in a"));
+  const auto student_omitted =
+      dnn2brain::ttest_student(x, y, dnn2brain::alternative::less, dnn2brain::nan_policy::omit);
+  const auto student_kept = dnn2brain::ttest_student(kept, y.col(1), dnn2brain::alternative::less);
+  CHECK(student_omitted.p_value[1] == student_kept.p_value[0]);
+  CHECK(student_omitted.dof[1] == 5.0 + 5.0 - 2.0);
+  CHECK(student_omitted.dof[0] == 6.0 + 5.0 - 2.0);
+  const auto student_propagated = dnn2brain::ttest_student(x, y, dnn2brain::alternative::two_sided,
+                                                           dnn2brain::nan_policy::propagate);
+  CHECK(std::isnan(student_propagated.p_value[1]));
+  CHECK(std::isfinite(student_propagated.p_value[2]));
+  // Zero spread in both groups: t = ±∞ for different means, NaN for equal ones (scipy).
+  Eigen::MatrixXd flat_a(3, 2), flat_b(4, 2);
+  flat_a << 1, 2, 1, 2, 1, 2;
+  flat_b << 0, 2, 0, 2, 0, 2, 0, 2;
+  const auto flat = dnn2brain::ttest_student(flat_a, flat_b);
+  CHECK(std::isinf(flat.statistic[0]));
+  CHECK(flat.p_value[0] == 0.0);
+  CHECK(std::isnan(flat.p_value[1]));
+  CHECK_THROWS_WITH(
+      dnn2brain::ttest_student(Eigen::MatrixXd::Zero(3, 2), Eigen::MatrixXd::Zero(3, 3)),
+      Contains("expected a and b with the same number of tests (columns), got 2 and 3"));
+  CHECK_THROWS_WITH(
+      dnn2brain::ttest_student(Eigen::MatrixXd::Zero(1, 2), Eigen::MatrixXd::Zero(3, 2)),
+      Contains("expected at least 2 samples (subjects) in a, got 1"));
 }
 
 TEST_CASE("p-value corrections equal statsmodels multipletests", "[stats][fdr]") {
@@ -227,7 +260,7 @@ TEST_CASE("noise ceiling: bounds, searchlight form, bad input", "[stats][noise_c
   Eigen::MatrixXd subjects(190, 6);
   const Eigen::MatrixXd noise = dnn2brain::test::gaussian(190, 6, 2);
   for (index_t s = 0; s < 6; ++s) subjects.col(s) = truth + noise.col(s);
-  const dnn2brain::rdm_stack<double> stack(subjects);
+  const auto stack = dnn2brain::rdm_stack<double>::from_columns(subjects, 20);
   const auto nc = dnn2brain::noise_ceiling(stack, dnn2brain::measure::spearman{});
   CHECK(nc.lower < nc.upper);
   CHECK(nc.lower > 0.4);  // signal and noise of equal variance: r ≈ 0.5 against the others
@@ -239,7 +272,7 @@ TEST_CASE("noise ceiling: bounds, searchlight form, bad input", "[stats][noise_c
   for (index_t s = 0; s < 6; ++s) {
     Eigen::MatrixXd targets(190, 3);
     targets << subjects.col(s), subjects.col(s) * 2.0, subjects.col(s).array().square().matrix();
-    per_subject.emplace_back(targets);
+    per_subject.push_back(dnn2brain::rdm_stack<double>::from_columns(targets, 20));
   }
   for (const int threads : {1, 2}) {
     const dnn2brain::test::thread_count scope(threads);
@@ -252,14 +285,144 @@ TEST_CASE("noise ceiling: bounds, searchlight form, bad input", "[stats][noise_c
   const auto pearson = dnn2brain::noise_ceiling(stack, dnn2brain::measure::pearson{});
   CHECK(pearson.lower < pearson.upper);
 
-  CHECK_THROWS_WITH(dnn2brain::noise_ceiling(dnn2brain::rdm_stack<double>(subjects.leftCols(1)),
-                                             dnn2brain::measure::spearman{}),
-                    Contains("expected RDMs of at least 2 subjects, got 1"));
+  CHECK_THROWS_WITH(
+      dnn2brain::noise_ceiling(dnn2brain::rdm_stack<double>::from_columns(subjects.leftCols(1), 20),
+                               dnn2brain::measure::spearman{}),
+      Contains("expected RDMs of at least 2 subjects, got 1"));
   Eigen::MatrixXd bad = subjects;
   bad(5, 2) = std::numeric_limits<double>::quiet_NaN();
-  CHECK_THROWS_WITH(
-      dnn2brain::noise_ceiling(dnn2brain::rdm_stack<double>(bad), dnn2brain::measure::spearman{}),
-      Contains("at pair 5 of RDM 2"));
+  CHECK_THROWS_WITH(dnn2brain::noise_ceiling(dnn2brain::rdm_stack<double>::from_columns(bad, 20),
+                                             dnn2brain::measure::spearman{}),
+                    Contains("at pair 5 of RDM 2"));
+}
+
+namespace {
+
+// A measure with a parameter and no pooling convention: Pearson r of the model with x^power.
+struct power_pearson {
+  static constexpr const char* name = "power_pearson";
+  double power = 1.0;
+
+  class prepared {
+   public:
+    prepared(const Eigen::VectorXd& model, double power) : m_pearson(model), m_power(power) {}
+    [[nodiscard]] double operator()(const Eigen::VectorXd& target) const {
+      return m_pearson(target.array().pow(m_power).matrix());
+    }
+
+   private:
+    dnn2brain::measure::pearson::prepared m_pearson;
+    double m_power;
+  };
+  [[nodiscard]] prepared prepare(const Eigen::VectorXd& model) const {
+    return prepared(model, power);
+  }
+};
+
+struct derived_spearman : dnn2brain::measure::spearman {};
+
+}  // namespace
+
+TEST_CASE("noise ceiling options: pooling by measure or raw mean, squared bounds, measure objects",
+          "[stats][noise_ceiling]") {
+  using Catch::Matchers::Contains;
+  namespace measure = dnn2brain::measure;
+  // 6 subjects sharing a true RDM plus noise, each on its own scale and offset, so that the pooling
+  // conventions differ.
+  const Eigen::VectorXd truth = dnn2brain::test::gaussian(190, 1, 1);
+  const Eigen::MatrixXd noise = dnn2brain::test::gaussian(190, 6, 2);
+  Eigen::MatrixXd subjects(190, 6);
+  for (index_t s = 0; s < 6; ++s)
+    subjects.col(s) = ((truth + noise.col(s)) * (1.0 + s)).array() + 10.0 + s;
+  const auto stack = dnn2brain::rdm_stack<double>::from_columns(subjects, 20);
+  const double count = 6.0;
+
+  // The subjects pooled by hand, summed in order; the mean of the others sums them in order too.
+  const auto mean_of = [&](const Eigen::MatrixXd& pooled, index_t except) {
+    Eigen::VectorXd sum = Eigen::VectorXd::Zero(190);
+    for (index_t t = 0; t < 6; ++t)
+      if (t != except) sum += pooled.col(t);
+    return Eigen::VectorXd(sum / (except < 0 ? count : count - 1.0));
+  };
+  // Expected per-subject bounds of a measure against pooled subjects.
+  const auto expected = [&](const auto& m, const Eigen::MatrixXd& pooled) {
+    Eigen::MatrixXd bounds(6, 2);  // lower, upper
+    for (index_t s = 0; s < 6; ++s) {
+      bounds(s, 0) = dnn2brain::compare_vectors(mean_of(pooled, s), subjects.col(s), m);
+      bounds(s, 1) = dnn2brain::compare_vectors(mean_of(pooled, -1), subjects.col(s), m);
+    }
+    return bounds;
+  };
+  const auto got = [](const dnn2brain::noise_ceiling_result& r) {
+    Eigen::MatrixXd bounds(6, 2);
+    bounds << r.lower_per_subject, r.upper_per_subject;
+    return bounds;
+  };
+  // Means formed in another order differ by rounding (a few ulps of the entries), which moves a
+  // Pearson-type r by at most about m·ε (unit vectors, an m-term dot product) and cannot reorder
+  // these entries for a rank measure (their gaps are ~1e-3).
+  const double tolerance = 2.0 * 190.0 * std::numeric_limits<double>::epsilon();
+
+  SECTION("the convention belongs to the measure: ranks, z-scores, unit RMS") {
+    Eigen::MatrixXd ranks(190, 6), z(190, 6), unit(190, 6);
+    for (index_t s = 0; s < 6; ++s) {
+      ranks.col(s) = dnn2brain::rank_transform(subjects.col(s));
+      const Eigen::ArrayXd centred = subjects.col(s).array() - subjects.col(s).mean();
+      z.col(s) = centred / std::sqrt(centred.square().mean());
+      unit.col(s) = subjects.col(s) / std::sqrt(subjects.col(s).squaredNorm() / 190.0);
+    }
+    CHECK(got(dnn2brain::noise_ceiling(stack, measure::spearman{})) ==
+          expected(measure::spearman{}, ranks));
+    CHECK(got(dnn2brain::noise_ceiling(stack, derived_spearman{})) ==
+          expected(measure::spearman{}, ranks));
+    CHECK(got(dnn2brain::noise_ceiling(stack, measure::kendall_tau_b{})) ==
+          expected(measure::kendall_tau_b{}, ranks));
+    CHECK(max_abs_diff(got(dnn2brain::noise_ceiling(stack, measure::pearson{})),
+                       expected(measure::pearson{}, z)) <= tolerance);
+    CHECK(max_abs_diff(got(dnn2brain::noise_ceiling(stack, measure::cosine{})),
+                       expected(measure::cosine{}, unit)) <= tolerance);
+  }
+  SECTION("raw mean (Net2Brain) and squared bounds") {
+    const dnn2brain::noise_ceiling_options raw{.pooling = dnn2brain::rdm_pooling::raw_mean};
+    const auto r = dnn2brain::noise_ceiling(stack, measure::spearman{}, raw);
+    CHECK(got(r) == expected(measure::spearman{}, subjects));
+    CHECK(got(r) != got(dnn2brain::noise_ceiling(stack, measure::spearman{})));
+    CHECK(max_abs_diff(got(dnn2brain::noise_ceiling(stack, measure::pearson{}, raw)),
+                       expected(measure::pearson{}, subjects)) <= tolerance);
+
+    const auto squared = dnn2brain::noise_ceiling(
+        stack, measure::spearman{}, {.pooling = dnn2brain::rdm_pooling::raw_mean, .squared = true});
+    CHECK(squared.lower_per_subject == r.lower_per_subject.cwiseAbs2());
+    CHECK(squared.upper_per_subject == r.upper_per_subject.cwiseAbs2());
+    double sum = 0.0;
+    for (index_t s = 0; s < 6; ++s) sum += squared.lower_per_subject[s];
+    CHECK(squared.lower == sum / count);
+
+    // The searchlight form applies the same options to every target.
+    std::vector<dnn2brain::rdm_stack<double>> per_subject;
+    for (index_t s = 0; s < 6; ++s) {
+      Eigen::MatrixXd targets(190, 2);
+      targets << subjects.col(s), subjects.col(s).array().exp().matrix();
+      per_subject.push_back(dnn2brain::rdm_stack<double>::from_columns(targets, 20));
+    }
+    const auto many = dnn2brain::noise_ceiling(
+        std::span<const dnn2brain::rdm_stack<double>>(per_subject), measure::spearman{},
+        {.pooling = dnn2brain::rdm_pooling::raw_mean, .squared = true});
+    CHECK(many.lower[0] == squared.lower);
+    CHECK(many.upper[0] == squared.upper);
+  }
+  SECTION("the measure object is passed through; a measure without pool() needs raw_mean") {
+    const dnn2brain::noise_ceiling_options raw{.pooling = dnn2brain::rdm_pooling::raw_mean};
+    const auto linear = dnn2brain::noise_ceiling(stack, power_pearson{1.0}, raw);
+    CHECK(got(linear) == got(dnn2brain::noise_ceiling(stack, measure::pearson{}, raw)));
+    const auto squared_power = dnn2brain::noise_ceiling(stack, power_pearson{2.0}, raw);
+    CHECK(max_abs_diff(got(squared_power), expected(power_pearson{2.0}, subjects)) <= tolerance);
+    CHECK(got(squared_power) != got(linear));
+    CHECK_THROWS_WITH(dnn2brain::noise_ceiling(stack, power_pearson{2.0}),
+                      Contains("dnn2brain::noise_ceiling: expected a measure with a pooling "
+                               "convention (a pool() member) or rdm_pooling::raw_mean, got "
+                               "rdm_pooling::by_measure with measure power_pearson"));
+  }
 }
 
 TEST_CASE("bootstrap over subjects: standard error, interval, determinism", "[stats][bootstrap]") {
@@ -273,17 +436,17 @@ TEST_CASE("bootstrap over subjects: standard error, interval, determinism", "[st
     const auto column = scores.col(t);
     const double plug_in =
         std::sqrt((column.array() - column.mean()).square().mean() / double(column.size()));
-    CHECK(std::abs(r.standard_error[t] / plug_in - 1.0) < 0.02);
-    CHECK(r.estimate[t] == column.mean());
-    CHECK(r.lower[t] < r.estimate[t]);
-    CHECK(r.upper[t] > r.estimate[t]);
+    CHECK(std::abs(r.standard_error(t) / plug_in - 1.0) < 0.02);
+    CHECK(r.estimate(t) == column.mean());
+    CHECK(r.lower(t) < r.estimate(t));
+    CHECK(r.upper(t) > r.estimate(t));
     // Percentile interval ≈ mean ± 1.96 SE for a mean of 15 normal scores.
-    CHECK(std::abs((r.upper[t] - r.lower[t]) / (2 * 1.96 * r.standard_error[t]) - 1.0) < 0.05);
+    CHECK(std::abs((r.upper(t) - r.lower(t)) / (2 * 1.96 * r.standard_error(t)) - 1.0) < 0.05);
   }
   for (const int threads : {1, 2}) {
     const dnn2brain::test::thread_count scope(threads);
-    CHECK(dnn2brain::bootstrap_subjects(scores, {.samples = 20000, .seed = 4}).distribution ==
-          r.distribution);
+    const auto again = dnn2brain::bootstrap_subjects(scores, {.samples = 20000, .seed = 4});
+    for (index_t t = 0; t < 3; ++t) CHECK(again.distribution(t) == r.distribution(t));
   }
   CHECK_THROWS_WITH(dnn2brain::bootstrap_subjects(scores.topRows(1)),
                     Contains("expected scores of at least 2 subjects, got 1"));

@@ -35,9 +35,9 @@ int main() try {
   s += dnn2brain::adjust_p_values(Eigen::VectorXd::Constant(3, 0.5),
                                   dnn2brain::correction::benjamini_hochberg)
            .sum();
-  s +=
-      dnn2brain::noise_ceiling(dnn2brain::rdm_stack<float>(targets), dnn2brain::measure::spearman{})
-          .lower;
+  s += dnn2brain::noise_ceiling(dnn2brain::rdm_stack<float>::from_columns(targets, 6),
+                                dnn2brain::measure::spearman{})
+           .lower;
   return (s > -100 && d.pairs() == 15 && e.pairs() == 3) ? 0 : 1;
 } catch (const std::exception&) {
   return 2;

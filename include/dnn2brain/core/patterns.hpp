@@ -9,43 +9,44 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 
 namespace dnn2brain {
 
-/// Any dense Eigen expression with a floating-point Scalar: the input type of pattern matrices
-/// (conditions × features), taken by reference and never copied.
-template <typename Derived>
-concept floating_eigen = std::derived_from<Derived, Eigen::MatrixBase<Derived>> &&
-    std::floating_point<typename Derived::Scalar>;
-
 /// Any xtensor expression with a floating-point value type.
 template <typename E>
 concept floating_xexpression =
     std::derived_from<E, xt::xexpression<E>> && std::floating_point<typename E::value_type>;
 
-/// \brief A conditions × features view of an xtensor expression whose first axis is conditions.
-///
-/// The remaining axes are flattened in C order (a 78 × 512 × 7 × 7 activation tensor becomes
-/// 78 × 25088). Row-major xtensor containers and adaptors are viewed in place; any other
-/// expression (views, lazy expressions, column-major storage) is evaluated once into an owned
-/// row-major buffer. matrix() stays valid while this object and the source expression live.
-template <std::floating_point T>
-class xtensor_patterns {
+namespace detail {
+
+/// How an xtensor expression's axes become a matrix: `patterns` takes the first axis as rows and
+/// flattens the others in C order (at least 2 dimensions); `matrix` takes a 1-D array as a column
+/// and a 2-D array as it is (rows = shape[0]), and nothing else.
+enum class xtensor_axes { patterns, matrix };
+
+template <std::floating_point T, xtensor_axes Axes>
+class xtensor_view {
  public:
   using matrix_type = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using map_type = Eigen::Map<const matrix_type>;
 
   template <typename E>
-  explicit xtensor_patterns(const xt::xexpression<E>& expression, const char* function) {
+  explicit xtensor_view(const xt::xexpression<E>& expression, const char* function) {
     const E& e = expression.derived_cast();
-    if (e.dimension() < 2)
-      detail::throw_invalid_argument(
-          function, detail::concat("expected an array of at least 2 dimensions (conditions first), "
-                                   "got ",
-                                   e.dimension(), " dimension(s)"));
+    const std::size_t dims = e.dimension();
+    if constexpr (Axes == xtensor_axes::patterns) {
+      if (dims < 2)
+        throw_invalid_argument(
+            function, concat("expected an array of at least 2 dimensions (conditions first), got ",
+                             dims, " dimension(s)"));
+    } else if (dims < 1 || dims > 2) {
+      throw_invalid_argument(function,
+                             concat("expected a 1-D or 2-D array, got ", dims, " dimension(s)"));
+    }
     m_rows = static_cast<index_t>(e.shape()[0]);
     m_cols = static_cast<index_t>(std::accumulate(e.shape().begin() + 1, e.shape().end(),
                                                   std::size_t{1}, std::multiplies<>{}));
@@ -59,12 +60,12 @@ class xtensor_patterns {
 
   /// A temporary container would be viewed after its death: keep the array alive instead.
   template <typename E>
-  xtensor_patterns(xt::xexpression<E>&&, const char*) = delete;
+  xtensor_view(xt::xexpression<E>&&, const char*) = delete;
 
-  xtensor_patterns(const xtensor_patterns&) = delete;
-  xtensor_patterns& operator=(const xtensor_patterns&) = delete;
+  xtensor_view(const xtensor_view&) = delete;
+  xtensor_view& operator=(const xtensor_view&) = delete;
 
-  /// The conditions × features matrix.
+  /// The matrix (row-major, read in place when possible).
   [[nodiscard]] map_type matrix() const noexcept { return map_type(m_data, m_rows, m_cols); }
   /// True when the data had to be evaluated into a copy.
   [[nodiscard]] bool copied() const noexcept { return m_owned.has_value(); }
@@ -79,6 +80,24 @@ class xtensor_patterns {
   index_t m_rows = 0;
   index_t m_cols = 0;
 };
+
+}  // namespace detail
+
+/// \brief A conditions × features view of an xtensor expression whose first axis is conditions.
+///
+/// The remaining axes are flattened in C order (a 78 × 512 × 7 × 7 activation tensor becomes
+/// 78 × 25088). Row-major xtensor containers and adaptors are viewed in place; any other
+/// expression (views, lazy expressions, column-major storage) is evaluated once into an owned
+/// row-major buffer. matrix() stays valid while this object and the source expression live.
+template <std::floating_point T>
+using xtensor_patterns = detail::xtensor_view<T, detail::xtensor_axes::patterns>;
+
+/// \brief The Eigen matrix of a 1-D (n × 1) or 2-D (shape[0] × shape[1]) xtensor expression:
+/// how every numeric function that takes an Eigen matrix also takes an xtensor array, with the
+/// same orientation (an array of shape (r, c) is the matrix r × c). Viewed in place or evaluated
+/// once, as xtensor_patterns.
+template <std::floating_point T>
+using xtensor_matrix = detail::xtensor_view<T, detail::xtensor_axes::matrix>;
 
 }  // namespace dnn2brain
 

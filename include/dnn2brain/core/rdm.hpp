@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 
@@ -37,8 +38,7 @@ class rdm {
 
   /// Wraps condensed values (a column or row vector); the condition count follows from their
   /// number. \throws invalid_argument if the length is not n(n − 1)/2 for some n >= 2.
-  template <typename Derived>
-  requires std::floating_point<typename Derived::Scalar>
+  template <floating_eigen Derived>
   explicit rdm(const Eigen::MatrixBase<Derived>& condensed)
       : m_conditions(checked_conditions(condensed)),
         m_values(condensed.template cast<Scalar>().reshaped()) {}
@@ -46,11 +46,15 @@ class rdm {
   [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }
   [[nodiscard]] index_t pairs() const noexcept { return m_values.size(); }
 
-  /// Condensed values in pdist order; the writable view cannot change their number.
-  [[nodiscard]] const vector_type& values() const noexcept { return m_values; }
-  [[nodiscard]] Eigen::Map<vector_type> values() noexcept {
+  /// Condensed values in pdist order; the writable view cannot change their number. On a
+  /// temporary RDM (`compute_rdm(x, metric).values()`) the values are moved out and returned by
+  /// value, so no view can outlive the RDM.
+  [[nodiscard]] const vector_type& values() const& noexcept { return m_values; }
+  [[nodiscard]] Eigen::Map<vector_type> values() & noexcept {
     return Eigen::Map<vector_type>(m_values.data(), m_values.size());
   }
+  [[nodiscard]] vector_type values() && noexcept { return std::move(m_values); }
+  [[nodiscard]] vector_type values() const&& { return m_values; }
 
   /// Dissimilarity of conditions i and j (0 when i == j). Unchecked in release builds.
   [[nodiscard]] Scalar operator()(index_t i, index_t j) const noexcept {

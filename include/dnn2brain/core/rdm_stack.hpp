@@ -2,15 +2,25 @@
 #define DNN2BRAIN_CORE_RDM_STACK_HPP
 
 #include <concepts>
-#include <span>
+#include <ranges>
+#include <string>
+#include <utility>
 
 #include <Eigen/Core>
 
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/rdm.hpp>
 
 namespace dnn2brain {
+
+namespace detail {
+template <typename T>
+inline constexpr bool is_rdm = false;
+template <typename S>
+inline constexpr bool is_rdm<rdm<S>> = true;
+}  // namespace detail
 
 /// \brief Many RDMs over the same n conditions: a column-major pairs × count matrix, one condensed
 /// RDM per column (layers, subjects, searchlights).
@@ -34,22 +44,47 @@ class rdm_stack {
     m_values.setZero(condensed_size(conditions), count);
   }
 
-  /// Wraps a pairs × count matrix. \throws invalid_argument if pairs is not n(n − 1)/2.
-  template <typename Derived>
-  requires std::floating_point<typename Derived::Scalar>
-  explicit rdm_stack(const Eigen::MatrixBase<Derived>& values)
-      : m_conditions(conditions_from_pairs(values.rows(), "rdm_stack")),
-        m_values(values.template cast<Scalar>()) {}
-
-  /// Stacks RDMs that share a condition count. \throws invalid_argument if they differ or none
-  /// come.
-  template <std::floating_point S>
-  explicit rdm_stack(std::span<const rdm<S>> rdms) {
-    if (rdms.empty())
+  /// \brief Stacks RDMs that share a condition count: any range of rdm<S> (a vector, a span,
+  /// an array), in order; the scalar type follows the RDMs' unless given.
+  /// \throws invalid_argument if none come or their condition counts differ.
+  template <std::ranges::input_range Range>
+  requires detail::is_rdm<std::ranges::range_value_t<Range>>
+  explicit rdm_stack(const Range& rdms) {
+    const auto count = static_cast<index_t>(std::ranges::distance(rdms));
+    if (count == 0)
       detail::throw_invalid_argument("rdm_stack", "expected at least one RDM, got none");
-    m_conditions = rdms.front().conditions();
-    m_values.resize(rdms.front().pairs(), static_cast<index_t>(rdms.size()));
-    for (index_t k = 0; k < m_values.cols(); ++k) set(k, rdms[static_cast<std::size_t>(k)]);
+    m_conditions = std::ranges::begin(rdms)->conditions();
+    m_values.resize(condensed_size(m_conditions), count);
+    index_t k = 0;
+    for (const auto& r : rdms) set(k++, r);
+  }
+
+  /// \brief The stack whose RDM k is column k of `values`: pairs × count, pairs = n(n − 1)/2 for
+  /// the given number of conditions n (Eigen's usual layout, the one rdm_stack stores).
+  /// \throws invalid_argument if values does not have n(n − 1)/2 rows (saying so when it has that
+  /// many columns: the array is then count × pairs, for from_rows), or n < 2.
+  template <floating_eigen Derived>
+  [[nodiscard]] static rdm_stack from_columns(const Eigen::MatrixBase<Derived>& values,
+                                              index_t conditions) {
+    check_shape(values.rows(), values.cols(), conditions, "rdm_stack::from_columns", "from_rows");
+    rdm_stack stack;
+    stack.m_conditions = conditions;
+    stack.m_values = values.template cast<Scalar>();
+    return stack;
+  }
+
+  /// \brief The stack whose RDM k is row k of `values`: count × pairs, numpy's usual layout for
+  /// many condensed RDMs (subjects × pairs), e.g. a row-major Map over a loaded array.
+  /// \throws invalid_argument if values does not have n(n − 1)/2 columns (saying so when it has
+  /// that many rows: the array is then pairs × count, for from_columns), or n < 2.
+  template <floating_eigen Derived>
+  [[nodiscard]] static rdm_stack from_rows(const Eigen::MatrixBase<Derived>& values,
+                                           index_t conditions) {
+    check_shape(values.cols(), values.rows(), conditions, "rdm_stack::from_rows", "from_columns");
+    rdm_stack stack;
+    stack.m_conditions = conditions;
+    stack.m_values = values.transpose().template cast<Scalar>();
+    return stack;
   }
 
   [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }
@@ -57,15 +92,20 @@ class rdm_stack {
   /// Number of RDMs in the stack.
   [[nodiscard]] index_t size() const noexcept { return m_values.cols(); }
 
-  /// The pairs × size() values; the writable view cannot change the shape.
-  [[nodiscard]] const matrix_type& values() const noexcept { return m_values; }
-  [[nodiscard]] Eigen::Map<matrix_type> values() noexcept {
+  /// The pairs × size() values; the writable view cannot change the shape. On a temporary
+  /// stack the values are moved out and returned by value, so no view can outlive the stack.
+  [[nodiscard]] const matrix_type& values() const& noexcept { return m_values; }
+  [[nodiscard]] Eigen::Map<matrix_type> values() & noexcept {
     return Eigen::Map<matrix_type>(m_values.data(), m_values.rows(), m_values.cols());
   }
+  [[nodiscard]] matrix_type values() && noexcept { return std::move(m_values); }
+  [[nodiscard]] matrix_type values() const&& { return m_values; }
 
-  /// Condensed values of RDM k, as a view.
-  [[nodiscard]] auto column(index_t k) const { return m_values.col(k); }
-  [[nodiscard]] auto column(index_t k) { return m_values.col(k); }
+  /// Condensed values of RDM k, as a view (not on a temporary stack: use get(k) there).
+  [[nodiscard]] auto column(index_t k) const& { return m_values.col(k); }
+  [[nodiscard]] auto column(index_t k) & { return m_values.col(k); }
+  void column(index_t) && = delete;
+  void column(index_t) const&& = delete;
 
   /// RDM k as an owning rdm. \throws invalid_argument if k is out of range.
   [[nodiscard]] rdm<Scalar> get(index_t k) const {
@@ -85,6 +125,22 @@ class rdm_stack {
   }
 
  private:
+  // `along` is the extent that must equal the pairs of n conditions, `across` the other one.
+  static void check_shape(index_t along, index_t across, index_t conditions, const char* function,
+                          const char* other) {
+    if (conditions < 2)
+      detail::throw_invalid_argument(
+          function, detail::concat("expected at least 2 conditions, got ", conditions));
+    const index_t pairs = condensed_size(conditions);
+    if (along == pairs) return;
+    detail::throw_invalid_argument(
+        function,
+        detail::concat("expected ", pairs, " pairs (", conditions, " conditions), got ", along,
+                       across == pairs ? detail::concat(" (the other axis has ", pairs,
+                                                        ": use rdm_stack::", other, ")")
+                                       : std::string()));
+  }
+
   void check_index(index_t k, const char* function) const {
     if (k < 0 || k >= size())
       detail::throw_invalid_argument(
@@ -95,8 +151,9 @@ class rdm_stack {
   matrix_type m_values;
 };
 
-template <typename Derived>
-rdm_stack(const Eigen::MatrixBase<Derived>&) -> rdm_stack<typename Derived::Scalar>;
+template <std::ranges::input_range Range>
+requires detail::is_rdm<std::ranges::range_value_t<Range>> rdm_stack(const Range&)
+->rdm_stack<typename std::ranges::range_value_t<Range>::scalar_type>;
 
 }  // namespace dnn2brain
 

@@ -13,10 +13,10 @@
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
-#include <dnn2brain/detail/gram.hpp>
-#include <dnn2brain/detail/pairwise_direct.hpp>
 #include <dnn2brain/metrics/correlation.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
+#include <dnn2brain/rdm/detail/gram.hpp>
+#include <dnn2brain/rdm/detail/pairwise_direct.hpp>
 
 namespace dnn2brain {
 
@@ -47,11 +47,12 @@ struct rdm_options {
 namespace detail {
 
 // Condensed distances from the centred Gram matrix m (Gram route) or from the squared distances of
-// the transformed patterns (direct route). Pairs with a degenerate condition are NaN. Returns the
+// the transformed patterns (direct route); squared distances are divided by `divisor` (p for
+// per_feature, else 1) before any root. Pairs with a degenerate condition are NaN. Returns the
 // degenerate conditions.
 template <typename Out>
 std::vector<index_t> finish_distances(const Eigen::MatrixXd& m, bool m_is_gram,
-                                      metric::gram_output output,
+                                      metric::gram_output output, double divisor,
                                       const std::vector<bool>& degenerate, Out& out) {
   using Scalar = typename Out::Scalar;
   const index_t n = m.rows();
@@ -73,7 +74,8 @@ std::vector<index_t> finish_distances(const Eigen::MatrixXd& m, bool m_is_gram,
         d = m_is_gram ? 1.0 - std::clamp(m(j, i) * inv_norm[i] * inv_norm[j], -1.0, 1.0)
                       : std::clamp(0.5 * m(j, i), 0.0, 2.0);
       } else {
-        const double d2 = std::max(m_is_gram ? m(i, i) + m(j, j) - 2.0 * m(j, i) : m(j, i), 0.0);
+        const double d2 =
+            std::max(m_is_gram ? m(i, i) + m(j, j) - 2.0 * m(j, i) : m(j, i), 0.0) / divisor;
         d = output == metric::gram_output::distance ? std::sqrt(d2) : d2;
       }
       out[k] = static_cast<Scalar>(d);
@@ -95,16 +97,21 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
   if (options.chunk_features < 0)
     throw_invalid_argument(function,
                            concat("expected chunk_features >= 0, got ", options.chunk_features));
-  const metric::gram_recipe recipe = metric.recipe();
+  const metric::scaled_recipe scaled = metric.recipe();
+  const metric::gram_recipe& recipe = scaled.gram;
+  if (scaled.per_feature && recipe.output == metric::gram_output::one_minus_r)
+    throw_invalid_argument(function,
+                           "expected per_feature with a distance output, got it with 1 - r");
+  const double divisor = scaled.per_feature ? static_cast<double>(p) : 1.0;
 
   std::vector<index_t> degenerate;
   if constexpr (requires { metric.transform(x); }) {
-    require_finite(x, 0, function);  // ranking NaN would break the sort
+    require_finite_activations(x, 0, function);  // ranking NaN would break the sort
     const auto transformed = metric.transform(x);
     const struct {
-      metric::gram_recipe r;
-      [[nodiscard]] metric::gram_recipe recipe() const { return r; }
-    } plain{recipe};
+      metric::scaled_recipe r;
+      [[nodiscard]] metric::scaled_recipe recipe() const { return r; }
+    } plain{scaled};
     return compute_rdm_impl(transformed, plain, options, out, function);
   } else if (options.method == rdm_method::gram) {
     const auto c = centred_gram(x, recipe, options.chunk_features, function);
@@ -116,12 +123,12 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
     if (recipe.output == metric::gram_output::one_minus_r)
       for (index_t i = 0; i < n; ++i)
         flags[static_cast<std::size_t>(i)] = !(c.gram(i, i) > floor * c.energy[i]);
-    degenerate = finish_distances(c.gram, true, recipe.output, flags, out);
+    degenerate = finish_distances(c.gram, true, recipe.output, divisor, flags, out);
   } else {
     std::vector<bool> flags;
     const Eigen::MatrixXd d2 =
         direct_squared_distances(x, recipe, options.chunk_features, flags, function);
-    degenerate = finish_distances(d2, false, recipe.output, flags, out);
+    degenerate = finish_distances(d2, false, recipe.output, divisor, flags, out);
   }
   if (options.reject_degenerate && !degenerate.empty()) {
     std::string list;
@@ -142,7 +149,8 @@ std::vector<index_t> compute_rdm_impl(const Eigen::MatrixBase<Derived>& x, const
 /// a
 ///        numpy or NIfTI buffer, a block, ...), read in place.
 /// \param out      n(n − 1)/2 entries in pdist order.
-/// \param metric   a metric policy from dnn2brain::metric (default: correlation distance).
+/// \param metric   a metric policy from dnn2brain::metric (default: correlation distance). A
+///                 metric with per_feature set divides squared distances by p before any root.
 /// \return the degenerate conditions (NaN distances), empty when every distance is defined.
 /// \throws invalid_argument if n < 2, p < 1, out has the wrong size, an activation is NaN or Inf,
 ///         or (with reject_degenerate) a pattern is degenerate.

@@ -15,6 +15,33 @@
 
 namespace dnn2brain {
 
+namespace detail {
+
+/// What source_pairs() does with a pair of two copies of one condition (a resample), whose
+/// dissimilarity was never measured.
+enum class repeated_pair { mark, drop };
+
+/// \brief The source pair of every pair of `conditions` (pair (k, l), k < l, of the positions, in
+/// pdist order): the pair (conditions[k], conditions[l]) of an RDM of n conditions. A pair of
+/// two copies of one condition is −1 (mark) or left out (drop). Writes into out, which has room
+/// for every pair, and returns the number written: the one map behind condition_map, the
+/// permutation tests and the bootstraps. Preconditions (unchecked): conditions in [0, n).
+inline std::size_t source_pairs(index_t n, std::span<const index_t> conditions,
+                                repeated_pair repeated, std::span<index_t> out) noexcept {
+  std::size_t written = 0;
+  for (std::size_t k = 0; k < conditions.size(); ++k)
+    for (std::size_t l = k + 1; l < conditions.size(); ++l) {
+      const index_t a = conditions[k], b = conditions[l];
+      if (a != b)
+        out[written++] = condensed_index_symmetric(n, a, b);
+      else if (repeated == repeated_pair::mark)
+        out[written++] = -1;
+    }
+  return written;
+}
+
+}  // namespace detail
+
 /// \brief A selection or reordering of the conditions of RDMs, built once and applied as a gather.
 ///
 /// Condition k of the result is condition conditions[k] of the source, so the result's entry for
@@ -45,13 +72,7 @@ class condition_map {
                                      " at position ", k));
     }
     m_sources.resize(static_cast<std::size_t>(condensed_size(m)));
-    std::size_t out = 0;
-    for (index_t k = 0; k + 1 < m; ++k)
-      for (index_t l = k + 1; l < m; ++l, ++out) {
-        const index_t a = m_selected[static_cast<std::size_t>(k)];
-        const index_t b = m_selected[static_cast<std::size_t>(l)];
-        m_sources[out] = a == b ? -1 : condensed_index_symmetric(source_conditions, a, b);
-      }
+    detail::source_pairs(source_conditions, m_selected, detail::repeated_pair::mark, m_sources);
   }
 
   /// A map that reorders all n conditions: permutation[k] is the source of condition k.

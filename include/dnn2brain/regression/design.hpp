@@ -15,6 +15,7 @@
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
+#include <dnn2brain/detail/finite.hpp>
 
 namespace dnn2brain {
 
@@ -41,14 +42,20 @@ class design {
  public:
   design() = default;
 
-  /// From an m × p matrix with one predictor RDM per column. \throws invalid_argument if p < 1,
-  /// m < p + 2 (no residual degree of freedom would remain) or an entry is not finite.
-  template <typename Derived>
-  requires std::floating_point<typename Derived::Scalar>
+  /// From an m × p matrix with one predictor RDM per column. A saturated design (m = p + 1, no
+  /// residual degree of freedom) is accepted for its coefficients; its adjusted R² is NaN.
+  /// \throws invalid_argument if p < 1, m < p + 1 (the coefficients would not be determined) or an
+  /// entry is not finite.
+  template <floating_eigen Derived>
   explicit design(const Eigen::MatrixBase<Derived>& predictors, design_options options = {})
       : m_predictors(predictors.template cast<double>()), m_options(options) {
     factor();
   }
+
+  /// From an xtensor array of shape (m, p) (1-D: one predictor), as from an Eigen matrix.
+  template <floating_xexpression E>
+  explicit design(const xt::xexpression<E>& predictors, design_options options = {})
+      : design(xtensor_matrix<typename E::value_type>(predictors, "design").matrix(), options) {}
 
   /// From a stack of predictor RDMs.
   template <std::floating_point S>
@@ -94,8 +101,10 @@ class design {
     return design(x, m_options);
   }
 
-  /// Adjusted R²: 1 − (1 − R²)(m − 1)/(m − rank − 1), not clipped.
+  /// Adjusted R²: 1 − (1 − R²)(m − 1)/(m − rank − 1), not clipped; NaN without a residual degree
+  /// of freedom (statsmodels' rsquared_adj is then undefined too).
   [[nodiscard]] double adjust(double r_squared) const noexcept {
+    if (residual_dof() == 0) return std::numeric_limits<double>::quiet_NaN();
     const auto m = static_cast<double>(pairs());
     return 1.0 - (1.0 - r_squared) * (m - 1.0) / static_cast<double>(residual_dof());
   }
@@ -125,18 +134,14 @@ class design {
   void factor() {
     const Eigen::MatrixXd& x = m_predictors;
     const index_t m = x.rows(), p = x.cols();
-    if (p < 1 || m < p + 2)
+    if (p < 1 || m < p + 1)
       detail::throw_invalid_argument(
-          "design", detail::concat("expected at least 1 predictor and at least predictors + 2 "
+          "design", detail::concat("expected at least 1 predictor and at least predictors + 1 "
                                    "pairs, got ",
                                    p, " predictors and ", m, " pairs"));
-    if (!x.allFinite())
-      for (index_t j = 0; j < p; ++j)
-        for (index_t k = 0; k < m; ++k)
-          if (!std::isfinite(x(k, j)))
-            detail::throw_invalid_argument(
-                "design", detail::concat("expected finite predictors, got ", x(k, j), " at pair ",
-                                         k, " of predictor ", j));
+    detail::require_finite(x, "design", "predictors", [](index_t k, index_t j) {
+      return detail::concat("pair ", k, " of predictor ", j);
+    });
     m_means = x.colwise().mean().transpose();
     Eigen::MatrixXd centred = x.rowwise() - m_means.transpose();
     // A predictor whose centred norm is rounding noise of its values is constant: dependent, and

@@ -15,13 +15,16 @@
 
 #include <dnn2brain/config.hpp>
 
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
+#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/detail/parallel.hpp>
-#include <dnn2brain/detail/projection_kernel.hpp>
 #include <dnn2brain/regression/design.hpp>
+#include <dnn2brain/regression/detail/projection_kernel.hpp>
 
 namespace dnn2brain {
 
@@ -31,16 +34,14 @@ struct fit_options {
   bool coefficients = false;
 };
 
-/// \brief Scores of D designs fitted to T targets.
-struct ols_result {
-  Eigen::MatrixXd r_squared;           ///< D × T, R² = 1 − SS_res / SS_tot
-  Eigen::MatrixXd adjusted_r_squared;  ///< D × T, 1 − (1 − R²)(m − 1)/(m − rank − 1), unclipped
-  /// Per design, (p + 1) × T coefficients with the intercept first; empty unless asked for.
-  std::vector<Eigen::MatrixXd> coefficients;
-  /// status::degenerate_input when some target is constant (its scores and coefficients are NaN:
-  /// R² is undefined), else status::rank_deficient when some design is, else status::success.
-  status info = status::success;
-  std::vector<index_t> degenerate_targets;  ///< constant targets, ascending
+/// Which regression score a result, a statistic or a variance partitioning reports.
+enum class regression_score {
+  r_squared,           ///< R² = 1 − SS_res / SS_tot
+  adjusted_r_squared,  ///< 1 − (1 − R²)(m − 1)/(m − rank − 1), unclipped (the default)
+  /// √max(adjusted R², 0), the paper's ranking score (see multiple_r): permutation p-values differ
+  /// from those of adjusted R² only through its clipping at 0 (every null value ties with an
+  /// observed 0).
+  multiple_r,
 };
 
 /// \brief The paper's ranking score R = √max(R²_adj, 0) (Dwivedi et al. 2021 rank DNNs by it).
@@ -50,12 +51,39 @@ struct ols_result {
 [[nodiscard]] inline double multiple_r(double adjusted_r_squared) noexcept {
   return std::sqrt(std::max(adjusted_r_squared, 0.0));
 }
-/// multiple_r of every entry, as an expression.
-template <typename Derived>
-[[nodiscard]] auto multiple_r(const Eigen::MatrixBase<Derived>& adjusted_r_squared) {
+/// multiple_r of every entry (NaN stays NaN), evaluated.
+template <floating_eigen Derived>
+[[nodiscard]] Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> multiple_r(
+    const Eigen::MatrixBase<Derived>& adjusted_r_squared) {
   using Scalar = typename Derived::Scalar;
-  return adjusted_r_squared.cwiseMax(Scalar(0)).cwiseSqrt();
+  return adjusted_r_squared.unaryExpr(
+      [](Scalar v) { return std::isnan(v) ? v : std::sqrt(std::max(v, Scalar(0))); });
 }
+
+/// \brief Scores of D designs fitted to T targets: every matrix is D × T (design d, target t).
+struct ols_result {
+  Eigen::MatrixXd r_squared;           ///< D × T, R² = 1 − SS_res / SS_tot
+  Eigen::MatrixXd adjusted_r_squared;  ///< D × T, 1 − (1 − R²)(m − 1)/(m − rank − 1), unclipped
+  /// Per design, (p + 1) × T coefficients with the intercept first; empty unless asked for.
+  std::vector<Eigen::MatrixXd> coefficients;
+  /// status::degenerate_input when some target is constant (its scores and coefficients are NaN:
+  /// R² is undefined), else status::rank_deficient when some design is, else status::success.
+  status info = status::success;
+  std::vector<index_t> degenerate_targets;  ///< constant targets, ascending
+
+  /// The D × T matrix of one score.
+  [[nodiscard]] Eigen::MatrixXd score(regression_score which) const {
+    switch (which) {
+      case regression_score::r_squared:
+        return r_squared;
+      case regression_score::multiple_r:
+        return dnn2brain::multiple_r(adjusted_r_squared);
+      case regression_score::adjusted_r_squared:
+        break;
+    }
+    return adjusted_r_squared;
+  }
+};
 
 /// \brief Several designs over the same pairs, prepared to fit target stacks of one scalar type
 /// in one pass over the targets.
@@ -87,6 +115,12 @@ class design_set {
   /// Dimension of the span of all designs' predictors together (for sets with bases side by
   /// side, from gathered() or gathered_each(), the number of those columns).
   [[nodiscard]] index_t union_rank() const noexcept { return m_union_rank; }
+  /// The fewest pairs every design can be gathered on (see gathered()): its predictors + 1.
+  [[nodiscard]] index_t min_pairs() const noexcept {
+    index_t most = 0;
+    for (const design& d : m_designs) most = std::max(most, d.predictors());
+    return most + 1;
+  }
 
   /// Every design gathered on the pairs `sources` (see design::gathered).
   [[nodiscard]] design_set gathered(std::span<const index_t> sources) const {
@@ -227,17 +261,6 @@ template <typename Scalar, typename F>
   return s[0];
 }
 
-[[noreturn]] DNN2BRAIN_COLD inline void throw_bad_target(double value, index_t pair, index_t target,
-                                                         index_t pairs) {
-  std::string where = concat("pair ", pair);
-  if (const index_t n = condensed_conditions(pairs); n > 0) {
-    const auto [i, j] = condensed_pair(n, pair);
-    where += concat(" (conditions ", i, ", ", j, ")");
-  }
-  throw_invalid_argument("fit", concat("expected finite target entries, got ", value, " at ", where,
-                                       " of target ", target));
-}
-
 }  // namespace detail
 
 /// \brief Fits every design of the set to every target: one projection of each target on the
@@ -309,10 +332,10 @@ template <std::floating_point Scalar, typename Derived>
           const Scalar* column = y.data() + (j0 + t) * y.outerStride();
           const double mean =
               detail::lane_sum(column, m, [](double x) { return x; }) / static_cast<double>(m);
-          if (!std::isfinite(mean))
-            for (index_t k = 0; k < m; ++k)
-              if (!std::isfinite(column[k]))
-                detail::throw_bad_target(static_cast<double>(column[k]), k, j0 + t, m);
+          if (!std::isfinite(mean))  // some entry is not finite: name it
+            detail::require_finite(y.col(j0 + t), "fit", "target entries", [&](index_t k, index_t) {
+              return detail::concat(detail::pair_name(m, k), " of target ", j0 + t);
+            });
           const double total =
               detail::lane_sum(column, m, [mean](double x) { return (x - mean) * (x - mean); });
           columns[static_cast<std::size_t>(t)] = column;
@@ -384,6 +407,14 @@ template <std::floating_point Scalar, typename Derived>
   return result;
 }
 
+/// Fits the set to m × T targets in an xtensor array of shape (m, T) (1-D: one target).
+template <std::floating_point Scalar, floating_xexpression E>
+[[nodiscard]] ols_result fit(const design_set<Scalar>& set, const xt::xexpression<E>& targets,
+                             fit_options options = {}) {
+  const xtensor_matrix<typename E::value_type> y(targets, "fit");
+  return fit(set, y.matrix(), options);
+}
+
 /// Fits the set to a stack of target RDMs.
 template <std::floating_point Scalar>
 [[nodiscard]] ols_result fit(const design_set<Scalar>& set, const rdm_stack<Scalar>& targets,
@@ -400,11 +431,17 @@ template <std::floating_point Scalar>
 
 /// Fits one design to m × T targets (a design_set of one; build the design_set once instead when
 /// fitting the same design to many chunks).
-template <typename Derived>
-requires std::floating_point<typename Derived::Scalar>
+template <floating_eigen Derived>
 [[nodiscard]] ols_result fit(const design& one, const Eigen::MatrixBase<Derived>& targets,
                              fit_options options = {}) {
   return fit(design_set<typename Derived::Scalar>(one), targets, options);
+}
+
+/// Fits one design to m × T targets in an xtensor array of shape (m, T).
+template <floating_xexpression E>
+[[nodiscard]] ols_result fit(const design& one, const xt::xexpression<E>& targets,
+                             fit_options options = {}) {
+  return fit(design_set<typename E::value_type>(one), targets, options);
 }
 
 /// Fits one design to a stack of target RDMs.

@@ -3,6 +3,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <initializer_list>
 #include <ranges>
 #include <span>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
 #include <dnn2brain/regression/design.hpp>
 #include <dnn2brain/regression/ols.hpp>
@@ -20,30 +22,73 @@ namespace dnn2brain {
 
 /// Which R² variance partitioning splits.
 struct partition_options {
-  /// Adjusted R² (Dwivedi et al. 2021, the default) or plain R² (Net2Brain).
-  bool adjusted = true;
+  /// Adjusted R² (Dwivedi et al. 2021, the default) or plain R² (Net2Brain). multiple_r is not a
+  /// variance and cannot be partitioned.
+  regression_score score = regression_score::adjusted_r_squared;
 };
+
+namespace detail {
+// Row s − 1 of the subset s of these groups (bit g for group g).
+[[nodiscard]] inline index_t subset_row(index_t groups, std::span<const index_t> members,
+                                        const char* function) {
+  index_t s = 0;
+  for (const index_t g : members) {
+    if (g < 0 || g >= groups || (s >> g & 1))
+      throw_invalid_argument(function,
+                             concat("expected distinct groups in [0, ", groups, "), got ", g));
+    s |= index_t(1) << g;
+  }
+  if (s == 0) throw_invalid_argument(function, "expected at least one group, got none");
+  return s - 1;
+}
+
+[[noreturn]] DNN2BRAIN_COLD inline void throw_bad_partition_score(const char* function) {
+  throw_invalid_argument(function,
+                         "expected the score r_squared or adjusted_r_squared, got multiple_r (a "
+                         "square root of R² is not a variance and cannot be partitioned)");
+}
+}  // namespace detail
 
 /// \brief Variance partitioning of k predictor groups over T targets.
 ///
-/// Subsets of groups are bit sets: bit g stands for group g, and row s − 1 of a matrix belongs to
-/// subset s (1 ≤ s < 2^k).
+/// Groups are named by their indices 0 … k − 1 in every accessor. Inside the matrices a subset of
+/// groups S is a bit set s (bit g for group g) and owns row s − 1 (1 ≤ s < 2^k); subset() gives
+/// that row for a list of groups.
 struct partition_result {
   index_t groups = 0;
-  /// (2^k − 1) × T: R² (adjusted or plain, as asked) of the model with the groups of subset s.
+  /// (2^k − 1) × T: R² (adjusted or plain, as asked) of the model with the groups of each subset.
   Eigen::MatrixXd unions;
-  /// (2^k − 1) × T: the variance shared by exactly the groups of subset s (commonality analysis);
-  /// negative values are kept. The fractions of a target sum to its R² of all groups.
+  /// (2^k − 1) × T: the variance shared by exactly the groups of each subset (commonality
+  /// analysis); negative values are kept. The fractions of a target sum to its R² of all groups.
   Eigen::MatrixXd fractions;
   status info = status::success;            ///< as ols_result::info
   std::vector<index_t> degenerate_targets;  ///< constant targets: NaN throughout
 
-  /// Unique variance of group g: R²(all) − R²(all but g).
-  [[nodiscard]] auto unique(index_t g) const { return fractions.row((index_t(1) << g) - 1); }
-  /// Variance shared by exactly the groups of subset s.
-  [[nodiscard]] auto shared(std::uint32_t subset) const { return fractions.row(subset - 1); }
-  /// R² of all groups together.
-  [[nodiscard]] auto total() const { return unions.row(unions.rows() - 1); }
+  /// The row of `unions` and `fractions` that belongs to a set of groups (in any order).
+  /// \throws invalid_argument for no group, a group outside [0, groups) or a repeated group.
+  [[nodiscard]] index_t subset(std::span<const index_t> members) const {
+    return detail::subset_row(groups, members, "partition_result::subset");
+  }
+  [[nodiscard]] index_t subset(std::initializer_list<index_t> members) const {
+    return subset(std::span<const index_t>(members.begin(), members.size()));
+  }
+
+  /// Unique variance of group g (1 × T): R²(all) − R²(all but g); shared({g}).
+  [[nodiscard]] Eigen::RowVectorXd unique(index_t g) const { return fractions.row(subset({g})); }
+  /// Variance shared by exactly these groups (1 × T): shared({0, 2}) is common to groups 0 and 2
+  /// and to no other.
+  [[nodiscard]] Eigen::RowVectorXd shared(std::initializer_list<index_t> members) const {
+    return fractions.row(subset(members));
+  }
+  [[nodiscard]] Eigen::RowVectorXd shared(std::span<const index_t> members) const {
+    return fractions.row(subset(members));
+  }
+  /// R² of the model with these groups together (1 × T).
+  [[nodiscard]] Eigen::RowVectorXd union_score(std::initializer_list<index_t> members) const {
+    return unions.row(subset(members));
+  }
+  /// R² of all groups together (1 × T).
+  [[nodiscard]] Eigen::RowVectorXd total() const { return unions.row(unions.rows() - 1); }
 };
 
 /// \brief Commonality analysis of k groups of predictors (a group is one DNN's layer RDMs, or a
@@ -63,7 +108,8 @@ class variance_partitioning {
   /// 2^10 − 1 = 1023 fits; beyond that the subsets outgrow the targets.
   static constexpr index_t max_groups = 10;
 
-  /// groups: a range of m × p_g predictor matrices (Eigen) or rdm_stacks, one per group.
+  /// groups: a range of m × p_g predictor matrices (Eigen, or xtensor of shape (m, p_g)) or
+  /// rdm_stacks, one per group.
   /// \throws invalid_argument for no groups, more than max_groups, differing pair counts, or a
   /// union that is not a valid design (see design).
   template <std::ranges::forward_range Groups>
@@ -71,6 +117,12 @@ class variance_partitioning {
       : m_sets(make_set(groups, options)) {}
 
   [[nodiscard]] index_t groups() const noexcept { return m_groups; }
+  /// The row of a set of groups in every per-subset result (fit(), permutation_test(),
+  /// bootstrap_conditions() of a partition_statistic): see partition_result::subset.
+  [[nodiscard]] index_t subset(std::initializer_list<index_t> members) const {
+    return detail::subset_row(m_groups, std::span<const index_t>(members.begin(), members.size()),
+                              "variance_partitioning::subset");
+  }
   /// The 2^k − 1 union designs: entry s − 1 holds the groups of subset s.
   [[nodiscard]] const design_set<Scalar>& unions() const noexcept { return m_sets; }
 
@@ -90,6 +142,12 @@ class variance_partitioning {
   template <typename Derived>
   static const Derived& values(const Eigen::MatrixBase<Derived>& matrix) {
     return matrix.derived();
+  }
+  template <floating_xexpression E>
+  static Eigen::MatrixXd values(const xt::xexpression<E>& array) {
+    return xtensor_matrix<typename E::value_type>(array, "variance_partitioning")
+        .matrix()
+        .template cast<double>();
   }
 
   template <typename Groups>
@@ -158,15 +216,18 @@ namespace detail {
 }  // namespace detail
 
 /// \brief Partitions the variance of m × T targets (or an rdm_stack / rdm) among the groups.
-/// \throws invalid_argument as fit(design_set, ...).
+/// \throws invalid_argument as fit(design_set, ...), or for the score multiple_r.
 template <std::floating_point Scalar, typename Targets>
 [[nodiscard]] partition_result fit(const variance_partitioning<Scalar>& partitioning,
                                    const Targets& targets, partition_options options = {}) {
+  if (options.score == regression_score::multiple_r)
+    detail::throw_bad_partition_score("fit(variance_partitioning)");
   ols_result fitted = fit(partitioning.unions(), targets);
   partition_result result;
   result.groups = partitioning.groups();
-  result.unions =
-      options.adjusted ? std::move(fitted.adjusted_r_squared) : std::move(fitted.r_squared);
+  result.unions = options.score == regression_score::adjusted_r_squared
+                      ? std::move(fitted.adjusted_r_squared)
+                      : std::move(fitted.r_squared);
   result.info = fitted.info;
   result.degenerate_targets = std::move(fitted.degenerate_targets);
   result.fractions = detail::commonality(result.unions);

@@ -28,10 +28,21 @@ namespace dnn2brain::paper {
           .differences = true};
 }
 
-/// p-values as the paper reports them (D × T and D·D × T).
+/// p-values as the paper reports them: D × T, and (D·D) × T for the differences.
 struct p_values {
   Eigen::MatrixXd p;
-  Eigen::MatrixXd p_difference;
+  /// Row a·D + b: the FDR-adjusted p-value of the difference of models a and b (symmetric).
+  Eigen::MatrixXd p_differences;
+
+  /// 1 × T: the adjusted p-value of the difference of models a and b.
+  [[nodiscard]] Eigen::RowVectorXd p_difference(index_t a, index_t b) const {
+    const index_t d = p.rows();
+    if (a < 0 || b < 0 || a >= d || b >= d)
+      detail::throw_invalid_argument(
+          "paper::p_values::p_difference",
+          detail::concat("expected models in [0, ", d, "), got ", a, " and ", b));
+    return p_differences.row(a * d + b);
+  }
 };
 
 /// \brief The paper's p-values from a permutation result with differences: a difference a − b is
@@ -42,12 +53,12 @@ struct p_values {
 /// stopping.
 [[nodiscard]] inline p_values fdr_within_targets(const permutation_result& r) {
   const index_t models = r.observed.rows(), count = r.observed.cols();
-  if (r.p_difference.rows() != models * models || r.max_null.rows() == 0)
+  if (r.p_differences.rows() != models * models || r.max_null.rows() == 0)
     detail::throw_invalid_argument(
         "paper::fdr_within_targets",
         "expected a permutation result with differences and without sequential stopping");
   p_values out{.p = Eigen::MatrixXd(models, count),
-               .p_difference = Eigen::MatrixXd(models * models, count)};
+               .p_differences = Eigen::MatrixXd(models * models, count)};
   const double zero_difference = 1.0 / (static_cast<double>(r.permutations) + 1.0);
   std::vector<double> upper;
   for (index_t t = 0; t < count; ++t) {
@@ -57,8 +68,8 @@ struct p_values {
     for (index_t a = 0; a < models; ++a)
       for (index_t b = a + 1; b < models; ++b) {
         const double d = r.observed(a, t) - r.observed(b, t);
-        upper.push_back(d > 0    ? r.p_difference(a * models + b, t)
-                        : d < 0  ? r.p_difference(b * models + a, t)
+        upper.push_back(d > 0    ? r.p_differences(a * models + b, t)
+                        : d < 0  ? r.p_differences(b * models + a, t)
                         : d == 0 ? zero_difference
                                  : std::numeric_limits<double>::quiet_NaN());
       }
@@ -67,9 +78,9 @@ struct p_values {
         correction::benjamini_hochberg, nan_policy::omit);
     index_t k = 0;
     for (index_t a = 0; a < models; ++a) {
-      out.p_difference(a * models + a, t) = zero_difference;
+      out.p_differences(a * models + a, t) = zero_difference;
       for (index_t b = a + 1; b < models; ++b, ++k)
-        out.p_difference(a * models + b, t) = out.p_difference(b * models + a, t) = adjusted[k];
+        out.p_differences(a * models + b, t) = out.p_differences(b * models + a, t) = adjusted[k];
     }
   }
   return out;

@@ -11,7 +11,9 @@
 #include <dnn2brain/config.hpp>
 
 #include <dnn2brain/compare/compare.hpp>
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
 #include <dnn2brain/regression/ols.hpp>
 #include <dnn2brain/regression/variance_partitioning.hpp>
@@ -23,7 +25,9 @@ namespace dnn2brain {
 ///
 /// s(targets) maps m × T target RDMs to D × T scores in double; s.gathered(sources) is the
 /// statistic whose models keep only (and repeat) the pairs sources[k], so that a bootstrap can
-/// refit on resampled conditions and a permutation can be moved from the targets to the models.
+/// refit on resampled conditions and a permutation can be moved from the targets to the models;
+/// s.min_pairs() is the fewest pairs gathered() accepts (a bootstrap resample with fewer pairs is
+/// undefined, NaN, rather than an error).
 /// A statistic may also offer `S gathered_each(std::span<const std::vector<index_t>> lists)
 /// const` (concept stacking_statistic): the models gathered on each of P source lists in one
 /// statistic of P·D scores (row q·D + d), each score as gathered(lists[q]) gives it;
@@ -34,6 +38,7 @@ concept resampling_statistic = std::copy_constructible<S> &&
   { s(targets) } -> std::convertible_to<Eigen::MatrixXd>;
   { s.size() } -> std::convertible_to<index_t>;
   { s.pairs() } -> std::convertible_to<index_t>;
+  { s.min_pairs() } -> std::convertible_to<index_t>;
   { s.gathered(sources) } -> std::same_as<S>;
 };
 
@@ -42,15 +47,6 @@ template <typename S>
 concept stacking_statistic = resampling_statistic<S> &&
     requires(const S& s, std::span<const std::vector<index_t>> lists) {
   { s.gathered_each(lists) } -> std::same_as<S>;
-};
-
-/// The regression score a statistic reports.
-enum class regression_score {
-  r_squared,
-  adjusted_r_squared,  ///< the default
-  /// √max(adjusted R², 0), the paper's ranking score: permutation p-values differ from those of
-  /// adjusted R² only through its clipping at 0 (every null value ties with an observed 0).
-  multiple_r,
 };
 
 /// Regression scores of every design of a set.
@@ -68,16 +64,12 @@ class regression_statistic {
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
     ols_result r = fit(m_models, targets);
-    switch (m_score) {
-      case regression_score::r_squared:
-        return std::move(r.r_squared);
-      case regression_score::multiple_r:
-        return multiple_r(r.adjusted_r_squared);
-      case regression_score::adjusted_r_squared:
-        break;
-    }
-    return std::move(r.adjusted_r_squared);
+    if (m_score == regression_score::r_squared) return std::move(r.r_squared);
+    if (m_score == regression_score::adjusted_r_squared) return std::move(r.adjusted_r_squared);
+    return r.score(m_score);
   }
+  /// The fewest pairs every design can be fitted on: its predictors + 1.
+  [[nodiscard]] index_t min_pairs() const noexcept { return m_models.min_pairs(); }
 
   [[nodiscard]] regression_statistic gathered(std::span<const index_t> sources) const {
     return regression_statistic(m_models.gathered(sources), m_score);
@@ -107,7 +99,8 @@ class partition_statistic {
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
     ols_result r = fit(m_unions, targets.derived());
-    const Eigen::MatrixXd& unions = m_options.adjusted ? r.adjusted_r_squared : r.r_squared;
+    const Eigen::MatrixXd& unions =
+        m_options.score == regression_score::r_squared ? r.r_squared : r.adjusted_r_squared;
     // The 2^k − 1 unions of each gathered copy (gathered_each) in turn.
     const index_t subsets = (index_t(1) << m_groups) - 1;
     Eigen::MatrixXd fractions(size(), unions.cols());
@@ -116,6 +109,8 @@ class partition_statistic {
     return fractions;
   }
 
+  /// The fewest pairs the union of all groups can be fitted on.
+  [[nodiscard]] index_t min_pairs() const noexcept { return m_unions.min_pairs(); }
   [[nodiscard]] partition_statistic gathered(std::span<const index_t> sources) const {
     return partition_statistic(m_unions.gathered(sources), m_groups, m_options);
   }
@@ -126,7 +121,10 @@ class partition_statistic {
 
  private:
   partition_statistic(design_set<Scalar> unions, index_t groups, partition_options options)
-      : m_unions(std::move(unions)), m_options(options), m_groups(groups) {}
+      : m_unions(std::move(unions)), m_options(options), m_groups(groups) {
+    if (options.score == regression_score::multiple_r)
+      detail::throw_bad_partition_score("partition_statistic");
+  }
 
   design_set<Scalar> m_unions;  // every union of groups, gathered_each copies side by side
   partition_options m_options;
@@ -139,10 +137,9 @@ class correlation_statistic {
  public:
   /// models: m × D, one model RDM per column. \throws invalid_argument for fewer than 2 pairs,
   /// no models or non-finite entries.
-  template <typename Derived>
-  requires std::floating_point<typename Derived::Scalar>
-  explicit correlation_statistic(const Eigen::MatrixBase<Derived>& models, Measure = {})
-      : m_models(models.template cast<double>()) {
+  template <floating_eigen Derived>
+  explicit correlation_statistic(const Eigen::MatrixBase<Derived>& models, Measure measure = {})
+      : m_models(models.template cast<double>()), m_measure(std::move(measure)) {
     if (m_models.rows() < 2 || m_models.cols() < 1)
       detail::throw_invalid_argument(
           "correlation_statistic",
@@ -156,21 +153,31 @@ class correlation_statistic {
   explicit correlation_statistic(const rdm_stack<S>& models, Measure measure = {})
       : correlation_statistic(models.values(), measure) {}
 
+  /// From an xtensor array of shape (m, D) (1-D: one model).
+  template <floating_xexpression E>
+  explicit correlation_statistic(const xt::xexpression<E>& models, Measure measure = {})
+      : correlation_statistic(
+            xtensor_matrix<typename E::value_type>(models, "correlation_statistic").matrix(),
+            std::move(measure)) {}
+
   [[nodiscard]] index_t size() const noexcept { return m_models.cols(); }
   [[nodiscard]] index_t pairs() const noexcept { return m_models.rows(); }
+  /// A correlation needs 2 pairs.
+  [[nodiscard]] index_t min_pairs() const noexcept { return 2; }
+  [[nodiscard]] const Measure& measure() const noexcept { return m_measure; }
 
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
     Eigen::MatrixXd scores(size(), targets.cols());
     for (index_t d = 0; d < size(); ++d)
-      scores.row(d) = compare_columns(m_models.col(d), targets, Measure{}).transpose();
+      scores.row(d) = compare_columns(m_models.col(d), targets, m_measure).transpose();
     return scores;
   }
 
   [[nodiscard]] correlation_statistic gathered(std::span<const index_t> sources) const {
     Eigen::MatrixXd models(static_cast<index_t>(sources.size()), size());
     gather(sources, models, "correlation_statistic::gathered");
-    return correlation_statistic(models);
+    return correlation_statistic(models, m_measure);
   }
   [[nodiscard]] correlation_statistic gathered_each(
       std::span<const std::vector<index_t>> sources) const {
@@ -188,7 +195,7 @@ class correlation_statistic {
       auto block = models.middleCols(q * size(), size());
       gather(sources[static_cast<std::size_t>(q)], block, function);
     }
-    return correlation_statistic(models);
+    return correlation_statistic(models, m_measure);
   }
 
  private:
@@ -206,6 +213,7 @@ class correlation_statistic {
   }
 
   Eigen::MatrixXd m_models;
+  Measure m_measure;
 };
 
 }  // namespace dnn2brain

@@ -1,5 +1,5 @@
-#ifndef DNN2BRAIN_DETAIL_PAIRWISE_DIRECT_HPP
-#define DNN2BRAIN_DETAIL_PAIRWISE_DIRECT_HPP
+#ifndef DNN2BRAIN_RDM_DETAIL_PAIRWISE_DIRECT_HPP
+#define DNN2BRAIN_RDM_DETAIL_PAIRWISE_DIRECT_HPP
 // IWYU pragma: private
 
 #include <algorithm>
@@ -11,9 +11,9 @@
 
 #include <dnn2brain/config.hpp>
 
-#include <dnn2brain/detail/gram.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
+#include <dnn2brain/rdm/detail/gram.hpp>
 
 namespace dnn2brain::detail {
 
@@ -44,7 +44,7 @@ template <typename Derived>
   row_matrix<double> z(n, b);
   auto load = [&](Eigen::Index start, Eigen::Index width) {
     load_chunk(x, start, width, z, recipe.center_features);
-    require_finite(z.leftCols(width), start, function);
+    require_finite_activations(z.leftCols(width), start, function);
   };
 
   Eigen::VectorXd mean = Eigen::VectorXd::Zero(n);
@@ -94,4 +94,4 @@ template <typename Derived>
 
 }  // namespace dnn2brain::detail
 
-#endif  // DNN2BRAIN_DETAIL_PAIRWISE_DIRECT_HPP
+#endif  // DNN2BRAIN_RDM_DETAIL_PAIRWISE_DIRECT_HPP

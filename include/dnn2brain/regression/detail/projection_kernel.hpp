@@ -1,5 +1,5 @@
-#ifndef DNN2BRAIN_DETAIL_PROJECTION_KERNEL_HPP
-#define DNN2BRAIN_DETAIL_PROJECTION_KERNEL_HPP
+#ifndef DNN2BRAIN_REGRESSION_DETAIL_PROJECTION_KERNEL_HPP
+#define DNN2BRAIN_REGRESSION_DETAIL_PROJECTION_KERNEL_HPP
 // IWYU pragma: private
 
 #include <algorithm>
@@ -9,51 +9,24 @@
 #include <Eigen/Core>
 
 #include <dnn2brain/config.hpp>
-#include <dnn2brain/detail/gram_kernel.hpp>
+#include <dnn2brain/detail/simd.hpp>
 
 namespace dnn2brain::detail {
 
-/// x rounded up to a multiple of `multiple`.
-[[nodiscard]] constexpr Eigen::Index round_up(Eigen::Index x, Eigen::Index multiple) noexcept {
-  return (x + multiple - 1) / multiple * multiple;
-}
-
-#if defined(__GNUC__) || defined(__clang__)
+#if DNN2BRAIN_VECTOR_EXTENSIONS
 inline namespace DNN2BRAIN_SIMD_NAMESPACE {
-
-// An empty asm that claims to change v: the compiler keeps v in a vector register instead of
-// folding its load into every FMA that uses it (one load per basis vector, not one per FMA).
-// "v" admits all 32 AVX-512 registers, "x" only the first 16.
-template <typename Vector>
-inline void in_register(Vector& v) noexcept {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__AVX512F__)
-  asm("" : "+v"(v));
-#elif (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
-  asm("" : "+x"(v));
-#else
-  static_cast<void>(v);
-#endif
-}
 
 // A half-width vector for the last basis columns when they fill only half a vector (19 DNNs ×
 // 2 layers in float with AVX-512: 2 × 16 + 8 columns instead of 3 × 16, 17 % less arithmetic,
 // 5 % faster on a Zen 4 core).
 // Used with 32- and 64-byte vectors only.
-inline constexpr bool projection_halves = gram_simd_bytes >= 32;
+inline constexpr bool projection_halves = simd_bytes >= 32;
 template <typename Scalar>
-struct projection_half_type;
-template <>
-struct projection_half_type<float> {
-  typedef float type __attribute__((vector_size(gram_simd_bytes / (projection_halves ? 2 : 1))));
-};
-template <>
-struct projection_half_type<double> {
-  typedef double type __attribute__((vector_size(gram_simd_bytes / (projection_halves ? 2 : 1))));
-};
+using projection_half = simd_vector<Scalar, simd_bytes / (projection_halves ? 2 : 1)>;
 
 /// Basis columns per half vector: what the union width is rounded up to.
 template <typename Scalar>
-inline constexpr Eigen::Index projection_granule = gram_lanes<Scalar> / (projection_halves ? 2 : 1);
+inline constexpr Eigen::Index projection_granule = simd_lanes<Scalar> / (projection_halves ? 2 : 1);
 
 /// \brief Z(r, j) += Σ_{k0 ≤ k < k0 + kn} B(k, r) (y_j(k) − shift_j) for a tile of V vectors
 /// (and H = 0 or 1 half vector after them) of basis columns and N targets.
@@ -68,13 +41,13 @@ inline constexpr Eigen::Index projection_granule = gram_lanes<Scalar> / (project
 template <int V, int H, int N, typename Scalar>
 void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, const Scalar* shift,
                      Eigen::Index k0, Eigen::Index kn, Scalar* z, Eigen::Index ldz) noexcept {
-  using vec = gram_vector<Scalar>;
-  using half = typename projection_half_type<Scalar>::type;
-  constexpr Eigen::Index lanes = gram_lanes<Scalar>;
+  using vec = simd_vector<Scalar>;
+  using half = projection_half<Scalar>;
+  constexpr Eigen::Index lanes = simd_lanes<Scalar>;
   vec acc[std::max(V, 1)][N];
   half acc_half[N];
   for (int n = 0; n < N; ++n) {
-    for (int v = 0; v < V; ++v) acc[v][n] = gram_load(z + n * ldz + v * lanes);
+    for (int v = 0; v < V; ++v) acc[v][n] = simd_load(z + n * ldz + v * lanes);
     if constexpr (H == 1) std::memcpy(&acc_half[n], z + n * ldz + V * lanes, sizeof(half));
   }
   const Scalar* ys[N];
@@ -83,7 +56,7 @@ void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, 
     const Scalar* row = b + (k0 + k) * ldb;
     vec bv[std::max(V, 1)];
     for (int v = 0; v < V; ++v) {
-      bv[v] = gram_load(row + v * lanes);
+      bv[v] = simd_load(row + v * lanes);
       in_register(bv[v]);
     }
     half bh;
@@ -107,11 +80,11 @@ void projection_tile(const Scalar* b, Eigen::Index ldb, const Scalar* const* y, 
 /// broadcast in the vector registers: 32 with AVX-512 (where 5 × 4 tiles made the double kernel
 /// 1.3× faster than 5 × 2 on a Zen 4 core), 16 otherwise.
 template <int R>
-inline constexpr int projection_targets = gram_simd_bytes == 64 ? (R >= 5   ? 4
-                                                                   : R == 4 ? 6
-                                                                   : R == 3 ? 8
-                                                                            : 12)
-                                                                : (R >= 4 ? 2 : 12 / R);
+inline constexpr int projection_targets = simd_bytes == 64 ? (R >= 5   ? 4
+                                                              : R == 4 ? 6
+                                                              : R == 3 ? 8
+                                                                       : 12)
+                                                           : (R >= 4 ? 2 : 12 / R);
 
 /// Target counts the caller pads its arrays to: a multiple of every tile's target count.
 inline constexpr Eigen::Index projection_target_multiple = 24;
@@ -129,7 +102,7 @@ inline constexpr Eigen::Index projection_target_multiple = 24;
 template <typename Scalar>
 void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* const* y,
              const Scalar* shift, Eigen::Index count, Scalar* z) noexcept {
-  constexpr Eigen::Index lanes = gram_lanes<Scalar>, slab = 128;
+  constexpr Eigen::Index lanes = simd_lanes<Scalar>, slab = 128;
   // A width from a translation unit built for another vector width would read past B's rows.
   DNN2BRAIN_ASSERT(width % lanes == 0 || (projection_halves && 2 * (width % lanes) == lanes),
                    "project: basis width not a multiple of this build's half vector");
@@ -196,4 +169,4 @@ void project(const Scalar* b, Eigen::Index width, Eigen::Index m, const Scalar* 
 
 }  // namespace dnn2brain::detail
 
-#endif  // DNN2BRAIN_DETAIL_PROJECTION_KERNEL_HPP
+#endif  // DNN2BRAIN_REGRESSION_DETAIL_PROJECTION_KERNEL_HPP

@@ -1,5 +1,5 @@
-#ifndef DNN2BRAIN_DETAIL_GRAM_KERNEL_HPP
-#define DNN2BRAIN_DETAIL_GRAM_KERNEL_HPP
+#ifndef DNN2BRAIN_RDM_DETAIL_GRAM_KERNEL_HPP
+#define DNN2BRAIN_RDM_DETAIL_GRAM_KERNEL_HPP
 // IWYU pragma: private
 
 #include <algorithm>
@@ -8,60 +8,21 @@
 
 #include <Eigen/Core>
 
-namespace dnn2brain::detail {
+#include <dnn2brain/detail/simd.hpp>
 
-// Bytes per SIMD register the Gram kernel is written for; the compiler lowers the vector type to
-// whatever the target has (two SSE registers for one AVX-sized vector, and so on).
-// The kernel's code depends on the target's vector width, so it lives in an inline namespace
-// named after that width: translation units built with different -m flags then link distinct
-// functions instead of silently sharing one (an ODR violation).
-#if defined(__AVX512F__)
-inline constexpr std::size_t gram_simd_bytes = 64;
-#define DNN2BRAIN_SIMD_NAMESPACE simd64
-#elif defined(__AVX__)
-inline constexpr std::size_t gram_simd_bytes = 32;
-#define DNN2BRAIN_SIMD_NAMESPACE simd32
-#else
-inline constexpr std::size_t gram_simd_bytes = 16;
-#define DNN2BRAIN_SIMD_NAMESPACE simd16
-#endif
+namespace dnn2brain::detail {
 
 /// Rows per side of a Gram tile: 3 × 3 dot products keep 9 accumulators plus 3 + 1 operands in the
 /// 16 registers of AVX2, the densest tile that does not spill.
 inline constexpr Eigen::Index gram_tile = 3;
 
-/// Scalars per SIMD vector.
-template <typename Scalar>
-inline constexpr Eigen::Index gram_lanes = static_cast<Eigen::Index>(gram_simd_bytes /
-                                                                     sizeof(Scalar));
-
-#if defined(__GNUC__) || defined(__clang__)
+#if DNN2BRAIN_VECTOR_EXTENSIONS
 inline namespace DNN2BRAIN_SIMD_NAMESPACE {
-
-template <typename Scalar>
-struct gram_vector_type;
-template <>
-struct gram_vector_type<float> {
-  typedef float type __attribute__((vector_size(gram_simd_bytes)));
-};
-template <>
-struct gram_vector_type<double> {
-  typedef double type __attribute__((vector_size(gram_simd_bytes)));
-};
-template <typename Scalar>
-using gram_vector = typename gram_vector_type<Scalar>::type;
-
-template <typename Scalar>
-inline gram_vector<Scalar> gram_load(const Scalar* p) noexcept {
-  gram_vector<Scalar> v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
 
 /// \brief Adds the lower triangle of B Bᵀ, tile by tile, to the column-major double matrix g.
 ///
 /// B is row-major rows × width with leading dimension ld; rows is a multiple of gram_tile and
-/// width a multiple of gram_lanes<Scalar> (the caller pads with zeros). Each entry is a dot
+/// width a multiple of simd_lanes<Scalar> (the caller pads with zeros). Each entry is a dot
 /// product accumulated in Scalar over width / lanes steps, in lanes parallel partial sums, then
 /// added to g in double. Diagonal tiles are computed whole, so g's strictly upper part of those
 /// tiles is written too.
@@ -75,8 +36,8 @@ template <typename Scalar, typename AfterTile>
 void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::Index width,
                     double* g, Eigen::Index ldg, AfterTile&& after_tile) noexcept {
   constexpr Eigen::Index t = gram_tile;
-  constexpr Eigen::Index lanes = gram_lanes<Scalar>;
-  using vec = gram_vector<Scalar>;
+  constexpr Eigen::Index lanes = simd_lanes<Scalar>;
+  using vec = simd_vector<Scalar>;
   // Column tiles go in blocks whose rows take about 256 KiB, so that for large row counts each
   // block is read from L2 while the 3 rows of a row tile stay in L1.
   const Eigen::Index block_rows = std::max<Eigen::Index>(
@@ -94,9 +55,9 @@ void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::
         }
         for (Eigen::Index f = 0; f < width; f += lanes) {
           vec bv[t];
-          for (Eigen::Index c = 0; c < t; ++c) bv[c] = gram_load(b_rows[c] + f);
+          for (Eigen::Index c = 0; c < t; ++c) bv[c] = simd_load(b_rows[c] + f);
           for (Eigen::Index r = 0; r < t; ++r) {
-            const vec av = gram_load(a_rows[r] + f);
+            const vec av = simd_load(a_rows[r] + f);
             for (Eigen::Index c = 0; c < t; ++c) acc[r][c] += av * bv[c];
           }
         }
@@ -117,4 +78,4 @@ void gram_tiles_add(const Scalar* b, Eigen::Index ld, Eigen::Index rows, Eigen::
 
 }  // namespace dnn2brain::detail
 
-#endif  // DNN2BRAIN_DETAIL_GRAM_KERNEL_HPP
+#endif  // DNN2BRAIN_RDM_DETAIL_GRAM_KERNEL_HPP

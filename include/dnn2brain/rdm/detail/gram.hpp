@@ -1,5 +1,5 @@
-#ifndef DNN2BRAIN_DETAIL_GRAM_HPP
-#define DNN2BRAIN_DETAIL_GRAM_HPP
+#ifndef DNN2BRAIN_RDM_DETAIL_GRAM_HPP
+#define DNN2BRAIN_RDM_DETAIL_GRAM_HPP
 // IWYU pragma: private
 
 #include <algorithm>
@@ -12,9 +12,10 @@
 #include <dnn2brain/config.hpp>
 
 #include <dnn2brain/core/error.hpp>
-#include <dnn2brain/detail/gram_kernel.hpp>
+#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
+#include <dnn2brain/rdm/detail/gram_kernel.hpp>
 
 namespace dnn2brain::detail {
 
@@ -28,17 +29,13 @@ using row_matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::
   return std::clamp<Eigen::Index>(target / 16 * 16, 64, 16384);
 }
 
-/// Throws, naming the first non-finite entry of x, if there is one.
+/// Throws, naming the first non-finite activation of x (features from column_offset on).
 template <typename Derived>
-void require_finite(const Eigen::MatrixBase<Derived>& x, Eigen::Index column_offset,
-                    const char* function) {
-  if (x.allFinite()) return;
-  for (Eigen::Index j = 0; j < x.cols(); ++j)
-    for (Eigen::Index i = 0; i < x.rows(); ++i)
-      if (!std::isfinite(x(i, j)))
-        throw_invalid_argument(
-            function, concat("expected finite activations, got ", x(i, j), " at condition ", i,
-                             ", feature ", column_offset + j));
+void require_finite_activations(const Eigen::MatrixBase<Derived>& x, Eigen::Index column_offset,
+                                const char* function) {
+  require_finite(x, function, "activations", [column_offset](Eigen::Index i, Eigen::Index j) {
+    return concat("condition ", i, ", feature ", column_offset + j);
+  });
 }
 
 /// Copies features [start, start + width) of x into the top-left n × width block of buffer and,
@@ -87,7 +84,7 @@ struct moments {
 /// float and double); other types use Eigen's packed rank update.
 template <typename Scalar>
 [[nodiscard]] constexpr bool use_gram_tiles() noexcept {
-#if defined(__GNUC__) || defined(__clang__)
+#if DNN2BRAIN_VECTOR_EXTENSIONS
   return std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>;
 #else
   return false;
@@ -129,7 +126,7 @@ class chunk_prefetcher {
 
   void operator()() noexcept {
     if constexpr (enabled) {
-#if defined(__GNUC__) || defined(__clang__)
+#if DNN2BRAIN_VECTOR_EXTENSIONS
       for (Eigen::Index k = 0; k < m_quota && m_row < m_x.rows(); ++k) {
         const char* p =
             reinterpret_cast<const char*>(m_x.data() + m_row * m_x.outerStride() + m_start);
@@ -155,7 +152,7 @@ template <typename Derived>
 [[noreturn]] DNN2BRAIN_COLD void throw_non_finite_chunk(const Eigen::MatrixBase<Derived>& x,
                                                         Eigen::Index start, Eigen::Index width,
                                                         const char* function) {
-  require_finite(x.middleCols(start, width), start, function);
+  require_finite_activations(x.middleCols(start, width), start, function);
   throw_invalid_argument(function,
                          concat("expected activations whose squares fit the scalar type, got an "
                                 "overflow in features [",
@@ -198,13 +195,13 @@ template <typename Derived>
   constexpr bool tiles = use_gram_tiles<Scalar>();
   // Tiles need rows in multiples of the tile and columns in multiples of the SIMD width.
   const Eigen::Index row_step = tiles ? gram_tile : 1;
-  const Eigen::Index col_step = tiles ? gram_lanes<Scalar> : 1;
-  const Eigen::Index rows = (n + row_step - 1) / row_step * row_step;
+  const Eigen::Index col_step = tiles ? simd_lanes<Scalar> : 1;
+  const Eigen::Index rows = round_up(n, row_step);
   // Cache-sized chunks, but at least 512 features so each tile's horizontal sums stay cheap.
   Eigen::Index b =
       chunk > 0 ? chunk : std::max<Eigen::Index>(default_chunk(rows, sizeof(Scalar)), 512);
   b = std::min(b, p);
-  const Eigen::Index b_padded = (b + col_step - 1) / col_step * col_step;
+  const Eigen::Index b_padded = round_up(b, col_step);
   const Eigen::Index chunks = (p + b - 1) / b;
   constexpr Eigen::Index max_lanes = 4;
   const Eigen::Index lanes = std::min(max_lanes, chunks);
@@ -280,4 +277,4 @@ template <typename Derived>
 
 }  // namespace dnn2brain::detail
 
-#endif  // DNN2BRAIN_DETAIL_GRAM_HPP
+#endif  // DNN2BRAIN_RDM_DETAIL_GRAM_HPP

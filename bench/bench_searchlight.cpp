@@ -1,5 +1,5 @@
 // Whole-brain searchlights on the MNI152 2 mm brain mask (228,483 voxels, ../shared/data/mni):
-// the neighbour table of radius-2 and radius-3 spheres and of the paper's blocks, and the
+// the neighbor table of radius-2 and radius-3 spheres and of the paper's blocks, and the
 // correlation RDMs of every searchlight for 50 conditions (float, and double for radius 2),
 // streamed through a consumer that only touches each chunk. Reports centres/s, GFLOP/s (n²·k per
 // searchlight, the SYRK convention of bench_rdm), the fraction of this machine's SYRK peak, and
@@ -31,8 +31,7 @@ const dnn2brain::brain_mask& mni_mask() {
 template <typename Scalar>
 const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& betas() {
   static const auto x = [] {
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> m(conditions,
-                                                            Eigen::Index(mni_mask().size()));
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> m(conditions, mni_mask().size());
     bench::fill(m.data(), std::size_t(m.size()), 9);
     return m;
   }();
@@ -97,7 +96,7 @@ void searchlight_rdms(benchmark::State& state) {
   double touched = 0;
   for (auto _ : state) {
     const auto summary = dnn2brain::searchlight_rdms(
-        x, t, [&](std::size_t, const dnn2brain::rdm_stack<Scalar>& chunk) {
+        x, t, [&](dnn2brain::index_t, const dnn2brain::rdm_stack<Scalar>& chunk) {
           touched += double(chunk.values()(0, 0));
         });
     benchmark::DoNotOptimize(summary.searchlights);

@@ -3,7 +3,7 @@
 // The searchlight analysis of Dwivedi et al. (2021, Fig 1) on a small synthetic brain with planted
 // truth: 40 stimuli described by two feature spaces ("shape" and "category"); a left region of the
 // brain encodes shape, a right region encodes category, the rest is noise. The program writes the
-// 4-D beta series as NIfTI, reads it back with the mask, builds the neighbour table of 6 mm
+// 4-D beta series as NIfTI, reads it back with the mask, builds the neighbor table of 6 mm
 // spheres (saved and reloaded, as a study would share it across subjects), streams every
 // searchlight's RDM into a regression on each model RDM, and paints the best model and the
 // adjusted R² of both models into NIfTI maps. It then checks that the planted regions are found.
@@ -101,18 +101,19 @@ int main(int argc, char** argv) {
 
   const dnn2brain::design_set<float> models(std::vector<dnn2brain::design>{
       dnn2brain::design(shape_rdm.values()), dnn2brain::design(category_rdm.values())});
-  Eigen::MatrixXd adjusted_r2(Eigen::Index(table.size()), models.size());
+  // Models × searchlights, the layout of the fit and of paint().
+  Eigen::MatrixXd adjusted_r2(models.size(), table.size());
   const auto summary = dnn2brain::searchlight_rdms(
-      x, table, [&](std::size_t first, const dnn2brain::rdm_stack<float>& chunk) {
-        adjusted_r2.middleRows(Eigen::Index(first), chunk.size()) =
-            dnn2brain::fit(models, chunk.values()).adjusted_r_squared.transpose();
+      x, table, [&](dnn2brain::index_t first, const dnn2brain::rdm_stack<float>& chunk) {
+        adjusted_r2.middleCols(first, chunk.size()) =
+            dnn2brain::fit(models, chunk.values()).adjusted_r_squared;
       });
 
   // Best model per searchlight (1 shape, 2 category) where it explains anything at all.
-  Eigen::VectorXd best(adjusted_r2.rows());
-  for (Eigen::Index c = 0; c < best.size(); ++c) {
+  Eigen::RowVectorXd best(adjusted_r2.cols());
+  for (dnn2brain::index_t c = 0; c < best.size(); ++c) {
     Eigen::Index which = 0;
-    const double top = adjusted_r2.row(c).maxCoeff(&which);
+    const double top = adjusted_r2.col(c).maxCoeff(&which);
     best[c] = top > 0.05 ? double(which + 1) : 0.0;
   }
   dnn2brain::io::write_nifti(out / "best_model.nii.gz",
@@ -121,8 +122,8 @@ int main(int argc, char** argv) {
                              xt::cast<float>(dnn2brain::paint(mask, table, adjusted_r2)), geometry);
 
   // How well the map recovers the planted regions (their cores, 2 voxels in).
-  std::size_t hits[2] = {0, 0}, cores[2] = {0, 0}, elsewhere = 0, outside = 0;
-  for (std::size_t c = 0; c < table.size(); ++c) {
+  long hits[2] = {0, 0}, cores[2] = {0, 0}, elsewhere = 0, outside = 0;
+  for (dnn2brain::index_t c = 0; c < table.size(); ++c) {
     const auto& v = table[c].center;
     const bool in_shape = squared_distance(v, shape_centre.i, shape_centre.j, shape_centre.k) <= 4;
     const bool in_category =
@@ -131,21 +132,22 @@ int main(int argc, char** argv) {
     if (in_shape || in_category) {
       const int r = in_shape ? 0 : 1;
       ++cores[r];
-      hits[r] += best[Eigen::Index(c)] == r + 1 ? 1 : 0;
+      hits[r] += best[c] == r + 1 ? 1 : 0;
     } else if (squared_distance(v, shape_centre.i, shape_centre.j, shape_centre.k) > far &&
                squared_distance(v, category_centre.i, category_centre.j, category_centre.k) > far) {
       ++outside;
-      elsewhere += best[Eigen::Index(c)] != 0 ? 1 : 0;
+      elsewhere += best[c] != 0 ? 1 : 0;
     }
   }
   std::printf(
-      "%zu searchlights of 6 mm (%zu voxels at most), %zu RDMs of %zu stimuli in %zu "
+      "%ld searchlights of 6 mm (%ld voxels at most), %ld RDMs of %zu stimuli in %ld "
       "chunk(s)\n",
-      table.size(), table.max_members(), summary.searchlights, stimuli, summary.chunks);
-  std::printf("shape region core:    %zu of %zu searchlights pick the shape model\n", hits[0],
+      long(table.size()), long(table.max_members()), long(summary.searchlights), stimuli,
+      long(summary.chunks));
+  std::printf("shape region core:    %ld of %ld searchlights pick the shape model\n", hits[0],
               cores[0]);
-  std::printf("category region core: %zu of %zu pick the category model\n", hits[1], cores[1]);
-  std::printf("far from both:        %zu of %zu pick any model (adjusted R2 > 0.05)\n", elsewhere,
+  std::printf("category region core: %ld of %ld pick the category model\n", hits[1], cores[1]);
+  std::printf("far from both:        %ld of %ld pick any model (adjusted R2 > 0.05)\n", elsewhere,
               outside);
   std::printf("maps written to %s\n", out.string().c_str());
   const bool recovered = hits[0] == cores[0] && hits[1] == cores[1] && elsewhere * 100 < outside;

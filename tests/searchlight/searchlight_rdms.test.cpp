@@ -18,6 +18,7 @@
 #include "support/test_helpers.hpp"
 
 using dnn2brain::brain_mask;
+using dnn2brain::index_t;
 using dnn2brain::volume_geometry;
 namespace nb = dnn2brain::neighborhood;
 
@@ -56,9 +57,9 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> random_betas(Eigen::Index 
 template <typename Scalar, typename Metric>
 Eigen::VectorXd one_at_a_time(const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& x,
                               const dnn2brain::searchlight& s, const Metric& metric) {
-  Eigen::MatrixXd patterns(x.rows(), Eigen::Index(s.size()));
-  for (std::size_t v = 0; v < s.size(); ++v)
-    patterns.col(Eigen::Index(v)) = x.col(s.members[v]).template cast<double>();
+  Eigen::MatrixXd patterns(x.rows(), s.size());
+  for (index_t v = 0; v < s.size(); ++v)
+    patterns.col(v) = x.col(s.members[std::size_t(v)]).template cast<double>();
   return dnn2brain::compute_rdm(patterns, metric).values();
 }
 
@@ -66,9 +67,9 @@ template <typename Scalar, typename Metric>
 void check_against_builder(const Metric& metric, double scale_of_values, double radius_mm = 4.0) {
   const brain_mask mask = blob_mask();
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{radius_mm, nb::unit::mm});
-  const auto x = random_betas<Scalar>(12, Eigen::Index(mask.size()), 11);
+  const auto x = random_betas<Scalar>(12, mask.size(), 11);
   const auto all = dnn2brain::compute_searchlight_rdms(x, table, metric);
-  REQUIRE(all.size() == Eigen::Index(table.size()));
+  REQUIRE(all.size() == table.size());
   REQUIRE(all.pairs() == 66);
   // Error model: inner products over k voxels in Scalar, |error| <= k·ε·‖zₐ‖‖z_b‖, which moves a
   // correlation distance by about (k + 4)·ε and a squared distance by k·ε·(‖zₐ‖² + ‖z_b‖²).
@@ -78,7 +79,7 @@ void check_against_builder(const Metric& metric, double scale_of_values, double 
   double worst = 0.0;
   for (const auto& s : table) {
     Eigen::VectorXd want = one_at_a_time(x, s, metric);
-    Eigen::VectorXd got = all.column(Eigen::Index(s.index)).template cast<double>();
+    Eigen::VectorXd got = all.column(s.index).template cast<double>();
     if (root) {
       want = want.array().square();
       got = got.array().square();
@@ -119,40 +120,40 @@ TEST_CASE("Metrics without a searchlight kernel run the builder itself, bit for 
           "[searchlight]") {
   const brain_mask mask = blob_mask();
   const auto table = dnn2brain::make_neighbor_table(mask, nb::cube{1});
-  const auto x = random_betas<double>(9, Eigen::Index(mask.size()), 5);
+  const auto x = random_betas<double>(9, mask.size(), 5);
   const auto all = dnn2brain::compute_searchlight_rdms(x, table, dnn2brain::metric::spearman{});
   for (const auto& s : table) {
-    Eigen::MatrixXd patterns(x.rows(), Eigen::Index(s.size()));
-    for (std::size_t v = 0; v < s.size(); ++v) patterns.col(Eigen::Index(v)) = x.col(s.members[v]);
+    Eigen::MatrixXd patterns(x.rows(), s.size());
+    for (index_t v = 0; v < s.size(); ++v) patterns.col(v) = x.col(s.members[std::size_t(v)]);
     const auto want = dnn2brain::compute_rdm(patterns, dnn2brain::metric::spearman{});
-    REQUIRE((all.column(Eigen::Index(s.index)).array() == want.values().array()).all());
+    REQUIRE((all.column(s.index).array() == want.values().array()).all());
   }
 }
 
 TEST_CASE("Searchlight RDMs do not depend on the chunk size or the thread count", "[searchlight]") {
   const brain_mask mask = blob_mask();
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{2.0});
-  const auto x = random_betas<float>(20, Eigen::Index(mask.size()), 3);
+  const auto x = random_betas<float>(20, mask.size(), 3);
   const auto reference = dnn2brain::compute_searchlight_rdms(x, table);
   const std::size_t rdm_bytes = 190 * sizeof(float);
-  for (const std::size_t per_chunk : {std::size_t{1}, std::size_t{7}, std::size_t{100}}) {
+  for (const index_t per_chunk : {index_t{1}, index_t{7}, index_t{100}}) {
     for (const int threads : {1, 2}) {
       CAPTURE(per_chunk, threads);
       dnn2brain::test::thread_count scope(threads);
-      Eigen::MatrixXf got(190, Eigen::Index(table.size()));
-      std::vector<std::size_t> progress;
-      std::size_t expected_first = 0;
+      Eigen::MatrixXf got(190, table.size());
+      std::vector<index_t> progress;
+      index_t expected_first = 0;
       const auto summary = dnn2brain::searchlight_rdms(
           x, table,
-          [&](std::size_t first, const dnn2brain::rdm_stack<float>& chunk) {
+          [&](index_t first, const dnn2brain::rdm_stack<float>& chunk) {
             CHECK(first == expected_first);
-            CHECK(std::size_t(chunk.size()) <= per_chunk);
-            got.middleCols(Eigen::Index(first), chunk.size()) = chunk.values();
-            expected_first += std::size_t(chunk.size());
+            CHECK(chunk.size() <= per_chunk);
+            got.middleCols(first, chunk.size()) = chunk.values();
+            expected_first += chunk.size();
           },
           dnn2brain::metric::correlation{},
-          {.memory_budget = per_chunk * rdm_bytes + 3,
-           .progress = [&](std::size_t done, std::size_t) { progress.push_back(done); }});
+          {.memory_budget = std::size_t(per_chunk) * rdm_bytes + 3,
+           .progress = [&](index_t done, index_t) { progress.push_back(done); }});
       CHECK(summary.searchlights == table.size());
       CHECK(summary.chunks == (table.size() + per_chunk - 1) / per_chunk);
       CHECK(summary.degenerate == 0);
@@ -178,7 +179,7 @@ TEST_CASE("A pattern constant over a searchlight gives NaN distances and is coun
           "[searchlight]") {
   const brain_mask mask = blob_mask();
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{1.0});
-  auto x = random_betas<float>(6, Eigen::Index(mask.size()), 9);
+  auto x = random_betas<float>(6, mask.size(), 9);
   // Condition 2 is constant over searchlight 0's voxels: its 5 distances there are NaN.
   for (const auto col : table[0].members) x(2, col) = 3.25f;
   const auto all = dnn2brain::compute_searchlight_rdms(x, table);
@@ -186,9 +187,9 @@ TEST_CASE("A pattern constant over a searchlight gives NaN distances and is coun
   for (int other = 0; other < 6; ++other)
     if (other != 2) CHECK(std::isnan(r0(2, other)));
   CHECK(std::isfinite(r0(0, 1)));
-  std::size_t degenerate = 0;
+  index_t degenerate = 0;
   const auto summary =
-      dnn2brain::searchlight_rdms(x, table, [](std::size_t, const dnn2brain::rdm_stack<float>&) {});
+      dnn2brain::searchlight_rdms(x, table, [](index_t, const dnn2brain::rdm_stack<float>&) {});
   for (const auto& s : table) {
     bool constant = true;
     for (const auto col : s.members) constant = constant && x(2, col) == 3.25f;
@@ -200,8 +201,8 @@ TEST_CASE("A pattern constant over a searchlight gives NaN distances and is coun
 TEST_CASE("searchlight_rdms rejects data that do not fit the table", "[searchlight]") {
   const brain_mask mask = blob_mask();
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{1.0});
-  const auto none = [](std::size_t, const dnn2brain::rdm_stack<float>&) {};
-  const auto x = random_betas<float>(5, Eigen::Index(mask.size()), 1);
+  const auto none = [](index_t, const dnn2brain::rdm_stack<float>&) {};
+  const auto x = random_betas<float>(5, mask.size(), 1);
   CHECK_THROWS_WITH(
       dnn2brain::searchlight_rdms(x.leftCols(10), table, none),
       Catch::Contains("searchlight_rdms") && Catch::Contains("one column per mask voxel"));

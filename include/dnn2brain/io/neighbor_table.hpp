@@ -62,12 +62,13 @@ inline void save_neighbor_table(const std::filesystem::path& path, const neighbo
   for (int d = 0; d < 3; ++d) header.shape[d] = table.geometry().shape[std::size_t(d)];
   for (int r = 0; r < 4; ++r)
     for (int c = 0; c < 4; ++c) header.affine[4 * r + c] = table.geometry().affine(r, c);
-  header.mask_voxels = table.mask_voxels();
-  header.centers = table.size();
+  header.mask_voxels = static_cast<std::uint64_t>(table.mask_voxels());
+  header.centers = static_cast<std::uint64_t>(table.size());
   header.columns = table.columns().size();
 
   std::string bytes;
-  bytes.reserve(sizeof(header) + 8 + table.size() * 20 + table.columns().size() * 4 + 4);
+  bytes.reserve(sizeof(header) + 8 + std::size_t(table.size()) * 20 + table.columns().size() * 4 +
+                4);
   detail::append(bytes, detail::neighbor_table_magic, 8);
   detail::append(bytes, &header, 1);
   for (const ijk& c : table.centers()) {
@@ -144,7 +145,7 @@ inline void save_neighbor_table(const std::filesystem::path& path, const neighbo
   std::memcpy(columns.data(), at, columns.size() * 4);
   try {
     return {geometry,
-            header.mask_voxels,
+            static_cast<index_t>(header.mask_voxels),
             static_cast<center_kind>(header.kind),
             neighborhood::paper_blocks{header.block_radius, header.block_stride},
             std::move(centers),

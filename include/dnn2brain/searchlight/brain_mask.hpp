@@ -11,6 +11,7 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 #include <dnn2brain/searchlight/geometry.hpp>
@@ -44,17 +45,19 @@ class brain_mask {
             "brain_mask",
             detail::concat("expected a mask of the geometry's shape ", shape_text(geometry),
                            ", got axis ", d, " of length ", mask.shape()[d]));
-    if (geometry.voxel_count() >= std::size_t(std::numeric_limits<std::int32_t>::max()))
+    // Columns are stored in 32 bits (here and in neighbor tables).
+    if (geometry.voxel_count() >= index_t(std::numeric_limits<std::int32_t>::max()))
       detail::throw_invalid_argument(
           "brain_mask",
           detail::concat("expected fewer than 2^31 voxels, got ", geometry.voxel_count()));
-    m_column_of.assign(geometry.voxel_count(), -1);
+    m_column_of.assign(std::size_t(geometry.voxel_count()), -1);
     for (std::size_t i = 0; i < geometry.shape[0]; ++i)
       for (std::size_t j = 0; j < geometry.shape[1]; ++j)
         for (std::size_t k = 0; k < geometry.shape[2]; ++k)
           if (static_cast<bool>(mask(i, j, k))) {
             const ijk v{std::int32_t(i), std::int32_t(j), std::int32_t(k)};
-            m_column_of[geometry.linear(v)] = static_cast<std::int32_t>(m_voxels.size());
+            m_column_of[std::size_t(geometry.linear(v))] =
+                static_cast<std::int32_t>(m_voxels.size());
             m_voxels.push_back(v);
           }
     if (m_voxels.empty())
@@ -64,13 +67,13 @@ class brain_mask {
 
   [[nodiscard]] const volume_geometry& geometry() const noexcept { return m_geometry; }
   /// Number of in-mask voxels: the data matrix's column count.
-  [[nodiscard]] std::size_t size() const noexcept { return m_voxels.size(); }
+  [[nodiscard]] index_t size() const noexcept { return index_t(m_voxels.size()); }
   /// In-mask voxels in column order.
   [[nodiscard]] const std::vector<ijk>& voxels() const noexcept { return m_voxels; }
 
   /// Data column of voxel v, or −1 when v lies outside the mask or the volume.
-  [[nodiscard]] std::int32_t column(const ijk& v) const noexcept {
-    return m_geometry.contains(v) ? m_column_of[m_geometry.linear(v)] : -1;
+  [[nodiscard]] index_t column(const ijk& v) const noexcept {
+    return m_geometry.contains(v) ? m_column_of[std::size_t(m_geometry.linear(v))] : -1;
   }
 
   /// \brief The conditions × voxels matrix of a 4-D series (nx, ny, nz, conditions): row c holds
@@ -94,7 +97,7 @@ class brain_mask {
                          " x conditions, got shape ", got));
     }
     const auto conditions = static_cast<Eigen::Index>(s.shape()[3]);
-    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> out(conditions, Eigen::Index(size()));
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> out(conditions, size());
     for (std::size_t c = 0; c < m_voxels.size(); ++c) {
       const ijk& v = m_voxels[c];
       for (Eigen::Index t = 0; t < conditions; ++t) {

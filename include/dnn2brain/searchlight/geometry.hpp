@@ -8,9 +8,13 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/core/condensed.hpp>
+
 namespace dnn2brain {
 
-/// A voxel position (i, j, k) in a volume's grid.
+/// A voxel position (i, j, k) in a volume's grid. Coordinates are signed (offsets and positions
+/// outside the grid are representable) and 32-bit, so that tables of centres stay compact; a
+/// volume never exceeds 2^31 voxels (brain_mask checks it).
 struct ijk {
   std::int32_t i = 0, j = 0, k = 0;
   friend bool operator==(const ijk&, const ijk&) = default;
@@ -18,12 +22,16 @@ struct ijk {
 
 /// The voxel grid of a volume: its shape and the 4×4 affine that maps voxel indices
 /// (i, j, k, 1) to world coordinates in mm (NIfTI's sform, or its qform when the sform is unset).
-/// Voxel (i, j, k) of a volume is its element (i, j, k) as nibabel reads it.
+/// Voxel (i, j, k) of a volume is its element (i, j, k) as nibabel reads it. The shape is
+/// std::size_t, like the shapes of xtensor and io::read_nifti; counts and positions derived from
+/// it are index_t.
 struct volume_geometry {
   std::array<std::size_t, 3> shape{};
   Eigen::Matrix4d affine = Eigen::Matrix4d::Identity();
 
-  [[nodiscard]] std::size_t voxel_count() const noexcept { return shape[0] * shape[1] * shape[2]; }
+  [[nodiscard]] index_t voxel_count() const noexcept {
+    return static_cast<index_t>(shape[0] * shape[1] * shape[2]);
+  }
 
   /// Edge lengths of a voxel in mm: the lengths of the affine's first three columns (correct for
   /// rotated and sheared grids, where the diagonal alone is not).
@@ -43,8 +51,8 @@ struct volume_geometry {
   }
 
   /// Position of voxel (i, j, k) in C order (k fastest), the order of numpy's `volume[mask]`.
-  [[nodiscard]] std::size_t linear(const ijk& v) const noexcept {
-    return (std::size_t(v.i) * shape[1] + std::size_t(v.j)) * shape[2] + std::size_t(v.k);
+  [[nodiscard]] index_t linear(const ijk& v) const noexcept {
+    return (index_t(v.i) * index_t(shape[1]) + index_t(v.j)) * index_t(shape[2]) + index_t(v.k);
   }
 
   /// Same shape and the same affine up to `tolerance` mm (headers store it in float32).

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <limits>
+#include <numeric>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include <dnn2brain/config.hpp>
+#include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/searchlight/brain_mask.hpp>
@@ -20,35 +23,57 @@
 
 namespace dnn2brain {
 
-/// What a searchlight's centre is: an in-mask voxel, or the first (lowest-index) voxel of one of
-/// the paper's blocks (its geometric centre lies radius + stride/2 − 1/2 voxels further along
+/// What a searchlight's center is: an in-mask voxel, or the first (lowest-index) voxel of one of
+/// the paper's blocks (its geometric center lies radius + stride/2 − 1/2 voxels further along
 /// each axis).
 enum class center_kind : std::uint8_t { voxel, block };
 
 /// Bound on paper-block radius and stride: keeps every block edge far from integer overflow.
 inline constexpr int max_block_parameter = 1 << 16;
 
-/// One searchlight: its centre and its members, the data columns of its in-mask voxels. The
-/// members view storage owned by the range or table it came from (see there for how long).
+/// One searchlight: its center and its members, the data columns of its in-mask voxels. The
+/// members view storage owned by the range or table it came from (see there for how long); they
+/// are stored in 32 bits (a mask has fewer than 2^31 voxels), half the memory of index_t.
 struct searchlight {
-  std::size_t index = 0;  ///< position in the range / table
-  ijk center;             ///< centre voxel, or the block's first voxel
+  index_t index = 0;  ///< position in the range / table
+  ijk center;         ///< center voxel, or the block's first voxel
   std::span<const std::int32_t> members;
 
-  [[nodiscard]] std::size_t size() const noexcept { return members.size(); }
+  [[nodiscard]] index_t size() const noexcept { return index_t(members.size()); }
 };
 
 /// Options of searchlight_range and make_neighbor_table().
 struct neighborhood_options {
-  /// Centres with fewer in-mask members are left out (rsatoolbox's `threshold`, as a count).
-  std::size_t min_voxels = 1;
+  /// Centers with fewer in-mask members are left out (rsatoolbox's `threshold`, as a count).
+  index_t min_voxels = 1;
 };
+
+namespace detail {
+
+/// Throws unless `mask` is the mask a table (of this geometry and mask voxel count) was built on.
+inline void require_table_mask(const volume_geometry& geometry, index_t mask_voxels,
+                               const brain_mask& mask, const char* function) {
+  if (!geometry.same_grid(mask.geometry(), 0.0) || mask_voxels != mask.size())
+    throw_invalid_argument(function,
+                           concat("expected the mask of the neighbor table (", mask_voxels,
+                                  " voxels), got one of ", mask.size(), " voxels or another grid"));
+}
+
+/// Throws unless v lies inside the grid.
+inline void require_inside(const volume_geometry& geometry, const ijk& v, const char* function) {
+  if (!geometry.contains(v))
+    throw_invalid_argument(function, concat("expected a voxel inside the ", geometry.shape[0],
+                                            " x ", geometry.shape[1], " x ", geometry.shape[2],
+                                            " grid, got (", v.i, ", ", v.j, ", ", v.k, ")"));
+}
+
+}  // namespace detail
 
 /// \brief The searchlights of a mask, computed one at a time: no table in memory.
 ///
 /// `for (const searchlight& s : searchlight_range(mask, neighborhood::sphere{2})) ...` visits
-/// every centre in order. The iterator owns one member buffer and reuses it, so a searchlight's
-/// members are valid until the next increment (like std::istream_iterator). Centres below
+/// every center in order. The iterator owns one member buffer and reuses it, so a searchlight's
+/// members are valid until the next increment (like std::istream_iterator). Centers below
 /// options.min_voxels are skipped. The range keeps a reference to the mask, which must outlive it
 /// (a temporary mask does not compile). For index-based parallel loops build the table instead.
 class searchlight_range {
@@ -70,55 +95,55 @@ class searchlight_range {
   template <typename Neighborhood>
   searchlight_range(brain_mask&&, const Neighborhood&, const neighborhood_options& = {}) = delete;
 
-  /// Centres before the min_voxels filter: every in-mask voxel, or every kept block.
-  [[nodiscard]] std::size_t candidates() const noexcept { return m_centers.size(); }
+  /// Centers before the min_voxels filter: every in-mask voxel, or every kept block.
+  [[nodiscard]] index_t candidates() const noexcept { return index_t(m_centers.size()); }
   [[nodiscard]] center_kind kind() const noexcept { return m_kind; }
   [[nodiscard]] const brain_mask& mask() const noexcept { return *m_mask; }
   [[nodiscard]] const neighborhood_options& options() const noexcept { return m_options; }
   /// Block parameters (kind() == center_kind::block).
   [[nodiscard]] const neighborhood::paper_blocks& blocks() const noexcept { return m_blocks; }
   /// Upper bound on any searchlight's member count.
-  [[nodiscard]] std::size_t max_members() const noexcept {
+  [[nodiscard]] index_t max_members() const noexcept {
     if (m_kind == center_kind::block) {
       const auto& shape = m_mask->geometry().shape;
-      std::size_t members = 1;
+      index_t members = 1;
       for (const std::size_t extent : shape)
-        members *= std::min(std::size_t(2 * m_blocks.radius + m_blocks.stride), extent);
+        members *= std::min(index_t(2 * m_blocks.radius + m_blocks.stride), index_t(extent));
       return members;
     }
-    return m_offsets.take > 0 ? m_offsets.take : m_offsets.offsets.size();
+    return m_offsets.take > 0 ? m_offsets.take : index_t(m_offsets.offsets.size());
   }
 
-  /// Members of candidate centre c (an index before the min_voxels filter, in [0,
+  /// Members of candidate center c (an index before the min_voxels filter, in [0,
   /// candidates())), in a fixed order: nearest first, C order for blocks.
-  void fill(std::size_t c, std::vector<std::int32_t>& members) const {
+  void fill(index_t c, std::vector<std::int32_t>& members) const {
     members.clear();
-    const ijk centre = m_centers[c];
+    const ijk origin = m_centers[std::size_t(c)];
     if (m_kind == center_kind::block) {
       const auto& shape = m_mask->geometry().shape;
       const auto edge = [&](int start, std::size_t axis) {
         return std::min(2 * m_blocks.radius + m_blocks.stride, int(shape[axis]) - start);
       };
-      const int ei = edge(centre.i, 0), ej = edge(centre.j, 1), ek = edge(centre.k, 2);
+      const int ei = edge(origin.i, 0), ej = edge(origin.j, 1), ek = edge(origin.k, 2);
       for (int i = 0; i < ei; ++i)
         for (int j = 0; j < ej; ++j)
           for (int k = 0; k < ek; ++k) {
-            const std::int32_t col = m_mask->column({centre.i + i, centre.j + j, centre.k + k});
-            if (col >= 0) members.push_back(col);
+            const index_t col = m_mask->column({origin.i + i, origin.j + j, origin.k + k});
+            if (col >= 0) members.push_back(std::int32_t(col));
           }
       return;
     }
     for (const ijk& o : m_offsets.offsets) {
-      const std::int32_t col = m_mask->column({centre.i + o.i, centre.j + o.j, centre.k + o.k});
+      const index_t col = m_mask->column({origin.i + o.i, origin.j + o.j, origin.k + o.k});
       if (col >= 0) {
-        members.push_back(col);
-        if (members.size() == m_offsets.take) break;
+        members.push_back(std::int32_t(col));
+        if (index_t(members.size()) == m_offsets.take) break;
       }
     }
   }
 
-  /// Candidate centre c's voxel, or its block's first voxel.
-  [[nodiscard]] const ijk& center(std::size_t c) const noexcept { return m_centers[c]; }
+  /// Candidate center c's voxel, or its block's first voxel.
+  [[nodiscard]] const ijk& center(index_t c) const noexcept { return m_centers[std::size_t(c)]; }
 
   [[nodiscard]] iterator begin() const;
   [[nodiscard]] sentinel end() const noexcept { return {}; }
@@ -171,7 +196,7 @@ class searchlight_range::iterator {
 
   iterator() = default;
   explicit iterator(const searchlight_range* range) : m_range(range) {
-    m_members.reserve(range->max_members());
+    m_members.reserve(std::size_t(range->max_members()));
     load();
   }
   // A copy views its own copy of the members, never the source's buffer.
@@ -214,7 +239,7 @@ class searchlight_range::iterator {
   void load() {
     for (; m_candidate < m_range->candidates(); ++m_candidate) {
       m_range->fill(m_candidate, m_members);
-      if (m_members.size() >= m_range->options().min_voxels) break;
+      if (index_t(m_members.size()) >= m_range->options().min_voxels) break;
     }
     if (m_candidate < m_range->candidates()) {
       m_current.center = m_range->center(m_candidate);
@@ -223,7 +248,7 @@ class searchlight_range::iterator {
   }
 
   const searchlight_range* m_range = nullptr;
-  std::size_t m_candidate = 0;
+  index_t m_candidate = 0;
   std::vector<std::int32_t> m_members;
   searchlight m_current{};
 };
@@ -232,18 +257,70 @@ inline searchlight_range::iterator searchlight_range::begin() const {
   return iterator(this);
 }
 
-/// \brief Every searchlight of a mask, stored once as CSR (centre → in-mask data columns) and
+/// \brief The transpose of a neighbor table: for every in-mask voxel (data column), the
+/// searchlights whose members include it. Built on demand by neighbor_table::membership().
+///
+/// CSR like the table, and as large: one 32-bit searchlight index per member of the table.
+class voxel_membership {
+ public:
+  voxel_membership() = default;
+
+  /// Number of in-mask voxels, the table's mask_voxels().
+  [[nodiscard]] index_t size() const noexcept { return index_t(m_offsets.size()) - 1; }
+
+  /// Indices of the searchlights that have data column `column` among their members, in
+  /// increasing order (empty when none has). O(1).
+  /// \throws invalid_argument unless 0 <= column < size().
+  [[nodiscard]] std::span<const std::int32_t> containing(index_t column) const {
+    if (column < 0 || column >= size())
+      detail::throw_invalid_argument(
+          "voxel_membership::containing",
+          detail::concat("expected a data column in [0, ", size(), "), got ", column));
+    const auto first = std::size_t(m_offsets[std::size_t(column)]);
+    const auto last = std::size_t(m_offsets[std::size_t(column) + 1]);
+    return {m_searchlights.data() + first, last - first};
+  }
+
+  /// The same for voxel v of `mask`, the mask the table was built on: empty when v lies outside
+  /// the mask.
+  /// \throws invalid_argument if v lies outside the grid or `mask` is not the table's mask.
+  [[nodiscard]] std::span<const std::int32_t> containing(const brain_mask& mask,
+                                                         const ijk& v) const {
+    constexpr const char* function = "voxel_membership::containing";
+    detail::require_table_mask(m_geometry, size(), mask, function);
+    detail::require_inside(m_geometry, v, function);
+    const index_t column = mask.column(v);
+    return column < 0 ? std::span<const std::int32_t>() : containing(column);
+  }
+
+  /// CSR storage: offsets() (size() + 1 entries) into searchlights().
+  [[nodiscard]] const std::vector<std::int64_t>& offsets() const noexcept { return m_offsets; }
+  [[nodiscard]] const std::vector<std::int32_t>& searchlights() const noexcept {
+    return m_searchlights;
+  }
+
+ private:
+  friend class neighbor_table;
+
+  volume_geometry m_geometry;
+  std::vector<std::int64_t> m_offsets{0};
+  std::vector<std::int32_t> m_searchlights;
+};
+
+/// \brief Every searchlight of a mask, stored once as CSR (center → in-mask data columns) and
 /// shared by all subjects, models and permutations.
 ///
 /// A random-access range of searchlight views whose members stay valid as long as the table.
 /// Build it with make_neighbor_table(); io::save_neighbor_table / load_neighbor_table store it.
+/// Counts and indices are index_t; the CSR storage (centers(), offsets(), columns()) keeps
+/// compact fixed-width types.
 class neighbor_table {
  public:
   neighbor_table() = default;
 
   /// Assembles a table from its parts (as a loader does), checking that they fit together.
   /// `blocks` describes the blocks when kind is center_kind::block and is ignored otherwise.
-  neighbor_table(volume_geometry geometry, std::size_t mask_voxels, center_kind kind,
+  neighbor_table(volume_geometry geometry, index_t mask_voxels, center_kind kind,
                  neighborhood::paper_blocks blocks, std::vector<ijk> centers,
                  std::vector<std::int64_t> offsets, std::vector<std::int32_t> columns)
       : m_geometry(std::move(geometry)),
@@ -256,15 +333,20 @@ class neighbor_table {
     const auto fail = [](const std::string& problem) {
       detail::throw_invalid_argument("neighbor_table", problem);
     };
+    if (m_mask_voxels < 0 || m_mask_voxels > m_geometry.voxel_count())
+      fail(detail::concat("expected 0 <= mask voxels <= ", m_geometry.voxel_count(), ", got ",
+                          m_mask_voxels));
     if (m_offsets.size() != m_centers.size() + 1 || m_offsets.front() != 0 ||
         m_offsets.back() != std::int64_t(m_columns.size()))
       fail(detail::concat("expected ", m_centers.size() + 1, " offsets from 0 to ",
                           m_columns.size(), ", got ", m_offsets.size()));
     for (std::size_t c = 0; c < m_centers.size(); ++c) {
       if (m_offsets[c + 1] < m_offsets[c])
-        fail(detail::concat("expected non-decreasing offsets, got a decrease at centre ", c));
+        fail(detail::concat("expected non-decreasing offsets, got a decrease at center ", c));
       if (!m_geometry.contains(m_centers[c]))
-        fail(detail::concat("expected centres inside the volume, got centre ", c, " outside"));
+        fail(detail::concat("expected centers inside the volume, got center ", c, " outside"));
+      if (c > 0 && m_geometry.linear(m_centers[c]) <= m_geometry.linear(m_centers[c - 1]))
+        m_sorted = false;
     }
     if (m_kind == center_kind::block &&
         (m_blocks.radius < 0 || m_blocks.stride < 1 || m_blocks.radius > max_block_parameter ||
@@ -273,30 +355,89 @@ class neighbor_table {
                           " and 1 <= stride <= ", max_block_parameter, ", got radius ",
                           m_blocks.radius, " and stride ", m_blocks.stride));
     for (const std::int32_t col : m_columns)
-      if (col < 0 || std::size_t(col) >= m_mask_voxels)
+      if (col < 0 || col >= m_mask_voxels)
         fail(detail::concat("expected member columns in [0, ", m_mask_voxels, "), got ", col));
     for (std::size_t c = 0; c < m_centers.size(); ++c)
-      m_max_members = std::max(m_max_members, std::size_t(m_offsets[c + 1] - m_offsets[c]));
+      m_max_members = std::max(m_max_members, index_t(m_offsets[c + 1] - m_offsets[c]));
   }
 
-  [[nodiscard]] std::size_t size() const noexcept { return m_centers.size(); }
+  [[nodiscard]] index_t size() const noexcept { return index_t(m_centers.size()); }
   [[nodiscard]] bool empty() const noexcept { return m_centers.empty(); }
-  [[nodiscard]] searchlight operator[](std::size_t c) const noexcept {
-    const auto first = std::size_t(m_offsets[c]);
-    const auto count = std::size_t(m_offsets[c + 1]) - first;
-    return {c, m_centers[c], std::span<const std::int32_t>(m_columns.data() + first, count)};
+  /// Searchlight c, for 0 <= c < size().
+  [[nodiscard]] searchlight operator[](index_t c) const noexcept {
+    const auto at = std::size_t(c);
+    const auto first = std::size_t(m_offsets[at]);
+    const auto count = std::size_t(m_offsets[at + 1]) - first;
+    return {c, m_centers[at], std::span<const std::int32_t>(m_columns.data() + first, count)};
   }
 
   [[nodiscard]] const volume_geometry& geometry() const noexcept { return m_geometry; }
   /// Columns of the data matrix the members index (the mask's voxel count).
-  [[nodiscard]] std::size_t mask_voxels() const noexcept { return m_mask_voxels; }
+  [[nodiscard]] index_t mask_voxels() const noexcept { return m_mask_voxels; }
   [[nodiscard]] center_kind kind() const noexcept { return m_kind; }
   /// The block parameters when kind() is center_kind::block.
   [[nodiscard]] const neighborhood::paper_blocks& blocks() const noexcept { return m_blocks; }
-  [[nodiscard]] std::size_t max_members() const noexcept { return m_max_members; }
+  [[nodiscard]] index_t max_members() const noexcept { return m_max_members; }
+  /// CSR storage: the centers, offsets() (size() + 1 entries) into columns().
   [[nodiscard]] const std::vector<ijk>& centers() const noexcept { return m_centers; }
   [[nodiscard]] const std::vector<std::int64_t>& offsets() const noexcept { return m_offsets; }
   [[nodiscard]] const std::vector<std::int32_t>& columns() const noexcept { return m_columns; }
+
+  /// \brief The searchlight centered at voxel v: its index, or −1 when there is none.
+  ///
+  /// Voxel centers (sphere, diamond, cube, nearest): the searchlight whose center is v, one per
+  /// in-mask voxel; −1 for voxels outside the mask or left out by min_voxels. Blocks: the block
+  /// whose core holds v, the box of stride voxels per axis from corner + radius (clipped to the
+  /// volume), which tile the volume; −1 when that block was not kept (its core misses the mask)
+  /// or v lies within radius of the low edges. Either way it is the searchlight whose value
+  /// paint() puts at v (with block_painting::core); for blocks the mask is not consulted.
+  /// O(log size()) for centers in C order (every table make_neighbor_table() builds), else
+  /// O(size()), the first match.
+  /// \throws invalid_argument if v lies outside the grid.
+  [[nodiscard]] index_t centered_at(const ijk& v) const {
+    detail::require_inside(m_geometry, v, "neighbor_table::centered_at");
+    if (m_kind == center_kind::voxel) return find_center(v);
+    // Cores start `radius` voxels into blocks whose corners lie on the stride grid from 0.
+    const auto corner = [&](int x) {
+      return x < m_blocks.radius ? -1 : (x - m_blocks.radius) / m_blocks.stride * m_blocks.stride;
+    };
+    const ijk key{corner(v.i), corner(v.j), corner(v.k)};
+    return key.i < 0 || key.j < 0 || key.k < 0 ? -1 : find_center(key);
+  }
+
+  /// The same for data column `column` of `mask`, the mask the table was built on.
+  /// \throws invalid_argument unless 0 <= column < mask_voxels(), or if `mask` is not the table's
+  /// mask.
+  [[nodiscard]] index_t centered_at(const brain_mask& mask, index_t column) const {
+    constexpr const char* function = "neighbor_table::centered_at";
+    detail::require_table_mask(m_geometry, m_mask_voxels, mask, function);
+    if (column < 0 || column >= m_mask_voxels)
+      detail::throw_invalid_argument(function, detail::concat("expected a data column in [0, ",
+                                                              m_mask_voxels, "), got ", column));
+    return centered_at(mask.voxels()[std::size_t(column)]);
+  }
+
+  /// \brief The transpose of the table: which searchlights contain each in-mask voxel. O(members)
+  /// time and memory (as much again as columns()); build it once and keep it.
+  [[nodiscard]] voxel_membership membership() const {
+    if (size() > index_t(std::numeric_limits<std::int32_t>::max()))
+      detail::throw_invalid_argument(
+          "neighbor_table::membership",
+          detail::concat("expected fewer than 2^31 searchlights, got ", size()));
+    voxel_membership out;
+    out.m_geometry = m_geometry;
+    auto& offsets = out.m_offsets;
+    offsets.assign(std::size_t(m_mask_voxels) + 1, 0);
+    for (const std::int32_t col : m_columns) ++offsets[std::size_t(col) + 1];
+    std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
+    // Searchlights in increasing order fill each voxel's list in increasing order.
+    std::vector<std::int64_t> next(offsets.begin(), offsets.end() - 1);
+    out.m_searchlights.resize(m_columns.size());
+    for (std::size_t c = 0; c < m_centers.size(); ++c)
+      for (auto p = std::size_t(m_offsets[c]); p < std::size_t(m_offsets[c + 1]); ++p)
+        out.m_searchlights[std::size_t(next[std::size_t(m_columns[p])]++)] = std::int32_t(c);
+    return out;
+  }
 
   class iterator {
    public:
@@ -307,17 +448,15 @@ class neighbor_table {
     using reference = searchlight;
 
     iterator() = default;
-    iterator(const neighbor_table* table, std::size_t c) : m_table(table), m_c(c) {}
+    iterator(const neighbor_table* table, index_t c) : m_table(table), m_c(c) {}
     reference operator*() const noexcept { return (*m_table)[m_c]; }
-    reference operator[](difference_type n) const noexcept {
-      return (*m_table)[std::size_t(difference_type(m_c) + n)];
-    }
+    reference operator[](difference_type n) const noexcept { return (*m_table)[m_c + n]; }
     iterator& operator++() noexcept { return ++m_c, *this; }
     iterator operator++(int) noexcept { return {m_table, m_c++}; }
     iterator& operator--() noexcept { return --m_c, *this; }
     iterator operator--(int) noexcept { return {m_table, m_c--}; }
     iterator& operator+=(difference_type n) noexcept {
-      m_c = std::size_t(difference_type(m_c) + n);
+      m_c += n;
       return *this;
     }
     iterator& operator-=(difference_type n) noexcept { return *this += -n; }
@@ -325,7 +464,7 @@ class neighbor_table {
     friend iterator operator+(difference_type n, iterator it) noexcept { return it += n; }
     friend iterator operator-(iterator it, difference_type n) noexcept { return it -= n; }
     friend difference_type operator-(const iterator& a, const iterator& b) noexcept {
-      return difference_type(a.m_c) - difference_type(b.m_c);
+      return a.m_c - b.m_c;
     }
     friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.m_c == b.m_c; }
     friend auto operator<=>(const iterator& a, const iterator& b) noexcept {
@@ -334,50 +473,62 @@ class neighbor_table {
 
    private:
     const neighbor_table* m_table = nullptr;
-    std::size_t m_c = 0;
+    index_t m_c = 0;
   };
 
   [[nodiscard]] iterator begin() const noexcept { return {this, 0}; }
   [[nodiscard]] iterator end() const noexcept { return {this, size()}; }
 
  private:
+  [[nodiscard]] index_t find_center(const ijk& key) const noexcept {
+    auto it = m_centers.end();
+    if (m_sorted) {
+      it = std::lower_bound(m_centers.begin(), m_centers.end(), m_geometry.linear(key),
+                            [&](const ijk& c, index_t at) { return m_geometry.linear(c) < at; });
+      if (it != m_centers.end() && !(*it == key)) it = m_centers.end();
+    } else {
+      it = std::find(m_centers.begin(), m_centers.end(), key);
+    }
+    return it == m_centers.end() ? -1 : index_t(it - m_centers.begin());
+  }
+
   volume_geometry m_geometry;
-  std::size_t m_mask_voxels = 0;
+  index_t m_mask_voxels = 0;
   center_kind m_kind = center_kind::voxel;
   neighborhood::paper_blocks m_blocks{};
   std::vector<ijk> m_centers;
   std::vector<std::int64_t> m_offsets{0};
   std::vector<std::int32_t> m_columns;
-  std::size_t m_max_members = 0;
+  index_t m_max_members = 0;
+  bool m_sorted = true;  // centers strictly increasing in C order: binary search in centered_at
 };
 
-/// \brief The neighbour table of a range: every searchlight's members, computed in parallel.
-/// Identical for any thread count (centres keep their order).
+/// \brief The neighbor table of a range: every searchlight's members, computed in parallel.
+/// Identical for any thread count (centers keep their order).
 [[nodiscard]] inline neighbor_table make_neighbor_table(const searchlight_range& range) {
-  const std::size_t n = range.candidates();
-  std::vector<std::int64_t> counts(n + 1, 0);
-  const auto lanes = std::int64_t(n);
+  const index_t n = range.candidates();
+  std::vector<std::int64_t> counts(std::size_t(n), 0);
   detail::parallel_error error;  // allocation failures must not escape the parallel regions
   DNN2BRAIN_OMP(parallel)
   {
     std::vector<std::int32_t> members;
     DNN2BRAIN_OMP(for schedule(static))
-    for (std::int64_t c = 0; c < lanes; ++c)
+    for (index_t c = 0; c < n; ++c)
       error.run(c, [&] {
-        range.fill(std::size_t(c), members);
-        counts[std::size_t(c)] =
-            members.size() >= range.options().min_voxels ? std::int64_t(members.size()) : -1;
+        range.fill(c, members);
+        const auto count = index_t(members.size());
+        counts[std::size_t(c)] = count >= range.options().min_voxels ? count : -1;
       });
   }
   error.rethrow();
-  // Kept centres and their CSR offsets, in candidate order.
+  // Kept centers and their CSR offsets, in candidate order.
   std::vector<ijk> centers;
   std::vector<std::int64_t> offsets{0};
-  std::vector<std::int64_t> slot(n, -1);  // candidate → kept index
-  for (std::size_t c = 0; c < n; ++c)
+  std::vector<std::int64_t> slot(std::size_t(n), -1);  // candidate → kept index
+  for (std::size_t c = 0; c < std::size_t(n); ++c)
     if (counts[c] >= 0) {
       slot[c] = std::int64_t(centers.size());
-      centers.push_back(range.center(c));
+      centers.push_back(range.center(index_t(c)));
       offsets.push_back(offsets.back() + counts[c]);
     }
   std::vector<std::int32_t> columns(std::size_t(offsets.back()));
@@ -385,11 +536,11 @@ class neighbor_table {
   {
     std::vector<std::int32_t> members;
     DNN2BRAIN_OMP(for schedule(static))
-    for (std::int64_t c = 0; c < lanes; ++c)
+    for (index_t c = 0; c < n; ++c)
       error.run(c, [&] {
         const std::int64_t kept = slot[std::size_t(c)];
         if (kept < 0) return;
-        range.fill(std::size_t(c), members);
+        range.fill(c, members);
         std::copy(members.begin(), members.end(), columns.begin() + offsets[std::size_t(kept)]);
       });
   }
@@ -398,10 +549,10 @@ class neighbor_table {
           std::move(centers),      std::move(offsets),  std::move(columns)};
 }
 
-/// \brief The neighbour table of `mask` under a neighbourhood policy from dnn2brain::neighborhood.
+/// \brief The neighbor table of `mask` under a neighborhood policy from dnn2brain::neighborhood.
 ///
 /// `make_neighbor_table(mask, neighborhood::sphere{2.0})`: one searchlight per in-mask voxel,
-/// members in-mask only (truncated at the mask's edge), centres with fewer than
+/// members in-mask only (truncated at the mask's edge), centers with fewer than
 /// options.min_voxels members left out. Paper blocks give one searchlight per kept block.
 template <typename Neighborhood>
 [[nodiscard]] neighbor_table make_neighbor_table(const brain_mask& mask, const Neighborhood& shape,

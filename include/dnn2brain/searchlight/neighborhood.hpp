@@ -33,7 +33,16 @@ struct sphere {
   bool inclusive = true;
 };
 
-/// A cube of edge 2·half_width + 1 voxels around the centre (half_width 1: 27 voxels).
+/// An L1 ball (a diamond, or octahedron): every voxel whose offset (di, dj, dk) from the centre
+/// has |di| + |dj| + |dk| <= radius. In mm the offset goes through the affine first, the sum
+/// being over the world axes' components. Radius 1: 7 voxels, 2: 25, 3: 63, (2r + 1)(2r² + 2r +
+/// 3)/3 in general.
+struct diamond {
+  double radius = 2.0;
+  unit in = unit::voxels;
+};
+
+/// A cube of edge 2·half_width + 1 voxels around the center (half_width 1: 27 voxels).
 struct cube {
   int half_width = 1;
 };
@@ -60,15 +69,19 @@ struct paper_blocks {
 
 namespace detail {
 
-/// Voxel offsets of a voxel-centred neighbourhood, nearest first (ties in i, j, k order), which
+/// Voxel offsets of a voxel-centered neighborhood, nearest first (ties in i, j, k order), which
 /// fixes the member order of every searchlight. For `nearest`, the candidate offsets.
 struct offset_list {
   std::vector<ijk> offsets;
-  std::size_t take = 0;  ///< nearest: members per centre; 0: every in-mask offset
+  index_t take = 0;  ///< nearest: members per center; 0: every in-mask offset
 };
 
+/// The norm a neighborhood measures its offsets with.
+enum class offset_norm { l2, l1 };
+
 [[nodiscard]] inline offset_list sorted_offsets(int reach, const Eigen::Matrix3d& metric_map,
-                                                double limit, bool inclusive) {
+                                                double limit, bool inclusive,
+                                                offset_norm norm = offset_norm::l2) {
   struct candidate {
     double distance;
     ijk offset;
@@ -80,7 +93,8 @@ struct offset_list {
   for (int i = -reach; i <= reach; ++i)
     for (int j = -reach; j <= reach; ++j)
       for (int k = -reach; k <= reach; ++k) {
-        const double d = (metric_map * Eigen::Vector3d(i, j, k)).norm();
+        const Eigen::Vector3d o = metric_map * Eigen::Vector3d(i, j, k);
+        const double d = norm == offset_norm::l2 ? o.norm() : o.lpNorm<1>();
         if (inclusive ? d <= bound : d < bound) kept.push_back({d, {i, j, k}});
       }
   std::stable_sort(kept.begin(), kept.end(),
@@ -105,9 +119,9 @@ struct offset_list {
   return static_cast<int>(std::min<std::size_t>(extent, std::size_t{1} << 16));
 }
 
-/// A bound on the index offset of any point within `limit` of the centre: |o|∞ ≤ ‖M⁻¹‖₂·limit,
+/// A bound on the index offset of any point within `limit` of the center: |o|∞ ≤ ‖M⁻¹‖₂·limit,
 /// bounded in turn by the Frobenius norm of M⁻¹ (a few candidates too many is harmless), and by
-/// the volume's extent.
+/// the volume's extent. It holds for L1 balls too, since ‖x‖₂ ≤ ‖x‖₁.
 [[nodiscard]] inline int reach_of(const Eigen::Matrix3d& map, double limit,
                                   const volume_geometry& geometry, const char* function) {
   if (!(std::abs(map.determinant()) > 0.0) || !map.allFinite())
@@ -125,6 +139,16 @@ struct offset_list {
   const Eigen::Matrix3d map = distance_map(geometry, s.in);
   return sorted_offsets(reach_of(map, s.radius, geometry, "neighborhood::sphere"), map, s.radius,
                         s.inclusive);
+}
+
+[[nodiscard]] inline offset_list offsets_of(const neighborhood::diamond& d,
+                                            const volume_geometry& geometry) {
+  if (!(d.radius >= 0.0) || !std::isfinite(d.radius))
+    throw_invalid_argument("neighborhood::diamond",
+                           concat("expected a finite radius >= 0, got ", d.radius));
+  const Eigen::Matrix3d map = distance_map(geometry, d.in);
+  return sorted_offsets(reach_of(map, d.radius, geometry, "neighborhood::diamond"), map, d.radius,
+                        true, offset_norm::l1);
 }
 
 [[nodiscard]] inline offset_list offsets_of(const neighborhood::cube& c,
@@ -156,7 +180,7 @@ struct offset_list {
       map.colwise().norm().maxCoeff();
   offset_list result =
       sorted_offsets(reach_of(map, radius, geometry, "neighborhood::nearest"), map, radius, true);
-  result.take = static_cast<std::size_t>(n.count);
+  result.take = n.count;
   return result;
 }
 

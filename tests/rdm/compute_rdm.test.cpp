@@ -1,8 +1,11 @@
 #include <dnn2brain/metrics.hpp>
 #include <dnn2brain/rdm/compute_rdm.hpp>
 
+#include <cmath>
 #include <limits>
 #include <string>
+
+#include <Eigen/Cholesky>
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xtensor.hpp>
@@ -53,6 +56,39 @@ double squared_tolerance(const Eigen::MatrixXd& x) {
          z.rowwise().squaredNorm().maxCoeff();
 }
 
+// A per-feature result is the plain squared distance (the same double, bit for bit) divided in
+// double by the exact integer p, then rounded to Scalar (and rooted for root outputs, which halves
+// relative errors): pf·p and plain differ by at most the two roundings to Scalar and a few
+// double roundings, (ε + 4ε_double)·|plain|. Squaring a rooted distance adds one more Scalar
+// rounding: (1.5ε + 4ε_double)·|d²|.
+template <typename Scalar>
+double rescaling_tolerance(double magnitude, double scalar_roundings = 1.0) {
+  return (scalar_roundings * std::numeric_limits<Scalar>::epsilon() +
+          4.0 * std::numeric_limits<double>::epsilon()) *
+         std::abs(magnitude);
+}
+
+// Worst |a·factor − b| against its rescaling tolerance: the ratio must stay <= 1.
+template <typename Scalar>
+double worst_rescaling(const Eigen::VectorXd& a, double factor, const Eigen::VectorXd& b,
+                       double scalar_roundings = 1.0) {
+  double worst = 0.0;
+  for (index_t k = 0; k < a.size(); ++k)
+    worst = std::max(worst, std::abs(a[k] * factor - b[k]) /
+                                rescaling_tolerance<Scalar>(b[k], scalar_roundings));
+  return worst;
+}
+
+// Mahalanobis metrics whiten first, z = x L in double: each row of z is off by at most
+// p·ε·w, w = max over rows of ‖|xᵢ|·|L|‖, which moves a squared distance by at most
+// 2·‖zᵢ − zⱼ‖·2pεw <= 8pε·w² (‖zᵢ − zⱼ‖ <= 2w); the Gram route then adds squared_tolerance on z,
+// 16pε·max‖z‖² <= 16pε·w². Together 24pε·w² (which also covers numpy's kernel form).
+double whitened_squared_tolerance(const Eigen::MatrixXd& x, const Eigen::MatrixXd& precision) {
+  const Eigen::MatrixXd l = Eigen::LLT<Eigen::MatrixXd>(precision).matrixL();
+  const double w2 = (x.cwiseAbs() * l.cwiseAbs()).rowwise().squaredNorm().maxCoeff();
+  return 24.0 * double(x.cols()) * std::numeric_limits<double>::epsilon() * w2;
+}
+
 template <typename Scalar>
 void check_against_scipy(const std::string& data, rdm_method method) {
   const Eigen::MatrixXd x_ref = dnn2brain::test::reference(data);
@@ -101,6 +137,23 @@ void check_against_scipy(const std::string& data, rdm_method method) {
     CHECK(dev_sq <= tol_sq);
     CHECK(dev_d <= tol_sq + 4.0 * std::numeric_limits<Scalar>::epsilon() * ref.maxCoeff());
   }
+  SECTION("per feature: rsatoolbox's 'euclidean' and its root") {
+    // The plain tolerances divided by p: the division is in double by an exact integer.
+    const auto p = double(x.cols());
+    const Eigen::VectorXd ref =
+        is_double ? dnn2brain::test::reference_vector(data + "_rsatoolbox_euclidean")
+                  : Eigen::VectorXd(naive_rdm(x, "sqeuclidean") / p);
+    const Eigen::VectorXd sq = ours<Scalar>(x, metric::sq_euclidean{.per_feature = true}, options);
+    const Eigen::VectorXd d = ours<Scalar>(x, metric::euclidean{.per_feature = true}, options);
+    const double dev_sq = max_abs_diff(sq, ref);
+    const double dev_d = max_abs_diff(d.array().square().matrix(), ref);
+    const double tol_d = tol_sq / p + 4.0 * std::numeric_limits<Scalar>::epsilon() * ref.maxCoeff();
+    INFO("worst deviation of d^2/p: " << dev_sq << " (sq_euclidean), " << dev_d
+                                      << " (euclidean squared); tolerances " << tol_sq / p << ", "
+                                      << tol_d);
+    CHECK(dev_sq <= tol_sq / p);
+    CHECK(dev_d <= tol_d);
+  }
 }
 
 }  // namespace
@@ -127,6 +180,106 @@ TEST_CASE("mahalanobis matches scipy pdist with VI", "[rdm][compute_rdm][mahalan
   }
 }
 
+TEST_CASE("squared and per-feature mahalanobis match rsatoolbox's formula (numpy)",
+          "[rdm][compute_rdm][mahalanobis][rsatoolbox]") {
+  // rsatoolbox's calc_rdm(method='mahalanobis', noise=Λ) is (xᵢ − xⱼ)ᵀΛ(xᵢ − xⱼ) / p: squared and
+  // per feature.
+  const Eigen::MatrixXd x = dnn2brain::test::reference("x");
+  const Eigen::MatrixXd precision = dnn2brain::test::reference("precision");
+  const Eigen::VectorXd ref = dnn2brain::test::reference_vector("x_rsatoolbox_mahalanobis");
+  const auto p = double(x.cols());
+  const double tol = whitened_squared_tolerance(x, precision) / p;
+  const metric::sq_mahalanobis rsa(precision, {.per_feature = true});
+  const metric::mahalanobis root(precision, {.per_feature = true});
+  for (const auto method : {rdm_method::gram, rdm_method::direct}) {
+    const double dev = max_abs_diff(ours<double>(x, rsa, {.method = method}), ref);
+    const double dev_root =
+        max_abs_diff(ours<double>(x, root, {.method = method}).array().square().matrix(), ref);
+    INFO((method == rdm_method::gram ? "gram" : "direct")
+         << ": worst deviation " << dev << " (sq_mahalanobis), " << dev_root
+         << " (mahalanobis squared), tolerance " << tol << " (values up to " << ref.maxCoeff()
+         << ")");
+    CHECK(dev <= tol);
+    CHECK(dev_root <= tol + 4.0 * std::numeric_limits<double>::epsilon() * ref.maxCoeff());
+  }
+  CHECK(std::string(metric::sq_mahalanobis::name) == "sq_mahalanobis");
+  CHECK(rsa.per_feature());
+  CHECK_FALSE(metric::sq_mahalanobis(precision).per_feature());
+}
+
+TEMPLATE_TEST_CASE(
+    "per_feature is the plain distance over p; sq_mahalanobis is mahalanobis squared",
+    "[rdm][compute_rdm][per_feature][invariants]", float, double) {
+  const Eigen::MatrixXd x0 = dnn2brain::test::gaussian(17, 300, 41);
+  const Eigen::MatrixXd x = x0.cast<TestType>().template cast<double>();
+  const Eigen::MatrixXd a = dnn2brain::test::gaussian(300, 300, 42);
+  const Eigen::MatrixXd precision = a * a.transpose() / 300.0 + Eigen::MatrixXd::Identity(300, 300);
+  const double p = 300.0;
+  const auto method = GENERATE(rdm_method::gram, rdm_method::direct);
+  // Two chunks of features on the Gram route, so the merge is part of what is compared.
+  const rdm_options options{.method = method, .chunk_features = 160};
+  INFO((method == rdm_method::gram ? "gram" : "direct")
+       << ": worst |per_feature·scale − plain| in units of its tolerance");
+  const auto check = [&](const auto& plain_metric, const auto& per_feature_metric, double factor,
+                         const char* what) {
+    const double worst =
+        worst_rescaling<TestType>(ours<TestType>(x, per_feature_metric, options), factor,
+                                  ours<TestType>(x, plain_metric, options));
+    INFO(what << ": " << worst);
+    CHECK(worst <= 1.0);
+  };
+  check(metric::sq_euclidean{}, metric::sq_euclidean{.per_feature = true}, p, "sq_euclidean");
+  check(metric::euclidean{}, metric::euclidean{.per_feature = true}, std::sqrt(p), "euclidean");
+  check(metric::sq_mahalanobis(precision), metric::sq_mahalanobis(precision, {.per_feature = true}),
+        p, "sq_mahalanobis");
+  check(metric::mahalanobis(precision), metric::mahalanobis(precision, {.per_feature = true}),
+        std::sqrt(p), "mahalanobis");
+
+  const Eigen::VectorXd root = ours<TestType>(x, metric::mahalanobis(precision), options);
+  const Eigen::VectorXd squared = ours<TestType>(x, metric::sq_mahalanobis(precision), options);
+  const double worst = worst_rescaling<TestType>(root.array().square().matrix(), 1.0, squared, 1.5);
+  INFO("mahalanobis squared vs sq_mahalanobis: " << worst);
+  CHECK(worst <= 1.0);
+
+  // An xtensor's trailing axes flatten into the features p divides by: 17 × 3 × 100 is p = 300.
+  xt::xtensor<TestType, 3> t = xt::zeros<TestType>({17, 3, 100});
+  for (std::size_t i = 0; i < 17; ++i)
+    for (std::size_t f = 0; f < 300; ++f)
+      t(i, f / 100, f % 100) = TestType(x(index_t(i), index_t(f)));
+  const Eigen::VectorXd from_tensor =
+      dnn2brain::compute_rdm(t, metric::sq_euclidean{.per_feature = true}, options)
+          .values()
+          .template cast<double>();
+  CHECK(from_tensor == ours<TestType>(x, metric::sq_euclidean{.per_feature = true}, options));
+}
+
+namespace {
+struct correlation_per_feature {
+  static constexpr const char* name = "correlation_per_feature";
+  [[nodiscard]] constexpr metric::scaled_recipe recipe() const noexcept {
+    return {{false, true, metric::gram_output::one_minus_r}, true};
+  }
+};
+static_assert(metric::gram_metric<correlation_per_feature>);
+}  // namespace
+
+TEST_CASE("a per-feature recipe refuses to become a plain gram_recipe",
+          "[rdm][compute_rdm][per_feature][errors]") {
+  // searchlight_rdms' kernel takes a plain gram_recipe and cannot divide by each searchlight's
+  // size: converting to it throws rather than return undivided distances.
+  const metric::gram_recipe plain = metric::sq_euclidean{}.recipe();
+  CHECK(plain.output == metric::gram_output::squared_distance);
+  const auto convert = [](const metric::scaled_recipe& r) { return metric::gram_recipe(r); };
+  REQUIRE_THROWS_WITH(convert(metric::sq_euclidean{.per_feature = true}.recipe()),
+                      Catch::StartsWith("dnn2brain::metric::scaled_recipe: expected an RDM builder "
+                                        "that divides by the feature count for per_feature = "
+                                        "true"));
+  // Dividing 1 − r by p means nothing: a user recipe that asks for it is an error.
+  REQUIRE_THROWS_WITH(
+      dnn2brain::compute_rdm(dnn2brain::test::gaussian(4, 5, 1), correlation_per_feature{}),
+      "dnn2brain::compute_rdm: expected per_feature with a distance output, got it with 1 - r");
+}
+
 TEST_CASE("mahalanobis rejects precisions that are not symmetric positive definite",
           "[rdm][mahalanobis][errors]") {
   REQUIRE_THROWS_WITH(metric::mahalanobis(Eigen::MatrixXd::Identity(3, 4)),
@@ -147,6 +300,14 @@ TEST_CASE("mahalanobis rejects precisions that are not symmetric positive defini
   const metric::mahalanobis ok(Eigen::Matrix3d::Identity());
   REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(4, 5), ok),
                       "dnn2brain::metric::mahalanobis: expected patterns with 3 features (the "
+                      "precision's size), got 5");
+  // sq_mahalanobis runs the same checks under its own name.
+  REQUIRE_THROWS_WITH(metric::sq_mahalanobis(-Eigen::Matrix3d::Identity()),
+                      "dnn2brain::metric::sq_mahalanobis: expected a positive-definite precision "
+                      "matrix, got one that is not");
+  REQUIRE_THROWS_WITH(dnn2brain::compute_rdm(Eigen::MatrixXd::Ones(4, 5),
+                                             metric::sq_mahalanobis(Eigen::Matrix3d::Identity())),
+                      "dnn2brain::metric::sq_mahalanobis: expected patterns with 3 features (the "
                       "precision's size), got 5");
 }
 

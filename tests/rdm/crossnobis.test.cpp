@@ -1,7 +1,12 @@
 #include <dnn2brain/metrics/crossnobis.hpp>
 #include <dnn2brain/rdm/crossnobis.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
+
+#include <Eigen/Cholesky>
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xtensor.hpp>
@@ -48,6 +53,86 @@ TEST_CASE("crossnobis matches its definition computed with numpy", "[rdm][crossn
       for (std::size_t f = 0; f < 30; ++f) cube(run, i, f) = runs[run](index_t(i), index_t(f));
   CHECK(dnn2brain::test::max_abs_diff(dnn2brain::compute_crossnobis_rdm(cube, metric).values(),
                                       ref) <= 1e-12 * ref.cwiseAbs().maxCoeff());
+}
+
+namespace {
+// Error model: every run is whitened in double, z_r = u_r L, each row off by at most p·ε·w with
+// w = max over runs and rows of ‖|u_ri|·|L|‖. A set of squared distances of patterns bounded by
+// W then carries at most 24pε·W² (8pε·W² from the whitening, 16pε·W² from the Gram route; see
+// compute_rdm.test.cpp). The summed runs have W = R·w, each run W = w, and the difference is
+// divided by R(R − 1): 24pε·w²·(R² + R)/(R(R − 1)) = 24pε·w²·(R + 1)/(R − 1).
+double crossnobis_tolerance(const std::vector<Matrix>& runs, const Matrix& precision) {
+  const Matrix l = Eigen::LLT<Matrix>(precision).matrixL();
+  double w2 = 0;
+  for (const auto& u : runs)
+    w2 = std::max(w2, (u.cwiseAbs() * l.cwiseAbs()).rowwise().squaredNorm().maxCoeff());
+  const auto r = double(runs.size());
+  const auto p = double(runs[0].cols());
+  return 24.0 * p * std::numeric_limits<double>::epsilon() * w2 * (r + 1.0) / (r - 1.0);
+}
+}  // namespace
+
+TEST_CASE("per-feature crossnobis matches rsatoolbox's leave-one-run-out formula (numpy)",
+          "[rdm][crossnobis][rsatoolbox]") {
+  // rsatoolbox's calc_rdm(method='crossnobis'): for each run s, the mean of the other runs
+  // against run s, (ā_i − ā_j)ᵀΛ(u_si − u_sj) / p, averaged over runs; computed that way in numpy.
+  const auto runs = reference_runs();
+  const Matrix precision = dnn2brain::test::reference("precision");
+  const double p = 30.0;
+  SECTION("with a noise precision") {
+    const Eigen::VectorXd ref = dnn2brain::test::reference_vector("runs_rsatoolbox_crossnobis");
+    const auto r = dnn2brain::compute_crossnobis_rdm(
+        runs, dnn2brain::metric::crossnobis(precision, {.per_feature = true}));
+    const double dev = dnn2brain::test::max_abs_diff(r.values(), ref);
+    const double tol = crossnobis_tolerance(runs, precision) / p;
+    INFO("worst deviation " << dev << ", tolerance " << tol << " (values up to "
+                            << ref.cwiseAbs().maxCoeff() << ")");
+    CHECK(dev <= tol);
+  }
+  SECTION("with the identity") {
+    const Eigen::VectorXd ref =
+        dnn2brain::test::reference_vector("runs_rsatoolbox_crossnobis_identity");
+    const auto r = dnn2brain::compute_crossnobis_rdm(
+        runs, dnn2brain::metric::crossnobis({.per_feature = true}));
+    const double dev = dnn2brain::test::max_abs_diff(r.values(), ref);
+    const double tol = crossnobis_tolerance(runs, Matrix::Identity(30, 30)) / p;
+    INFO("worst deviation " << dev << ", tolerance " << tol << " (values up to "
+                            << ref.cwiseAbs().maxCoeff() << ")");
+    CHECK(dev <= tol);
+  }
+}
+
+TEMPLATE_TEST_CASE("per-feature crossnobis times p is the plain crossnobis",
+                   "[rdm][crossnobis][per_feature][invariants]", float, double) {
+  // Both divide the same double sum, by R(R − 1) and by R(R − 1)·p (exact integers), then round
+  // to TestType: they differ by at most (ε + 4ε_double)·|plain|.
+  std::vector<Eigen::Matrix<TestType, Eigen::Dynamic, Eigen::Dynamic>> runs;
+  for (unsigned r = 0; r < 4; ++r)
+    runs.push_back(dnn2brain::test::gaussian(9, 70, 60 + r).cast<TestType>());
+  const Matrix a = dnn2brain::test::gaussian(70, 70, 64);
+  const Matrix precision = a * a.transpose() / 70.0 + Matrix::Identity(70, 70);
+  const double eps = std::numeric_limits<TestType>::epsilon();
+  const double eps_double = std::numeric_limits<double>::epsilon();
+  for (const bool whiten : {false, true}) {
+    const dnn2brain::metric::crossnobis plain =
+        whiten ? dnn2brain::metric::crossnobis(precision) : dnn2brain::metric::crossnobis();
+    const dnn2brain::metric::crossnobis scaled =
+        whiten ? dnn2brain::metric::crossnobis(precision, {.per_feature = true})
+               : dnn2brain::metric::crossnobis({.per_feature = true});
+    CHECK_FALSE(plain.per_feature());
+    CHECK(scaled.per_feature());
+    const auto d = dnn2brain::compute_crossnobis_rdm(runs, plain);
+    const auto d_scaled = dnn2brain::compute_crossnobis_rdm(runs, scaled);
+    double worst = 0;
+    for (index_t k = 0; k < d.pairs(); ++k) {
+      const double plain_k = d.values()[k];
+      worst = std::max(worst, std::abs(double(d_scaled.values()[k]) * 70.0 - plain_k) /
+                                  ((eps + 4.0 * eps_double) * std::abs(plain_k)));
+    }
+    INFO((whiten ? "precision" : "identity")
+         << ": worst |per_feature·p − plain| in units of its tolerance " << worst);
+    CHECK(worst <= 1.0);
+  }
 }
 
 TEST_CASE("crossnobis without a precision is the cross-validated squared Euclidean distance",

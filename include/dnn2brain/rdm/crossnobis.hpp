@@ -25,6 +25,8 @@ namespace dnn2brain {
 ///
 /// \param runs a random-access range (std::vector, std::span, ...) of R >= 2 Eigen matrices or
 ///        Maps of n conditions × p features, one per run, all the same shape.
+/// \param metric the noise precision and whether to divide by p (per_feature: rsatoolbox's
+///        'crossnobis', see metric::crossnobis).
 /// \throws invalid_argument on fewer than 2 runs, mismatched shapes, non-finite values, or a
 ///         precision whose size is not p.
 /// \par Complexity
@@ -74,8 +76,10 @@ requires floating_eigen<std::remove_cvref_t<std::ranges::range_value_t<Runs>>>
     within += squared(white);
     total += white;
   }
-  const Eigen::VectorXd d =
-      (squared(total) - within) / static_cast<double>(r_count * (r_count - 1));
+  // One division by R(R − 1), times p for per_feature (an exact integer product).
+  const auto divisor =
+      static_cast<double>(r_count * (r_count - 1) * (metric.per_feature() ? p : 1));
+  const Eigen::VectorXd d = (squared(total) - within) / divisor;
   return rdm<Scalar>(d.template cast<Scalar>());
 }
 

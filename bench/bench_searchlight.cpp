@@ -1,7 +1,7 @@
 // Whole-brain searchlights on the MNI152 2 mm brain mask (228,483 voxels, ../shared/data/mni):
 // the neighbor table of radius-2 and radius-3 spheres and of the paper's blocks, and the
 // correlation RDMs of every searchlight for 50 conditions (float, and double for radius 2),
-// streamed through a consumer that only touches each chunk. Reports centres/s, GFLOP/s (n²·k per
+// streamed through a consumer that only touches each chunk. Reports centers/s, GFLOP/s (n²·k per
 // searchlight, the SYRK convention of bench_rdm), the fraction of this machine's SYRK peak, and
 // the process's peak resident memory.
 #include <benchmark/benchmark.h>
@@ -49,7 +49,7 @@ double peak_rss_mib() {
 
 namespace nb = dnn2brain::neighborhood;
 
-// The neighbourhoods measured: range(0) of every benchmark.
+// The neighborhoods measured: range(0) of every benchmark.
 enum shape_id : int { sphere_r2, sphere_r3, paper_blocks };
 
 dnn2brain::neighbor_table build(int id) {

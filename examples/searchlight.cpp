@@ -1,4 +1,4 @@
-// A whole-brain searchlight map: which model explains each neighbourhood of the brain best?
+// A whole-brain searchlight map: which model explains each neighborhood of the brain best?
 //
 // The searchlight analysis of Dwivedi et al. (2021, Fig 1) on a small synthetic brain with planted
 // truth: 40 stimuli described by two feature spaces ("shape" and "category"); a left region of the
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
         const double x = (i - 14.5) / 13.0, y = (j - 17.5) / 16.0, z = (k - 12.5) / 11.0;
         mask_volume(i, j, k) = x * x + y * y + z * z <= 1.0;
       }
-  const dnn2brain::ijk shape_centre{8, 18, 12}, category_centre{21, 18, 12};
+  const dnn2brain::ijk shape_center{8, 18, 12}, category_center{21, 18, 12};
   const double region_radius = 4.0;  // voxels
 
   // Stimuli and the two model RDMs.
@@ -79,9 +79,9 @@ int main(int argc, char** argv) {
         const dnn2brain::ijk v{i, j, k};
         Eigen::VectorXf pattern = 1.5f * gaussian(Eigen::Index(stimuli), 1);
         const double r2 = region_radius * region_radius;
-        if (squared_distance(v, shape_centre.i, shape_centre.j, shape_centre.k) <= r2)
+        if (squared_distance(v, shape_center.i, shape_center.j, shape_center.k) <= r2)
           pattern += shape * gaussian(features, 1);
-        if (squared_distance(v, category_centre.i, category_centre.j, category_centre.k) <= r2)
+        if (squared_distance(v, category_center.i, category_center.j, category_center.k) <= r2)
           pattern += category * gaussian(features, 1);
         for (std::size_t s = 0; s < stimuli; ++s) betas(i, j, k, s) = pattern[Eigen::Index(s)];
       }
@@ -125,16 +125,16 @@ int main(int argc, char** argv) {
   long hits[2] = {0, 0}, cores[2] = {0, 0}, elsewhere = 0, outside = 0;
   for (dnn2brain::index_t c = 0; c < table.size(); ++c) {
     const auto& v = table[c].center;
-    const bool in_shape = squared_distance(v, shape_centre.i, shape_centre.j, shape_centre.k) <= 4;
+    const bool in_shape = squared_distance(v, shape_center.i, shape_center.j, shape_center.k) <= 4;
     const bool in_category =
-        squared_distance(v, category_centre.i, category_centre.j, category_centre.k) <= 4;
+        squared_distance(v, category_center.i, category_center.j, category_center.k) <= 4;
     const double far = (region_radius + 3) * (region_radius + 3);
     if (in_shape || in_category) {
       const int r = in_shape ? 0 : 1;
       ++cores[r];
       hits[r] += best[c] == r + 1 ? 1 : 0;
-    } else if (squared_distance(v, shape_centre.i, shape_centre.j, shape_centre.k) > far &&
-               squared_distance(v, category_centre.i, category_centre.j, category_centre.k) > far) {
+    } else if (squared_distance(v, shape_center.i, shape_center.j, shape_center.k) > far &&
+               squared_distance(v, category_center.i, category_center.j, category_center.k) > far) {
       ++outside;
       elsewhere += best[c] != 0 ? 1 : 0;
     }

@@ -185,7 +185,7 @@ TEST_CASE("Spheres are truncated at the volume and mask edges", "[searchlight]")
   const auto table = dnn2brain::make_neighbor_table(mask, nb::sphere{1.0});
   REQUIRE(table.size() == 125);
   CHECK(table[0].center == ijk{0, 0, 0});
-  CHECK(table[0].size() == 4);      // the corner keeps itself and 3 neighbours
+  CHECK(table[0].size() == 4);      // the corner keeps itself and 3 neighbors
   CHECK(table[62].size() == 7);     // (2, 2, 2), the middle
   CHECK(table[0].members[0] == 0);  // nearest first: the center itself
   CHECK(table.max_members() == 7);

@@ -101,7 +101,7 @@ TEST_CASE("Searchlight RDMs equal the builder's RDMs of each searchlight", "[sea
   SECTION("correlation, double") {
     check_against_builder<double>(dnn2brain::metric::correlation{}, 1);
   }
-  SECTION("correlation with centred features") {
+  SECTION("correlation with centerd features") {
     check_against_builder<float>(dnn2brain::metric::correlation{true}, 1);
   }
   SECTION("cosine") {

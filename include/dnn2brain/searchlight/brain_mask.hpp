@@ -21,7 +21,7 @@ namespace dnn2brain {
 /// \brief The in-mask voxels of a volume, numbered in C order of (i, j, k): voxel ↔ column of a
 /// conditions × voxels data matrix, the order of numpy's `volume[mask]`.
 ///
-/// It is what every searchlight shares: built once per mask, it maps neighbourhood voxels to data
+/// It is what every searchlight shares: built once per mask, it maps neighborhood voxels to data
 /// columns, extracts the data matrix from a 4-D series (apply) and puts per-voxel values back into
 /// a volume (unmask).
 class brain_mask {

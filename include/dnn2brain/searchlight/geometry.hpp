@@ -13,7 +13,7 @@
 namespace dnn2brain {
 
 /// A voxel position (i, j, k) in a volume's grid. Coordinates are signed (offsets and positions
-/// outside the grid are representable) and 32-bit, so that tables of centres stay compact; a
+/// outside the grid are representable) and 32-bit, so that tables of centers stay compact; a
 /// volume never exceeds 2^31 voxels (brain_mask checks it).
 struct ijk {
   std::int32_t i = 0, j = 0, k = 0;

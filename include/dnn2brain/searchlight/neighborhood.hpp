@@ -16,14 +16,14 @@
 
 namespace dnn2brain {
 
-/// Neighbourhood policies: which voxels form the searchlight around a centre. Each is a small
+/// Neighborhood policies: which voxels form the searchlight around a center. Each is a small
 /// struct passed by value to make_neighbor_table() or searchlight_range.
 namespace neighborhood {
 
 /// Whether a radius counts voxels or millimetres.
 enum class unit { voxels, mm };
 
-/// A ball: every voxel whose centre lies within `radius` of the searchlight centre. In voxels the
+/// A ball: every voxel whose center lies within `radius` of the searchlight center. In voxels the
 /// distance is Euclidean in index space; in mm it goes through the affine, so anisotropic and
 /// oblique grids get true spheres. `inclusive` keeps distance <= radius (nilearn, brainiak, and
 /// our default); false keeps distance < radius, as rsatoolbox does (radius 2: 33 vs 27 voxels).
@@ -33,7 +33,7 @@ struct sphere {
   bool inclusive = true;
 };
 
-/// An L1 ball (a diamond, or octahedron): every voxel whose offset (di, dj, dk) from the centre
+/// An L1 ball (a diamond, or octahedron): every voxel whose offset (di, dj, dk) from the center
 /// has |di| + |dj| + |dk| <= radius. In mm the offset goes through the affine first, the sum
 /// being over the world axes' components. Radius 1: 7 voxels, 2: 25, 3: 63, (2r + 1)(2r² + 2r +
 /// 3)/3 in general.
@@ -47,9 +47,9 @@ struct cube {
   int half_width = 1;
 };
 
-/// The `count` in-mask voxels nearest to the centre (mm distance through the affine; ties broken
+/// The `count` in-mask voxels nearest to the center (mm distance through the affine; ties broken
 /// by a fixed offset order), so every searchlight has the same size wherever the mask allows.
-/// Candidates are searched within twice the radius of a ball of `count` voxels; a centre near a
+/// Candidates are searched within twice the radius of a ball of `count` voxels; a center near a
 /// thin part of the mask may get fewer.
 struct nearest {
   int count = 33;
@@ -105,7 +105,7 @@ enum class offset_norm { l2, l1 };
   return result;
 }
 
-/// The linear map whose norm is the neighbourhood's distance: identity in voxels, the affine's
+/// The linear map whose norm is the neighborhood's distance: identity in voxels, the affine's
 /// 3 × 3 part in mm.
 [[nodiscard]] inline Eigen::Matrix3d distance_map(const volume_geometry& geometry,
                                                   neighborhood::unit in) {
@@ -156,7 +156,7 @@ enum class offset_norm { l2, l1 };
   if (c.half_width < 0)
     throw_invalid_argument("neighborhood::cube",
                            concat("expected half_width >= 0, got ", c.half_width));
-  // Chebyshev ball: the sort by Euclidean distance still puts the centre first. Offsets beyond
+  // Chebyshev ball: the sort by Euclidean distance still puts the center first. Offsets beyond
   // the volume's extent can never hit a voxel.
   const int reach = std::min(c.half_width, volume_reach(geometry));
   offset_list result =

@@ -52,7 +52,7 @@ struct searchlight_summary {
   index_t degenerate = 0;
 };
 
-/// \brief Computes the RDM of every searchlight of a neighbour table, chunk by chunk, and hands
+/// \brief Computes the RDM of every searchlight of a neighbor table, chunk by chunk, and hands
 /// each chunk to a consumer while it is hot.
 ///
 /// \param data     conditions × in-mask voxels (column c = the mask's voxel c, e.g. from

@@ -7,6 +7,7 @@
 #include <dnn2brain/io/neighbor_table.hpp>
 #include <dnn2brain/io/nifti.hpp>
 #include <dnn2brain/io/npy.hpp>
+#include <dnn2brain/io/npz.hpp>
 #include <dnn2brain/io/table.hpp>
 
 #endif  // DNN2BRAIN_IO_HPP

@@ -2,30 +2,20 @@
 #include <dnn2brain/io/atomic_file.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-#include "support/scratch_dir.hpp"
+#include "support/io_support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh empty directory under the system temporary directory, removed at scope exit.
+using dnn2brain::test::count_entries;
+using dnn2brain::test::read_file;
 using dnn2brain::test::scratch_dir;
-
-std::string content(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::size_t entries(const fs::path& dir) {
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), {}));
-}
 
 }  // namespace
 
@@ -34,8 +24,8 @@ TEST_CASE("write_atomically creates the file only when the writer finished", "[i
   const fs::path target = dir.path / "result.csv";
 
   dnn2brain::io::write_atomically(target, [](std::ostream& out) { out << "a,b\n1,2\n"; });
-  CHECK(content(target) == "a,b\n1,2\n");
-  CHECK(entries(dir.path) == 1);
+  CHECK(read_file(target) == "a,b\n1,2\n");
+  CHECK(count_entries(dir.path) == 1);
 
   // A writer that throws half-way leaves the previous file as it was, and no temporary.
   CHECK_THROWS_AS(dnn2brain::io::write_atomically(target,
@@ -44,15 +34,15 @@ TEST_CASE("write_atomically creates the file only when the writer finished", "[i
                                                     throw std::runtime_error("interrupted");
                                                   }),
                   std::runtime_error);
-  CHECK(content(target) == "a,b\n1,2\n");
-  CHECK(entries(dir.path) == 1);
+  CHECK(read_file(target) == "a,b\n1,2\n");
+  CHECK(count_entries(dir.path) == 1);
 
   // The same for a first write: nothing appears at all.
   const fs::path fresh = dir.path / "fresh.bin";
   CHECK_THROWS(dnn2brain::io::write_atomically(
       fresh, [](std::ostream&) { throw std::runtime_error("interrupted"); }));
   CHECK_FALSE(fs::exists(fresh));
-  CHECK(entries(dir.path) == 1);
+  CHECK(count_entries(dir.path) == 1);
 }
 
 TEST_CASE("atomic_file keeps the target's name as the temporary's suffix", "[io]") {

@@ -6,16 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
-#include "support/scratch_dir.hpp"
-
-#include "support/reference_data.hpp"
+#include "support/io_support.hpp"
 
 namespace fs = std::filesystem;
 namespace io = dnn2brain::io;
@@ -23,43 +20,13 @@ using Catch::Contains;
 
 namespace {
 
-// A fresh empty directory under the system temporary directory (per process), removed at exit.
+using dnn2brain::test::data_file;
+using dnn2brain::test::data_present;
+using dnn2brain::test::io_reference;
+using dnn2brain::test::io_reference_shape;
+using dnn2brain::test::io_reference_strings;
 using dnn2brain::test::scratch_dir;
-
-bool data_present(const std::string& folder) {
-  const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;
-  if (fs::is_directory(path)) return true;
-  WARN("dnn2brain-skip: real data folder " << path << " not found");
-  return false;
-}
-
-fs::path data_file(const std::string& relative) {
-  return fs::path(DNN2BRAIN_TEST_DATA_DIR) / relative;
-}
-
-const dnn2brain::test::row_matrix& expected(const std::string& name) {
-  return dnn2brain::test::reference(name, DNN2BRAIN_IO_REFERENCE_FILE);
-}
-
-// Strings stored by make_io_reference.py as code points, one row each, padded with 0.
-std::vector<std::string> expected_strings(const std::string& name) {
-  const auto& codes = expected(name);
-  std::vector<std::string> out;
-  for (Eigen::Index r = 0; r < codes.rows(); ++r) {
-    std::string text;
-    for (Eigen::Index c = 0; c < codes.cols() && codes(r, c) != 0; ++c)
-      text += static_cast<char>(codes(r, c));  // all ASCII here
-    out.push_back(text);
-  }
-  return out;
-}
-
-std::vector<std::size_t> expected_shape(const std::string& name) {
-  const auto& shape = expected(name);
-  std::vector<std::size_t> out;
-  for (Eigen::Index d = 0; d < shape.size(); ++d) out.push_back(std::size_t(shape(0, d)));
-  return out;
-}
+using dnn2brain::test::write_file;
 
 // Compares an array with make_io_reference.py's summary: shape, every stride-th value (C order)
 // exactly, and the sum within the rounding of a plain double sum (n eps sum|x|).
@@ -67,9 +34,9 @@ template <typename T>
 void check_summary(const xt::xarray<T>& a, const std::string& name) {
   INFO(name);
   REQUIRE(std::vector<std::size_t>(a.shape().begin(), a.shape().end()) ==
-          expected_shape(name + "_shape"));
-  const auto stride = std::size_t(expected(name + "_stride")(0, 0));
-  const auto& sample = expected(name + "_sample");
+          io_reference_shape(name + "_shape"));
+  const auto stride = std::size_t(io_reference(name + "_stride")(0, 0));
+  const auto& sample = io_reference(name + "_sample");
   double worst = 0.0, sum = 0.0;
   for (std::size_t n = 0; n < a.size(); ++n) {
     const double v = static_cast<double>(a.data()[n]);
@@ -77,9 +44,9 @@ void check_summary(const xt::xarray<T>& a, const std::string& name) {
     if (n % stride == 0) worst = std::max(worst, std::abs(v - sample(0, Eigen::Index(n / stride))));
   }
   CHECK(worst == 0.0);
-  const double bound =
-      double(a.size()) * std::numeric_limits<double>::epsilon() * expected(name + "_abs_sum")(0, 0);
-  CHECK(std::abs(sum - expected(name + "_sum")(0, 0)) <= bound);
+  const double bound = double(a.size()) * std::numeric_limits<double>::epsilon() *
+                       io_reference(name + "_abs_sum")(0, 0);
+  CHECK(std::abs(sum - io_reference(name + "_sum")(0, 0)) <= bound);
 }
 
 double sum_of(const xt::xarray<double>& a) {
@@ -97,12 +64,12 @@ TEST_CASE("Every rsa92 .mat file opens and lists its variables as scipy does",
   for (const auto& entry : fs::directory_iterator(data_file("rsa92")))
     if (entry.path().extension() == ".mat") files.push_back(entry.path().filename().string());
   std::sort(files.begin(), files.end());
-  REQUIRE(files == expected_strings("mat_rsa92_files"));
+  REQUIRE(files == io_reference_strings("mat_rsa92_files"));
   for (std::size_t k = 0; k < files.size(); ++k) {
     INFO(files[k]);
     io::mat_file file(data_file("rsa92/" + files[k]));
     const auto variables = file.variables();
-    CHECK(variables == expected_strings("mat_rsa92_file" + std::to_string(k) + "_variables"));
+    CHECK(variables == io_reference_strings("mat_rsa92_file" + std::to_string(k) + "_variables"));
     for (const auto& v : variables) CHECK(file.contains(v));
     CHECK_FALSE(file.contains("no_such_variable"));
   }
@@ -129,8 +96,8 @@ TEST_CASE("92_brainRDMs.mat: RDMs(1,4,2).RDM and the names agree with scipy",
   CHECK(a(2, 5) == static_cast<double>(rdm.array<float>()(2, 5)));
   CHECK(a(0, 0) == 0.0);
 
-  const auto& sums = expected("mat_brain_rdm_sums");
-  const auto names = expected_strings("mat_brain_names");
+  const auto& sums = io_reference("mat_brain_rdm_sums");
+  const auto names = io_reference_strings("mat_brain_names");
   for (std::size_t k = 0; k < rdms.numel(); ++k) {
     const auto r = rdms.field("RDM", k).array<double>();
     CHECK(std::abs(sum_of(r) - sums(0, Eigen::Index(k))) <= 1e-9 * sums(0, Eigen::Index(k)));
@@ -143,9 +110,9 @@ TEST_CASE("92_modelRDMs.mat: classes per element, names and values agree with sc
   if (!data_present("rsa92")) return;
   const io::mat_value models = io::mat_file(data_file("rsa92/92_modelRDMs.mat")).read("Models");
   REQUIRE(models.numel() == 8);
-  const auto classes = expected_strings("mat_models_classes");
-  const auto names = expected_strings("mat_models_names");
-  const auto& sums = expected("mat_models_rdm_sums");
+  const auto classes = io_reference_strings("mat_models_classes");
+  const auto names = io_reference_strings("mat_models_names");
+  const auto& sums = io_reference("mat_models_rdm_sums");
   for (std::size_t k = 0; k < 8; ++k) {
     const io::mat_value rdm = models.field("RDM", k);
     INFO(rdm.where());
@@ -172,12 +139,12 @@ TEST_CASE("modelRDMs_A2020.mat: condensed AlexNet RDMs and layer names agree wit
   const auto first = models.field("RDM", 0).array<double>();
   REQUIRE(std::vector<std::size_t>(first.shape().begin(), first.shape().end()) ==
           std::vector<std::size_t>{1, 4186});
-  const auto& head = expected("mat_alexnet_rdm0_head");
+  const auto& head = io_reference("mat_alexnet_rdm0_head");
   for (Eigen::Index j = 0; j < head.size(); ++j) CHECK(first(0, std::size_t(j)) == head(0, j));
 
-  const auto classes = expected_strings("mat_alexnet_classes");
-  const auto names = expected_strings("mat_alexnet_repr_names");
-  const auto& sums = expected("mat_alexnet_rdm_sums");
+  const auto classes = io_reference_strings("mat_alexnet_classes");
+  const auto names = io_reference_strings("mat_alexnet_repr_names");
+  const auto& sums = io_reference("mat_alexnet_rdm_sums");
   for (std::size_t k = 0; k < 63; ++k) {
     const io::mat_value rdm = models.field("RDM", k);
     INFO(rdm.where());
@@ -193,16 +160,16 @@ TEST_CASE("Kriegeskorte 2008 supplement: cells of strings, a double matrix, a 3-
   io::mat_file file(data_file("rsa92/Kriegeskorte_Neuron2008_supplementalData.mat"));
   const io::mat_value labels = file.read("categoryLabels");
   CHECK(labels.kind() == io::mat_kind::cell);
-  const auto expected_labels = expected_strings("mat_supplement_category_labels");
+  const auto expected_labels = io_reference_strings("mat_supplement_category_labels");
   REQUIRE(labels.numel() == expected_labels.size());
   for (std::size_t k = 0; k < labels.numel(); ++k)
     CHECK(labels.cell(k).string() == expected_labels[k]);
   CHECK(labels.cell({0, 11}).where() == "categoryLabels{12}");
 
   const io::mat_value vectors = file.read("categoryVectors");
-  CHECK(vectors.class_name() == expected_strings("mat_supplement_category_vectors_class")[0]);
+  CHECK(vectors.class_name() == io_reference_strings("mat_supplement_category_vectors_class")[0]);
   const auto v = vectors.array<double>();
-  const auto& ev = expected("mat_supplement_category_vectors");
+  const auto& ev = io_reference("mat_supplement_category_vectors");
   REQUIRE(v.shape()[0] == std::size_t(ev.rows()));
   REQUIRE(v.shape()[1] == std::size_t(ev.cols()));
   bool all_equal = true;
@@ -213,22 +180,22 @@ TEST_CASE("Kriegeskorte 2008 supplement: cells of strings, a double matrix, a 3-
 
   const io::mat_value image = file.read("stimuli_92objs").field("image", 5);
   CHECK(image.where() == "stimuli_92objs(1,6).image");
-  CHECK(image.class_name() == expected_strings("mat_supplement_image6_class")[0]);
+  CHECK(image.class_name() == io_reference_strings("mat_supplement_image6_class")[0]);
   check_summary(image.array<std::uint8_t>(), "mat_supplement_image6");
 }
 
 TEST_CASE("A MATLAB v7.3 (HDF5) file reads as h5py sees it", "[io][mat][real_data]") {
   if (!data_present("haxby")) return;
   io::mat_file file(data_file("haxby/v73.mat"));
-  CHECK(file.variables() == expected_strings("mat_v73_variables"));
+  CHECK(file.variables() == io_reference_strings("mat_v73_variables"));
   for (const std::string name : {"x", "y"}) {
     INFO(name);
     const io::mat_value value = file.read(name);
-    CHECK(value.class_name() == expected_strings("mat_v73_" + name + "_class")[0]);
+    CHECK(value.class_name() == io_reference_strings("mat_v73_" + name + "_class")[0]);
     // h5py shows MATLAB's dims reversed; matio and the reference give MATLAB's own (1 × n).
-    CHECK(value.dims() == expected_shape("mat_v73_" + name + "_dims"));
+    CHECK(value.dims() == io_reference_shape("mat_v73_" + name + "_dims"));
     const auto a = value.array<double>();
-    const auto& e = expected("mat_v73_" + name);
+    const auto& e = io_reference("mat_v73_" + name);
     REQUIRE(a.size() == std::size_t(e.size()));
     for (std::size_t n = 0; n < a.size(); ++n) CHECK(a.data()[n] == e(0, Eigen::Index(n)));
   }
@@ -295,7 +262,7 @@ TEST_CASE("mat_value reads matio-written arrays in MATLAB's order", "[io][mat]")
 
 TEST_CASE("mat_file and mat_value report what is missing or of the wrong class", "[io][mat]") {
   const scratch_dir dir("errors");
-  std::ofstream(dir.path / "garbage.mat") << std::string(300, 'g');
+  write_file(dir.path / "garbage.mat", std::string(300, 'g'));
   CHECK_THROWS_WITH(io::mat_file(dir.path / "garbage.mat"),
                     Contains("dnn2brain::mat_file") && Contains("garbage.mat"));
   CHECK_THROWS_WITH(io::mat_file(dir.path / "missing.mat"),
@@ -336,5 +303,5 @@ TEST_CASE("Fields and cells outlive the variable and the file they came from", "
     for (std::size_t k = 0; k < labels.numel(); ++k) names.push_back(labels.cell(k));
   }
   CHECK(names.size() == 12);
-  CHECK(names.front().string() == expected_strings("mat_supplement_category_labels").front());
+  CHECK(names.front().string() == io_reference_strings("mat_supplement_category_labels").front());
 }

@@ -2,30 +2,21 @@
 #include <dnn2brain/io/neighbor_table.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <xtensor/xtensor.hpp>
 
 #include <catch2/catch.hpp>
 
-#include "support/scratch_dir.hpp"
+#include "support/io_support.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using dnn2brain::test::read_file;
 using dnn2brain::test::scratch_dir;
-
-std::string read_all(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const fs::path& file, const std::string& bytes) {
-  std::ofstream(file, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
+using dnn2brain::test::write_file;
 
 dnn2brain::brain_mask ball_mask() {
   xt::xtensor<bool, 3> m = xt::zeros<bool>({8, 7, 6});
@@ -72,12 +63,12 @@ TEST_CASE("Damaged neighbour-table files give io_error naming the file", "[io][s
       dnn2brain::make_neighbor_table(ball_mask(), dnn2brain::neighborhood::sphere{1.0});
   const fs::path good = dir.path / "good.d2bnt";
   dnn2brain::io::save_neighbor_table(good, table);
-  const std::string bytes = read_all(good);
+  const std::string bytes = read_file(good);
 
   const auto expect_error = [&](const std::string& name, const std::string& content,
                                 const std::string& message) {
     const fs::path file = dir.path / name;
-    write_all(file, content);
+    write_file(file, content);
     try {
       (void)dnn2brain::io::load_neighbor_table(file);
       FAIL("expected dnn2brain::io_error for " << name);

@@ -11,7 +11,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <numbers>
 #include <random>
@@ -24,9 +23,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/scratch_dir.hpp"
-
-#include "support/reference_data.hpp"
+#include "support/io_support.hpp"
 #include "support/test_helpers.hpp"
 
 namespace fs = std::filesystem;
@@ -35,39 +32,13 @@ using Catch::Contains;
 
 namespace {
 
-// A fresh empty directory under the system temporary directory (per process, so that builds
-// testing at the same time do not meet), removed at scope exit.
+using dnn2brain::test::count_entries;
+using dnn2brain::test::data_file;
+using dnn2brain::test::data_present;
+using dnn2brain::test::io_reference;
+using dnn2brain::test::read_file;
 using dnn2brain::test::scratch_dir;
-
-std::string content(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& file, const std::string& bytes) {
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  REQUIRE(out.good());
-}
-
-std::size_t entries(const fs::path& dir) {
-  return static_cast<std::size_t>(std::distance(fs::directory_iterator(dir), {}));
-}
-
-bool data_present(const std::string& folder) {
-  const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;
-  if (fs::is_directory(path)) return true;
-  WARN("dnn2brain-skip: real data folder " << path << " not found");
-  return false;
-}
-
-fs::path data_file(const std::string& relative) {
-  return fs::path(DNN2BRAIN_TEST_DATA_DIR) / relative;
-}
-
-const dnn2brain::test::row_matrix& expected(const std::string& name) {
-  return dnn2brain::test::reference(name, DNN2BRAIN_IO_REFERENCE_FILE);
-}
+using dnn2brain::test::write_file;
 
 // A rotated, anisotropic grid; `left_handed` flips the k axis (determinant < 0, qfac = -1).
 dnn2brain::volume_geometry rotated_geometry(std::array<std::size_t, 3> shape, bool left_handed) {
@@ -123,7 +94,7 @@ TEST_CASE("read_nifti agrees with nibabel on the shared NIfTI files", "[io][nift
     const std::string name = std::string("nifti_") + tag;
     INFO(relative);
     const auto image = io::read_nifti<double>(data_file(relative));
-    const auto& expected_shape = expected(name + "_shape");
+    const auto& expected_shape = io_reference(name + "_shape");
     REQUIRE(image.shape.size() == std::size_t(expected_shape.size()));
     for (std::size_t d = 0; d < image.shape.size(); ++d)
       REQUIRE(image.shape[d] == std::size_t(expected_shape(0, Eigen::Index(d))));
@@ -131,15 +102,16 @@ TEST_CASE("read_nifti agrees with nibabel on the shared NIfTI files", "[io][nift
     for (std::size_t d = 0; d < 3; ++d) CHECK(image.geometry.shape[d] == image.shape[d]);
 
     // All these files carry an sform: nibabel and nifti_clib both widen its float32 rows.
-    CHECK(dnn2brain::test::max_abs_diff(image.geometry.affine, expected(name + "_affine")) == 0.0);
-    const auto& zooms = expected(name + "_zooms");
+    CHECK(dnn2brain::test::max_abs_diff(image.geometry.affine, io_reference(name + "_affine")) ==
+          0.0);
+    const auto& zooms = io_reference(name + "_zooms");
     for (Eigen::Index d = 0; d < 3; ++d) CHECK(image.voxel_size[std::size_t(d)] == zooms(0, d));
     if (image.shape.size() == 4) CHECK(image.repetition_time == zooms(0, 3));  // units: seconds
-    CHECK(image.datatype == int(expected(name + "_datatype")(0, 0)));
+    CHECK(image.datatype == int(io_reference(name + "_datatype")(0, 0)));
 
     // Every stride-th value in C order is exact; the sum within the rounding of a plain sum.
-    const auto stride = std::size_t(expected(name + "_stride")(0, 0));
-    const auto& sample = expected(name + "_sample");
+    const auto stride = std::size_t(io_reference(name + "_stride")(0, 0));
+    const auto& sample = io_reference(name + "_sample");
     REQUIRE(std::size_t(sample.size()) == (image.data.size() + stride - 1) / stride);
     double worst = 0.0, sum = 0.0;
     std::size_t nonzero = 0;
@@ -152,9 +124,9 @@ TEST_CASE("read_nifti agrees with nibabel on the shared NIfTI files", "[io][nift
     }
     CHECK(worst == 0.0);
     const double bound = double(image.data.size()) * std::numeric_limits<double>::epsilon() *
-                         expected(name + "_abs_sum")(0, 0);
-    CHECK(std::abs(sum - expected(name + "_sum")(0, 0)) <= bound);
-    CHECK(nonzero == std::size_t(expected(name + "_nonzero")(0, 0)));
+                         io_reference(name + "_abs_sum")(0, 0);
+    CHECK(std::abs(sum - io_reference(name + "_sum")(0, 0)) <= bound);
+    CHECK(nonzero == std::size_t(io_reference(name + "_nonzero")(0, 0)));
 
     // The header alone says the same.
     const auto header = io::read_nifti_header(data_file(relative));
@@ -199,7 +171,7 @@ TEST_CASE("Haxby ROI RDM from bold.nii.gz and mask.nii.gz matches numpy/scipy",
   for (std::size_t i = 0; i < 40; ++i)
     for (std::size_t j = 0; j < 20; ++j)
       if (mask.data(i, j, 0) != 0) voxels.push_back({i, j, 0});
-  const auto& shape = expected("nifti_haxby_roi_patterns_shape");
+  const auto& shape = io_reference("nifti_haxby_roi_patterns_shape");
   REQUIRE(voxels.size() == std::size_t(shape(0, 1)));
   Eigen::MatrixXd patterns = Eigen::MatrixXd::Zero(8, Eigen::Index(voxels.size()));
   std::array<int, 8> count{};
@@ -214,7 +186,7 @@ TEST_CASE("Haxby ROI RDM from bold.nii.gz and mask.nii.gz matches numpy/scipy",
 
   const auto rdm = dnn2brain::compute_rdm(patterns, dnn2brain::metric::correlation{});
   const double d =
-      dnn2brain::test::max_abs_diff(rdm.values().transpose(), expected("nifti_haxby_roi_rdm"));
+      dnn2brain::test::max_abs_diff(rdm.values().transpose(), io_reference("nifti_haxby_roi_rdm"));
   // 1 - r is about 2e-4 here; r from 530-term dot products carries ~530 eps of error.
   INFO("worst deviation " << d);
   CHECK(d <= 1e-12);
@@ -269,7 +241,7 @@ TEST_CASE("write_nifti round trips through read_nifti", "[io][nifti]") {
         CHECK(same(io::read_nifti<double>(dir.path / (stem + "-u8" + extension)).data,
                    xt::xarray<double>(u8)));
       }
-  CHECK(entries(dir.path) == 2 * 2 * 2 * 5);
+  CHECK(count_entries(dir.path) == 2 * 2 * 2 * 5);
 }
 
 TEST_CASE("write_nifti element types, datatype option and orientation fallbacks", "[io][nifti]") {
@@ -322,7 +294,7 @@ TEST_CASE("read_nifti takes a 5-D file with one non-singleton extra dimension as
   const fs::path file = dir.path / "five.nii";
   io::write_nifti(file, series, g);
   const auto set_dims = [&](short nt, short nu) {
-    std::string bytes = content(file);
+    std::string bytes = read_file(file);
     nifti_1_header h;
     std::memcpy(&h, bytes.data(), sizeof h);
     h.dim[0] = 5;
@@ -346,7 +318,7 @@ TEST_CASE("write_nifti writes the header fields nibabel checks", "[io][nifti]") 
   const auto data = ramp<float>({3, 4, 5, 2}, 1.0, 0.0);
 
   io::write_nifti(dir.path / "one.nii", data, g, {.repetition_time = 2.0});
-  const std::string one = content(dir.path / "one.nii");
+  const std::string one = read_file(dir.path / "one.nii");
   REQUIRE(one.size() == 352 + data.size() * sizeof(float));
   nifti_1_header h1;
   std::memcpy(&h1, one.data(), sizeof h1);
@@ -372,7 +344,7 @@ TEST_CASE("write_nifti writes the header fields nibabel checks", "[io][nifti]") 
   CHECK(first_values[1] == data(1, 0, 0, 0));  // i runs fastest on disk
 
   io::write_nifti(dir.path / "two.nii", data, g, {.format = io::nifti_format::nifti2});
-  const std::string two = content(dir.path / "two.nii");
+  const std::string two = read_file(dir.path / "two.nii");
   REQUIRE(two.size() == 544 + data.size() * sizeof(float));
   nifti_2_header h2;
   std::memcpy(&h2, two.data(), sizeof h2);
@@ -390,7 +362,7 @@ TEST_CASE("read_nifti applies scl_slope and scl_inter as nibabel does", "[io][ni
   const fs::path file = dir.path / "scaled.nii";
   io::write_nifti(file, raw, g);
   const auto set_scaling = [&](float slope, float inter) {
-    std::string bytes = content(file);
+    std::string bytes = read_file(file);
     nifti_1_header h;
     std::memcpy(&h, bytes.data(), sizeof h);
     h.scl_slope = slope;
@@ -425,7 +397,7 @@ TEST_CASE("read_nifti reports broken and unsupported files", "[io][nifti]") {
   io::write_nifti(dir.path / "series.nii", series, g);
 
   SECTION("a .nii.gz whose gzip stream ends early") {
-    const std::string bytes = content(dir.path / "series.nii.gz");
+    const std::string bytes = read_file(dir.path / "series.nii.gz");
     write_file(dir.path / "cut.nii.gz", bytes.substr(0, bytes.size() / 2));
     CHECK_THROWS_WITH(
         io::read_nifti<float>(dir.path / "cut.nii.gz"),
@@ -434,14 +406,14 @@ TEST_CASE("read_nifti reports broken and unsupported files", "[io][nifti]") {
     CHECK(io::read_nifti_header(dir.path / "cut.nii.gz").volumes() == 8);
   }
   SECTION("a .nii shorter than its data") {
-    const std::string bytes = content(dir.path / "series.nii");
+    const std::string bytes = read_file(dir.path / "series.nii");
     write_file(dir.path / "cut.nii", bytes.substr(0, bytes.size() - 1));
     CHECK_THROWS_WITH(io::read_nifti<float>(dir.path / "cut.nii"),
                       Contains("truncated") && Contains("cut.nii"));
   }
   SECTION("a real .nii.gz cut in half") {
     if (!data_present("haxby")) return;
-    const std::string bytes = content(data_file("haxby/bold.nii.gz"));
+    const std::string bytes = read_file(data_file("haxby/bold.nii.gz"));
     write_file(dir.path / "bold.nii.gz", bytes.substr(0, bytes.size() / 2));
     CHECK_THROWS_WITH(io::read_nifti_series<float>(dir.path / "bold.nii.gz"),
                       Contains("truncated") && Contains("bold.nii.gz"));
@@ -471,7 +443,7 @@ TEST_CASE("read_nifti reports broken and unsupported files", "[io][nifti]") {
   SECTION("complex and RGB voxels") {
     const auto u8 = ramp<std::uint8_t>({6, 5, 4}, 1.0, 0.0);
     io::write_nifti(dir.path / "u8.nii", u8, g);
-    std::string bytes = content(dir.path / "u8.nii");
+    std::string bytes = read_file(dir.path / "u8.nii");
     for (const auto& [code, bits, name] : {std::tuple{short(DT_COMPLEX64), short(64), "COMPLEX64"},
                                            std::tuple{short(DT_RGB24), short(24), "RGB24"}}) {
       nifti_1_header h;
@@ -493,7 +465,7 @@ TEST_CASE("write_nifti refuses bad input and leaves no partial file", "[io][nift
   const auto volume = ramp<float>({4, 3, 2}, 1.0, 0.0);
   const fs::path target = dir.path / "kept.nii.gz";
   io::write_nifti(target, volume, g);
-  const std::string before = content(target);
+  const std::string before = read_file(target);
 
   CHECK_THROWS_AS(io::write_nifti(target, ramp<float>({4, 3}, 1.0, 0.0), g),
                   dnn2brain::invalid_argument);
@@ -525,6 +497,6 @@ TEST_CASE("write_nifti refuses bad input and leaves no partial file", "[io][nift
   CHECK_THROWS_WITH(io::write_nifti(dir.path / "missing" / "map.nii", volume, g),
                     Contains("map.nii"));
 
-  CHECK(content(target) == before);
-  CHECK(entries(dir.path) == 1);
+  CHECK(read_file(target) == before);
+  CHECK(count_entries(dir.path) == 1);
 }

@@ -2,6 +2,7 @@
 // itself (bytes in tests/reference/io_values.txt), hand-made and corrupted files, and the real
 // data in ../shared/data (skipped visibly when absent).
 #include <dnn2brain/io/npy.hpp>
+#include <dnn2brain/io/npz.hpp>
 
 #include <algorithm>
 #include <bit>
@@ -9,7 +10,6 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <limits>
 #include <map>
@@ -23,9 +23,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/scratch_dir.hpp"
-
-#include "support/reference_data.hpp"
+#include "support/io_support.hpp"
 
 namespace fs = std::filesystem;
 namespace io = dnn2brain::io;
@@ -33,35 +31,16 @@ using Catch::Contains;
 
 namespace {
 
-// A fresh empty directory under the system temporary directory, removed at scope exit.
+using dnn2brain::test::count_entries;
+using dnn2brain::test::data_file;
+using dnn2brain::test::data_present;
+using dnn2brain::test::io_reference;
+using dnn2brain::test::io_reference_shape;
+using dnn2brain::test::io_reference_strings;
+using dnn2brain::test::read_file;
 using dnn2brain::test::scratch_dir;
-
-std::string content(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-fs::path write_file(const fs::path& file, std::string_view bytes) {
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(out.good());
-  return file;
-}
-
-bool data_present(const std::string& folder) {
-  const fs::path path = fs::path(DNN2BRAIN_TEST_DATA_DIR) / folder;
-  if (fs::is_directory(path)) return true;
-  WARN("dnn2brain-skip: real data folder " << path << " not found");
-  return false;
-}
-
-fs::path data_file(const std::string& relative) {
-  return fs::path(DNN2BRAIN_TEST_DATA_DIR) / relative;
-}
-
-const dnn2brain::test::row_matrix& io_reference(const std::string& name) {
-  return dnn2brain::test::reference(name, DNN2BRAIN_IO_REFERENCE_FILE);
-}
+using dnn2brain::test::shape_of;
+using dnn2brain::test::write_file;
 
 std::size_t ref_size(const std::string& name) {
   return static_cast<std::size_t>(io_reference(name)(0, 0));
@@ -73,58 +52,6 @@ std::string ref_bytes(const std::string& name) {
   std::string bytes;
   for (Eigen::Index k = 0; k < a.size(); ++k) bytes += static_cast<char>(a.data()[k]);
   return bytes;
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  const auto unit = [&](std::uint32_t bits) { out += static_cast<char>(bits); };
-  if (cp < 0x80) {
-    unit(cp);
-  } else if (cp < 0x800) {
-    unit(0xC0 | cp >> 6);
-    unit(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    unit(0xE0 | cp >> 12);
-    unit(0x80 | (cp >> 6 & 0x3F));
-    unit(0x80 | (cp & 0x3F));
-  } else {
-    unit(0xF0 | cp >> 18);
-    unit(0x80 | (cp >> 12 & 0x3F));
-    unit(0x80 | (cp >> 6 & 0x3F));
-    unit(0x80 | (cp & 0x3F));
-  }
-}
-
-// Strings stored as code-point rows padded with 0 (bytes == false) or as byte rows.
-std::vector<std::string> ref_strings(const std::string& name, bool bytes = false) {
-  const auto& a = io_reference(name);
-  std::vector<std::string> out;
-  for (Eigen::Index i = 0; i < a.rows(); ++i) {
-    Eigen::Index n = a.cols();
-    while (n > 0 && a(i, n - 1) == 0) --n;
-    std::string text;
-    for (Eigen::Index j = 0; j < n; ++j) {
-      const auto cp = static_cast<std::uint32_t>(a(i, j));
-      if (bytes)
-        text += static_cast<char>(cp);
-      else
-        append_utf8(text, cp);
-    }
-    out.push_back(text);
-  }
-  return out;
-}
-
-std::vector<std::size_t> ref_shape(const std::string& name) {
-  const auto& a = io_reference(name);
-  std::vector<std::size_t> shape;
-  for (Eigen::Index k = 0; k < a.size(); ++k)
-    shape.push_back(static_cast<std::size_t>(a.data()[k]));
-  return shape;
-}
-
-template <typename A>
-std::vector<std::size_t> shape_of(const A& a) {
-  return {a.shape().begin(), a.shape().end()};
 }
 
 // The message of the dnn2brain::io_error f throws (any other exception escapes to Catch).
@@ -384,7 +311,7 @@ TEST_CASE("write_npy evaluates expressions and column-major arrays in C order", 
     }
   // The exact bytes numpy writes for np.save(f, np.arange(3.0)).
   io::write_npy(dir.path / "r.npy", xt::xarray<double>{0.0, 1.0, 2.0});
-  CHECK(content(dir.path / "r.npy") ==
+  CHECK(read_file(dir.path / "r.npy") ==
         npy_image("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
                   raw_bytes<double>({0.0, 1.0, 2.0})));
 }
@@ -632,9 +559,9 @@ TEST_CASE("Files written by numpy read back as numpy wrote them", "[io][npy][npz
           (io_reference("file_v3_npy_values")(0, static_cast<Eigen::Index>(k)) != 0));
   // Strings: |S5 with an inner NUL, and 2-D big-endian unicode with astral code points.
   CHECK(io::read_npy_strings(fixture("file_bytes_npy")) ==
-        ref_strings("file_bytes_npy_values", true));
+        io_reference_strings("file_bytes_npy_values", true));
   CHECK(io::read_npy_strings(fixture("file_unicode_be_npy")) ==
-        ref_strings("file_unicode_be_npy_values"));
+        io_reference_strings("file_unicode_be_npy_values"));
 
   // numpy.savez_compressed: deflated entries, zip64 extra fields in the local headers.
   const io::npz_archive z(fixture("file_compressed_npz"));
@@ -649,11 +576,11 @@ TEST_CASE("Files written by numpy read back as numpy wrote them", "[io][npy][npz
   for (std::size_t k = 0; k < b.size(); ++k)
     CHECK(static_cast<double>(b.data()[k]) ==
           io_reference("file_compressed_npz_b")(0, static_cast<Eigen::Index>(k)));
-  CHECK(z.read_strings("labels") == ref_strings("file_compressed_npz_labels"));
+  CHECK(z.read_strings("labels") == io_reference_strings("file_compressed_npz_labels"));
 
   // numpy.savez of every dtype at its extremes.
   const io::npz_archive d(fixture("file_dtypes_npz"));
-  CHECK(d.names() == ref_strings("file_dtypes_npz_names"));
+  CHECK(d.names() == io_reference_strings("file_dtypes_npz_names"));
   const auto integers = [&]<typename T>(const char* name, T) {
     INFO(name);
     const auto v = d.read<T>(name);
@@ -745,7 +672,7 @@ TEST_CASE("npz_writer and write_npz round-trip stored, deflated and zip64 archiv
     CHECK_THROWS_AS(writer.add("", a), dnn2brain::invalid_argument);
   }
   CHECK_FALSE(fs::exists(dir.path / "never.npz"));
-  CHECK(std::distance(fs::directory_iterator(dir.path), {}) == 3);
+  CHECK(count_entries(dir.path) == 3);
 }
 
 TEST_CASE("npz_archive reads zips made independently with zlib, zip64 extra fields included",
@@ -872,7 +799,7 @@ TEST_CASE("Real .npy files: n2b78 activations and the rsa118 RDM and labels",
   if (!data_present("n2b78") || !data_present("rsa118")) return;
   const auto check = [](const std::string& tag, const auto& a) {
     INFO(tag);
-    REQUIRE(shape_of(a) == ref_shape(tag + "_shape"));
+    REQUIRE(shape_of(a) == io_reference_shape(tag + "_shape"));
     const std::size_t stride = ref_size(tag + "_stride");
     const auto& sample = io_reference(tag + "_sample");
     REQUIRE(static_cast<std::size_t>(sample.size()) == (a.size() + stride - 1) / stride);
@@ -902,7 +829,7 @@ TEST_CASE("Real .npy files: n2b78 activations and the rsa118 RDM and labels",
   check("npy_rsa118_rdm", io::read_npy<double>(data_file("rsa118/118_animate_RDM.npy")));
   const fs::path labels = data_file("rsa118/118_animate_labels.npy");
   CHECK(io::read_npy_header(labels).descr == "<U9");
-  CHECK(io::read_npy_strings(labels) == ref_strings("npy_rsa118_labels"));
+  CHECK(io::read_npy_strings(labels) == io_reference_strings("npy_rsa118_labels"));
   CHECK_THAT(io_error_message([&] { (void)io::read_npy<double>(labels); }),
              Contains(labels.string()) && Contains("'<U9' holds strings"));
 }
@@ -920,7 +847,7 @@ TEST_CASE("Real .npz files: n2b78 DNN and fMRI RDMs and Net2Brain results",
     CHECK(z.names() == std::vector<std::string>{"arr_0"});
     CHECK(z.header("arr_0").fortran_order == (io_reference(name + "_fortran")(0, 0) != 0));
     const auto a = z.read<double>("arr_0.npy");
-    REQUIRE(shape_of(a) == ref_shape(name + "_shape"));
+    REQUIRE(shape_of(a) == io_reference_shape(name + "_shape"));
     const std::size_t stride = ref_size(name + "_stride");
     bool exact = true;
     for (std::size_t k = 0; k < a.size(); k += stride)
@@ -931,13 +858,13 @@ TEST_CASE("Real .npz files: n2b78 DNN and fMRI RDMs and Net2Brain results",
   }
   const fs::path path = data_file("n2b78/case3_ResNet18_rdm_pearson_layer4.npz");
   const io::npz_archive z(path);
-  CHECK(z.names() == ref_strings("npz_case3_names"));
+  CHECK(z.names() == io_reference_strings("npz_case3_names"));
   const auto rdm = z.read<float>("rdm");
-  REQUIRE(shape_of(rdm) == ref_shape("npz_case3_rdm_shape"));
+  REQUIRE(shape_of(rdm) == io_reference_shape("npz_case3_rdm_shape"));
   for (std::size_t k = 0; k < rdm.size(); k += 7)
     CHECK(rdm(k) == io_reference("npz_case3_rdm_sample")(0, static_cast<Eigen::Index>(k / 7)));
-  CHECK(z.read_strings("stimuli_name") == ref_strings("npz_case3_stimuli_name"));
-  CHECK(z.read_strings("layer_name") == ref_strings("npz_case3_layer_name"));
+  CHECK(z.read_strings("stimuli_name") == io_reference_strings("npz_case3_stimuli_name"));
+  CHECK(z.read_strings("layer_name") == io_reference_strings("npz_case3_layer_name"));
   CHECK(z.header("layer_name").shape.empty());
   CHECK_THAT(
       io_error_message([&] { (void)z.read<double>("meta"); }),

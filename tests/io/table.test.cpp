@@ -8,8 +8,6 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -20,7 +18,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/scratch_dir.hpp"
+#include "support/io_support.hpp"
 
 namespace fs = std::filesystem;
 namespace io = dnn2brain::io;
@@ -28,13 +26,9 @@ using Catch::Contains;
 
 namespace {
 
-// A fresh empty directory under the system temporary directory, removed at scope exit.
+using dnn2brain::test::count_entries;
+using dnn2brain::test::read_file;
 using dnn2brain::test::scratch_dir;
-
-std::string content(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::string csv(const io::table& t) {
   std::ostringstream out;
@@ -197,8 +191,8 @@ TEST_CASE("write_csv and write_json write files atomically", "[io][table]") {
   const io::table t = example();
   io::write_csv(dir.path / "t.csv", t);
   io::write_json(dir.path / "t.json", t);
-  CHECK(content(dir.path / "t.csv") == csv(t));
-  CHECK(content(dir.path / "t.json") == json(t));
+  CHECK(read_file(dir.path / "t.csv") == csv(t));
+  CHECK(read_file(dir.path / "t.json") == json(t));
   CHECK_THROWS_AS(io::write_csv(dir.path / "missing" / "t.csv", t), dnn2brain::io_error);
-  CHECK(std::distance(fs::directory_iterator(dir.path), {}) == 2);
+  CHECK(count_entries(dir.path) == 2);
 }

@@ -28,8 +28,9 @@ class atomic_file {
   explicit atomic_file(std::filesystem::path target)
       : m_target(std::move(target)), m_temporary(temporary_name(m_target)) {
     if (m_target.filename().empty())
-      detail::throw_io_error("atomic_file", "expected a file name, got the directory path '" +
-                                                m_target.string() + "'");
+      dnn2brain::detail::throw_io_error(
+          "atomic_file",
+          "expected a file name, got the directory path '" + m_target.string() + "'");
   }
 
   atomic_file(const atomic_file&) = delete;
@@ -48,8 +49,9 @@ class atomic_file {
     if (!m_stream.is_open()) {
       m_stream.open(m_temporary, std::ios::binary | std::ios::trunc);
       if (!m_stream)
-        detail::throw_io_error("atomic_file", "cannot create '" + m_temporary.string() +
-                                                  "' next to '" + m_target.string() + "'");
+        dnn2brain::detail::throw_io_error(
+            "atomic_file",
+            "cannot create '" + m_temporary.string() + "' next to '" + m_target.string() + "'");
     }
     return m_stream;
   }
@@ -65,14 +67,15 @@ class atomic_file {
       const bool good = m_stream.good();
       m_stream.close();
       if (!good || m_stream.fail())
-        detail::throw_io_error("atomic_file",
-                               "writing '" + m_target.string() + "' failed (disk full?)");
+        dnn2brain::detail::throw_io_error(
+            "atomic_file", "writing '" + m_target.string() + "' failed (disk full?)");
     }
     std::error_code error;
     std::filesystem::rename(m_temporary, m_target, error);
     if (error)
-      detail::throw_io_error("atomic_file", "cannot rename the finished temporary onto '" +
-                                                m_target.string() + "': " + error.message());
+      dnn2brain::detail::throw_io_error(
+          "atomic_file", "cannot rename the finished temporary onto '" + m_target.string() +
+                             "': " + error.message());
     m_committed = true;
   }
 

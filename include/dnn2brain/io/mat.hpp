@@ -19,6 +19,7 @@
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
+#include <dnn2brain/io/detail/utf8.hpp>
 
 namespace dnn2brain::io {
 
@@ -75,24 +76,6 @@ bool visit_mat_type(matio_types type, F&& f) {
       return true;
     default:
       return false;
-  }
-}
-
-inline void mat_append_utf8(std::string& out, std::uint32_t c) {
-  if (c < 0x80) {
-    out += char(c);
-  } else if (c < 0x800) {
-    out += char(0xC0 | (c >> 6));
-    out += char(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += char(0xE0 | (c >> 12));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
-  } else {
-    out += char(0xF0 | (c >> 18));
-    out += char(0x80 | ((c >> 12) & 0x3F));
-    out += char(0x80 | ((c >> 6) & 0x3F));
-    out += char(0x80 | (c & 0x3F));
   }
 }
 
@@ -327,13 +310,13 @@ class mat_value {
           if (c >= 0xD800 && c < 0xDC00 && n + 1 < count && in[n + 1] >= 0xDC00 &&
               in[n + 1] < 0xE000)
             c = 0x10000 + ((c - 0xD800) << 10) + (in[++n] - 0xDC00u);
-          detail::mat_append_utf8(out, c);
+          detail::append_utf8(out, c);
         }
         break;
       }
       case 4: {
         const auto* in = static_cast<const std::uint32_t*>(data);
-        for (std::size_t n = 0; n < count; ++n) detail::mat_append_utf8(out, in[n]);
+        for (std::size_t n = 0; n < count; ++n) detail::append_utf8(out, in[n]);
         break;
       }
       default:

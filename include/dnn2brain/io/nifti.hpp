@@ -334,23 +334,18 @@ void nifti_fill(const S* raw, nifti_image<T>& out, const std::filesystem::path& 
     for (std::size_t k = 0; k < nz; ++k)
       for (std::size_t j = 0; j < ny; ++j)
         for (std::size_t i = 0; i < nx; ++i, ++n) {
-          const std::size_t at = ((i * ny + j) * nz + k) * nt + t;
-          if (scaled) {
-            const double v = double(raw[n]) * out.scl_slope + out.scl_inter;
+          const auto store = [&](auto v) {
             if (!dnn2brain::detail::representable<T>(v)) [[unlikely]]
               throw_io_error(function, concat("expected values representable in the requested "
                                               "element type, got ",
-                                              v, " at voxel (", i, ", ", j, ", ", k, ", ", t,
+                                              +v, " at voxel (", i, ", ", j, ", ", k, ", ", t,
                                               ") of '", path.string(), "'"));
-            data[at] = nifti_convert<T>(v);
-          } else {
-            if (!dnn2brain::detail::representable<T>(raw[n])) [[unlikely]]
-              throw_io_error(function, concat("expected values representable in the requested "
-                                              "element type, got ",
-                                              +raw[n], " at voxel (", i, ", ", j, ", ", k, ", ", t,
-                                              ") of '", path.string(), "'"));
-            data[at] = nifti_convert<T>(raw[n]);
-          }
+            data[((i * ny + j) * nz + k) * nt + t] = nifti_convert<T>(v);
+          };
+          if (scaled)
+            store(double(raw[n]) * out.scl_slope + out.scl_inter);
+          else
+            store(raw[n]);
         }
 }
 

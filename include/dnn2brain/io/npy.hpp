@@ -1,23 +1,22 @@
 #ifndef DNN2BRAIN_IO_NPY_HPP
 #define DNN2BRAIN_IO_NPY_HPP
 
-// numpy's .npy format (versions 1.0, 2.0, 3.0) and .npz archives (zip files of .npy entries,
-// stored or deflated, zip64 included). Facts used: the .npy preamble is "\x93NUMPY", a major and
-// minor version byte, and the little-endian header length (2 bytes in 1.0, 4 bytes in 2.0/3.0);
-// the header is a Python dict literal with the keys 'descr', 'fortran_order' and 'shape'. Zip
-// archives are read through their end-of-central-directory record and central directory.
+// numpy's .npy format (versions 1.0, 2.0, 3.0); .npz archives of .npy entries are in npz.hpp.
+// Facts used: the preamble is "\x93NUMPY", a major and minor version byte, and the
+// little-endian header length (2 bytes in 1.0, 4 bytes in 2.0/3.0); the header is a Python dict
+// literal with the keys 'descr', 'fortran_order' and 'shape'.
 
 #include <algorithm>
 #include <bit>
-#include <climits>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <ios>
 #include <limits>
-#include <map>
 #include <ostream>
 #include <span>
 #include <string>
@@ -26,11 +25,11 @@
 #include <utility>
 #include <vector>
 
-#include <zlib.h>
-
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 #include <dnn2brain/io/atomic_file.hpp>
+#include <dnn2brain/io/detail/binary_file.hpp>
+#include <dnn2brain/io/detail/utf8.hpp>
 
 namespace dnn2brain::io {
 
@@ -69,44 +68,6 @@ struct npy_header {
 };
 
 namespace detail {
-
-/// Where an .npy image comes from, so that every error names the function and the file
-/// ("dnn2brain::read_npy: '/x/y.npy': header field 'descr' ...").
-struct npy_origin {
-  const char* function;
-  std::string label;  // "'/x/y.npy'" or "'/x/y.npz' entry 'rdm.npy'"
-
-  /// Throws io_error with the parts of the problem joined (as detail::concat does).
-  template <typename... Parts>
-  [[noreturn]] DNN2BRAIN_COLD void fail(const Parts&... parts) const {
-    dnn2brain::detail::throw_io_error(function, dnn2brain::detail::concat(label, ": ", parts...));
-  }
-};
-
-inline std::string quoted(const std::filesystem::path& path) {
-  std::string out = "'";
-  out += path.string();
-  out += '\'';
-  return out;
-}
-
-/// Up to `limit` bytes of untrusted text for a message, non-printable bytes as \xNN.
-inline std::string printable(std::string_view text, std::size_t limit = 48) {
-  constexpr const char* hex = "0123456789abcdef";
-  std::string out = "'";
-  for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  if (text.size() > limit) out += "...";
-  return out + "'";
-}
 
 /// A shape as Python writes the tuple: "()", "(5,)", "(3, 4)".
 inline std::string shape_repr(std::span<const std::size_t> shape) {
@@ -167,35 +128,16 @@ template <npy_element T>
          h.big_endian != (std::endian::native == std::endian::big);
 }
 
-inline std::uint64_t load_le(const unsigned char* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int k = bytes - 1; k >= 0; --k) v = v << 8 | p[k];
-  return v;
-}
-
-inline void store_le(std::string& out, std::uint64_t v, int bytes) {
-  for (int k = 0; k < bytes; ++k) out += static_cast<char>((v >> (8 * k)) & 0xffU);
-}
-
 /// The bytes of an .npy image: a file (read on demand) ...
 class npy_file_bytes {
  public:
-  npy_file_bytes(const std::filesystem::path& path, const npy_origin& origin) : m_origin(origin) {
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error))
-      origin.fail(std::filesystem::exists(path, error) ? "not a regular file" : "no such file");
-    m_size = static_cast<std::size_t>(std::filesystem::file_size(path, error));
-    if (error) origin.fail("cannot determine the file size: ", error.message());
-    m_in.open(path, std::ios::binary);
-    if (!m_in) origin.fail("cannot open the file for reading");
-  }
+  npy_file_bytes(const std::filesystem::path& path, const file_origin& origin)
+      : m_origin(origin),
+        m_size(static_cast<std::size_t>(regular_file_size(path, origin))),
+        m_in(open_for_reading(path, origin)) {}
   [[nodiscard]] std::size_t size() const noexcept { return m_size; }
   void read(std::size_t offset, void* destination, std::size_t count) {
-    m_in.seekg(static_cast<std::streamoff>(offset));
-    m_in.read(static_cast<char*>(destination), static_cast<std::streamsize>(count));
-    if (!m_in)
-      m_origin.fail("reading ", count, " bytes at offset ", offset,
-                    " failed (file shrank or I/O error)");
+    read_at(m_in, offset, destination, count, m_origin);
   }
   /// Pointer to `count` bytes at `offset`, read into `scratch`.
   const unsigned char* bytes(std::size_t offset, std::size_t count,
@@ -206,9 +148,9 @@ class npy_file_bytes {
   }
 
  private:
-  const npy_origin& m_origin;
+  const file_origin& m_origin;
+  std::size_t m_size;  // before m_in: the path is checked before the file is opened
   std::ifstream m_in;
-  std::size_t m_size = 0;
 };
 
 /// ... or a buffer (an extracted .npz entry).
@@ -232,7 +174,7 @@ class npy_memory_bytes {
 /// (either quote character, optional trailing commas, Python 2 "3L" integers).
 class npy_header_parser {
  public:
-  npy_header_parser(std::string_view text, const npy_origin& origin)
+  npy_header_parser(std::string_view text, const file_origin& origin)
       : m_text(text), m_origin(origin) {}
 
   void parse(npy_header& h) {
@@ -441,13 +383,13 @@ class npy_header_parser {
   }
 
   std::string_view m_text;
-  const npy_origin& m_origin;
+  const file_origin& m_origin;
   std::size_t m_pos = 0;
 };
 
 /// Reads and validates the preamble and header; checks that exactly data_bytes() follow.
 template <typename Source>
-[[nodiscard]] npy_header parse_npy_header(Source& source, const npy_origin& origin) {
+[[nodiscard]] npy_header parse_npy_header(Source& source, const file_origin& origin) {
   const std::size_t size = source.size();
   unsigned char preamble[12] = {};
   if (size < 10) origin.fail("magic: expected an .npy image of at least 10 bytes, got ", size);
@@ -556,7 +498,7 @@ template <typename S>
 
 /// Checks that the stored bools are 0 or 1 (any other byte is not a bool numpy writes).
 inline void check_npy_bools(const unsigned char* bytes, std::size_t count,
-                            const npy_origin& origin) {
+                            const file_origin& origin) {
   for (std::size_t k = 0; k < count; ++k)
     if (bytes[k] > 1)
       origin.fail("data: expected bool bytes 0 or 1, got ", int{bytes[k]}, " at element ", k,
@@ -565,7 +507,8 @@ inline void check_npy_bools(const unsigned char* bytes, std::size_t count,
 
 /// The conversion rule of read_npy<T> (see there), checked before any data is read.
 template <npy_element T>
-void check_npy_conversion(const npy_header& h, const npy_origin& origin, const char* strings_hint) {
+void check_npy_conversion(const npy_header& h, const file_origin& origin,
+                          const char* strings_hint) {
   if (h.kind == 'S' || h.kind == 'U')
     origin.fail("header field 'descr': '", h.descr, "' holds strings, not numbers; ", strings_hint);
   if constexpr (std::same_as<T, bool>) {
@@ -583,7 +526,7 @@ void check_npy_conversion(const npy_header& h, const npy_origin& origin, const c
 /// Reads the data of a validated header as T, in C order.
 template <npy_element T, typename Source>
 [[nodiscard]] npy_array<T> read_npy_values(Source& source, const npy_header& h,
-                                           const npy_origin& origin, const char* strings_hint) {
+                                           const file_origin& origin, const char* strings_hint) {
   check_npy_conversion<T>(h, origin, strings_hint);
   npy_array<T> result(typename npy_array<T>::shape_type(h.shape.begin(), h.shape.end()));
   const bool swap = npy_needs_swap(h);
@@ -625,29 +568,11 @@ template <npy_element T, typename Source>
   return result;
 }
 
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 /// Reads the data of a validated string header ('S' bytes or 'U' UTF-32) as UTF-8, in C order;
 /// trailing NULs are padding and removed, as numpy does.
 template <typename Source>
 [[nodiscard]] std::vector<std::string> read_npy_string_values(Source& source, const npy_header& h,
-                                                              const npy_origin& origin,
+                                                              const file_origin& origin,
                                                               const char* numbers_hint) {
   if (h.kind != 'S' && h.kind != 'U')
     origin.fail("header field 'descr': expected a string dtype ('<U<n>' or '|S<n>'), got '",
@@ -669,7 +594,7 @@ template <typename Source>
     while (n > 0 && load_element<std::uint32_t>(item + 4 * (n - 1), swap) == 0) --n;
     for (std::size_t u = 0; u < n; ++u) {
       const auto cp = load_element<std::uint32_t>(item + 4 * u, swap);
-      if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      if (!is_unicode_scalar_value(cp))
         origin.fail("data: element ", k, " (storage order) holds 0x", std::hex, cp,
                     ", which is not a Unicode scalar value");
       append_utf8(text, cp);
@@ -748,115 +673,6 @@ void serialize_npy(const xt::xexpression<E>& expression, Emit&& emit) {
   }
 }
 
-// --- zip
-// ------------------------------------------------------------------------------------------
-
-inline constexpr std::uint32_t zip_local_signature = 0x04034b50;
-inline constexpr std::uint32_t zip_central_signature = 0x02014b50;
-inline constexpr std::uint32_t zip_end_signature = 0x06054b50;
-inline constexpr std::uint32_t zip64_end_signature = 0x06064b50;
-inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
-inline constexpr std::uint32_t zip_saturated = 0xFFFFFFFF;
-// zlib counts in uInt; larger buffers go through in pieces.
-inline constexpr std::size_t zlib_chunk = std::size_t{1} << 30;
-// The best ratio deflate achieves is about 1032:1; an entry that claims more is corrupt, and
-// refusing it up front avoids allocating what a forged size asks for.
-inline constexpr std::uint64_t deflate_max_ratio = 1032;
-
-[[nodiscard]] inline std::uint32_t crc32_of(const unsigned char* data, std::size_t size) {
-  uLong crc = crc32(0L, Z_NULL, 0);
-  for (std::size_t start = 0; start < size; start += zlib_chunk)
-    crc = crc32(crc, data + start, static_cast<uInt>(std::min(zlib_chunk, size - start)));
-  return static_cast<std::uint32_t>(crc);
-}
-
-struct zip_entry {
-  std::string name;
-  std::uint16_t flags = 0;
-  std::uint16_t method = 0;
-  std::uint32_t crc = 0;
-  std::uint64_t compressed = 0;
-  std::uint64_t uncompressed = 0;
-  std::uint64_t local_offset = 0;
-};
-
-/// Raw deflate (no zlib header), as zip method 8 stores it.
-inline void inflate_raw(const unsigned char* in, std::size_t in_size, unsigned char* out,
-                        std::size_t out_size, const npy_origin& origin) {
-  z_stream z{};
-  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) origin.fail("zlib: inflateInit2 failed");
-  struct end_guard {
-    z_stream* z;
-    ~end_guard() { inflateEnd(z); }
-  } guard{&z};
-  std::size_t in_fed = 0, out_given = 0;
-  unsigned char spill = 0;  // catches output beyond the declared size
-  bool spilled = false;
-  for (;;) {
-    if (z.avail_in == 0 && in_fed < in_size) {
-      const std::size_t n = std::min(zlib_chunk, in_size - in_fed);
-      z.next_in = const_cast<Bytef*>(in + in_fed);  // zlib's API is not const-correct
-      z.avail_in = static_cast<uInt>(n);
-      in_fed += n;
-    }
-    if (z.avail_out == 0) {
-      if (out_given < out_size) {
-        const std::size_t n = std::min(zlib_chunk, out_size - out_given);
-        z.next_out = out + out_given;
-        z.avail_out = static_cast<uInt>(n);
-        out_given += n;
-      } else {  // a byte written here fails below
-        z.next_out = &spill;
-        z.avail_out = 1;
-        spilled = true;
-      }
-    }
-    const int status = inflate(&z, Z_NO_FLUSH);
-    if (spilled && z.avail_out == 0)
-      origin.fail("data: inflates to more than the ", out_size,
-                  " bytes the central directory declares (corrupt archive)");
-    if (status == Z_STREAM_END) break;
-    if (status == Z_BUF_ERROR && z.avail_in == 0 && in_fed == in_size)
-      origin.fail("data: the deflate stream ends early (truncated or corrupt archive)");
-    if (status != Z_OK && status != Z_BUF_ERROR)
-      origin.fail("data: corrupt deflate stream (zlib: ", z.msg != nullptr ? z.msg : "error", ")");
-  }
-  const std::size_t produced = (spilled ? out_size : out_given - z.avail_out);
-  if (produced != out_size)
-    origin.fail("data: inflates to ", produced, " bytes, the central directory declares ",
-                out_size);
-}
-
-/// Raw deflate of a buffer (zlib's default level).
-[[nodiscard]] inline std::string deflate_raw(std::string_view in) {
-  z_stream z{};
-  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK)
-    dnn2brain::detail::throw_io_error("npz_writer", "zlib: deflateInit2 failed");
-  struct end_guard {
-    z_stream* z;
-    ~end_guard() { deflateEnd(z); }
-  } guard{&z};
-  std::string out;
-  unsigned char buffer[1 << 16];
-  std::size_t fed = 0;
-  int flush = Z_NO_FLUSH;
-  do {
-    const std::size_t n = std::min(zlib_chunk, in.size() - fed);
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + fed));
-    z.avail_in = static_cast<uInt>(n);
-    fed += n;
-    flush = fed == in.size() ? Z_FINISH : Z_NO_FLUSH;
-    do {
-      z.next_out = buffer;
-      z.avail_out = sizeof(buffer);
-      deflate(&z, flush);  // cannot fail with a valid stream and non-zero avail_out
-      out.append(reinterpret_cast<const char*>(buffer), sizeof(buffer) - z.avail_out);
-    } while (z.avail_out == 0);
-  } while (flush != Z_FINISH);
-  return out;
-}
-
 }  // namespace detail
 
 /// \brief Reads and validates the header of an .npy file.
@@ -865,7 +681,7 @@ inline void inflate_raw(const unsigned char* in, std::size_t in_size, unsigned c
 /// the shape, and that the file holds exactly the data bytes the header announces.
 /// \throws io_error naming the file and the field for anything else (object arrays included).
 [[nodiscard]] inline npy_header read_npy_header(const std::filesystem::path& path) {
-  const detail::npy_origin origin{"read_npy_header", detail::quoted(path)};
+  const detail::file_origin origin{"read_npy_header", detail::quoted(path)};
   detail::npy_file_bytes source(path, origin);
   return detail::parse_npy_header(source, origin);
 }
@@ -889,7 +705,7 @@ inline void inflate_raw(const unsigned char* in, std::size_t in_size, unsigned c
 /// is read straight into the result.
 template <npy_element T>
 [[nodiscard]] npy_array<T> read_npy(const std::filesystem::path& path) {
-  const detail::npy_origin origin{"read_npy", detail::quoted(path)};
+  const detail::file_origin origin{"read_npy", detail::quoted(path)};
   detail::npy_file_bytes source(path, origin);
   const npy_header h = detail::parse_npy_header(source, origin);
   return detail::read_npy_values<T>(source, h, origin, detail::read_strings_hint);
@@ -901,7 +717,7 @@ template <npy_element T>
 /// \throws io_error naming the file and the field, also for a numeric dtype or an invalid code
 ///         point.
 [[nodiscard]] inline std::vector<std::string> read_npy_strings(const std::filesystem::path& path) {
-  const detail::npy_origin origin{"read_npy_strings", detail::quoted(path)};
+  const detail::file_origin origin{"read_npy_strings", detail::quoted(path)};
   detail::npy_file_bytes source(path, origin);
   const npy_header h = detail::parse_npy_header(source, origin);
   return detail::read_npy_string_values(source, h, origin, detail::read_numbers_hint);
@@ -921,458 +737,6 @@ void write_npy(const std::filesystem::path& path, const xt::xexpression<E>& arra
       out.write(data, static_cast<std::streamsize>(size));
     });
   });
-}
-
-/// \brief The arrays of an .npz file (numpy.savez / savez_compressed), read on demand.
-///
-/// Opening reads the zip's end-of-central-directory record (zip64 too) and its central directory;
-/// entry sizes and CRCs come from there, never from the local headers alone. Entries may be
-/// stored or deflated. Each read extracts one entry, checks its size and CRC-32, and parses it as
-/// an .npy image with the checks of read_npy. Names are accepted with or without ".npy"
-/// ("arr_0" or "arr_0.npy"). Const member functions open the file anew, so one archive may be
-/// read from several threads.
-class npz_archive {
- public:
-  /// \throws io_error naming the file and the field if it is not a readable zip archive.
-  explicit npz_archive(std::filesystem::path path) : m_path(std::move(path)) {
-    const detail::npy_origin origin{"npz_archive", detail::quoted(m_path)};
-    read_directory(origin);
-  }
-
-  [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_path; }
-
-  /// Entry names as numpy.load(...).files lists them: ".npy" removed, in archive order.
-  /// Entries that cannot be read (pickled objects) are listed too.
-  [[nodiscard]] std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    for (const auto& e : m_entries)
-      out.push_back(e.name.ends_with(".npy") ? e.name.substr(0, e.name.size() - 4) : e.name);
-    return out;
-  }
-
-  [[nodiscard]] bool contains(std::string_view name) const noexcept {
-    return find(name) != nullptr;
-  }
-
-  /// The validated .npy header of an entry (extracts the entry to check it completely).
-  [[nodiscard]] npy_header header(std::string_view name) const {
-    const detail::npy_origin origin = origin_of("npz_archive::header", name);
-    const auto bytes = extract(entry(name, origin), origin);
-    detail::npy_memory_bytes source(bytes);
-    return detail::parse_npy_header(source, origin);
-  }
-
-  /// An entry as an array of T, under the conversion rule of read_npy.
-  template <npy_element T>
-  [[nodiscard]] npy_array<T> read(std::string_view name) const {
-    const detail::npy_origin origin = origin_of("npz_archive::read", name);
-    const auto bytes = extract(entry(name, origin), origin);
-    detail::npy_memory_bytes source(bytes);
-    const npy_header h = detail::parse_npy_header(source, origin);
-    return detail::read_npy_values<T>(source, h, origin, "read it with read_strings");
-  }
-
-  /// A string entry ('U' or 'S'), flattened in C order, as read_npy_strings does.
-  [[nodiscard]] std::vector<std::string> read_strings(std::string_view name) const {
-    const detail::npy_origin origin = origin_of("npz_archive::read_strings", name);
-    const auto bytes = extract(entry(name, origin), origin);
-    detail::npy_memory_bytes source(bytes);
-    const npy_header h = detail::parse_npy_header(source, origin);
-    return detail::read_npy_string_values(source, h, origin, "read it with read<T>");
-  }
-
- private:
-  [[nodiscard]] const detail::zip_entry* find(std::string_view name) const noexcept {
-    for (const auto& e : m_entries)
-      if (e.name == name) return &e;
-    for (const auto& e : m_entries)
-      if (e.name.size() == name.size() + 4 && e.name.starts_with(name) && e.name.ends_with(".npy"))
-        return &e;
-    return nullptr;
-  }
-
-  [[nodiscard]] detail::npy_origin origin_of(const char* function, std::string_view name) const {
-    const detail::zip_entry* e = find(name);
-    std::string label = detail::quoted(m_path);
-    label += " entry '";
-    label += e != nullptr ? std::string_view(e->name) : name;
-    label += '\'';
-    return {function, std::move(label)};
-  }
-
-  const detail::zip_entry& entry(std::string_view name, const detail::npy_origin& origin) const {
-    if (const detail::zip_entry* e = find(name)) return *e;
-    std::string known;
-    for (const auto& n : names()) {
-      if (!known.empty()) known += ", ";
-      known += n;
-    }
-    origin.fail("no such entry; the archive holds: ", known.empty() ? "nothing" : known.c_str());
-  }
-
-  static void read_at(std::ifstream& in, std::uint64_t offset, void* destination, std::size_t count,
-                      const detail::npy_origin& origin) {
-    in.seekg(static_cast<std::streamoff>(offset));
-    in.read(static_cast<char*>(destination), static_cast<std::streamsize>(count));
-    if (!in)
-      origin.fail("reading ", count, " bytes at offset ", offset,
-                  " failed (file shrank or I/O error)");
-  }
-
-  [[nodiscard]] std::ifstream open(const detail::npy_origin& origin) const {
-    std::ifstream in(m_path, std::ios::binary);
-    if (!in) origin.fail("cannot open the file for reading");
-    return in;
-  }
-
-  void read_directory(const detail::npy_origin& origin) {
-    using detail::load_le;
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(m_path, error))
-      origin.fail(std::filesystem::exists(m_path, error) ? "not a regular file" : "no such file");
-    const std::uint64_t size = std::filesystem::file_size(m_path, error);
-    if (error) origin.fail("cannot determine the file size: ", error.message());
-    std::ifstream in = open(origin);
-
-    // End of central directory: 22 bytes plus a comment of up to 65535 bytes, at the very end.
-    const auto tail_size = static_cast<std::size_t>(std::min<std::uint64_t>(size, 22 + 65535 + 20));
-    std::vector<unsigned char> tail(tail_size);
-    read_at(in, size - tail_size, tail.data(), tail_size, origin);
-    std::size_t end = tail_size;  // position of the record within tail
-    for (std::size_t p = tail_size >= 22 ? tail_size - 22 + 1 : 0; p-- > 0;)
-      if (load_le(&tail[p], 4) == detail::zip_end_signature &&
-          load_le(&tail[p + 20], 2) == tail_size - p - 22) {
-        end = p;
-        break;
-      }
-    if (end == tail_size)
-      origin.fail("end of central directory: record not found (not a zip file, or truncated)");
-    const unsigned char* eocd = &tail[end];
-    const std::uint64_t end_offset = size - tail_size + end;
-    if (load_le(eocd + 4, 2) != 0 || load_le(eocd + 6, 2) != 0)
-      origin.fail("end of central directory: multi-disk archives are not supported");
-    std::uint64_t count = load_le(eocd + 10, 2);
-    std::uint64_t directory_size = load_le(eocd + 12, 4);
-    std::uint64_t directory_offset = load_le(eocd + 16, 4);
-    std::uint64_t directory_end = end_offset;
-
-    if (end >= 20 && load_le(&tail[end - 20], 4) == detail::zip64_locator_signature) {
-      const unsigned char* locator = &tail[end - 20];
-      const std::uint64_t record = load_le(locator + 8, 8);
-      if (record > end_offset - 20 || end_offset - 20 - record < 56)
-        origin.fail("zip64 end of central directory: offset ", record, " lies outside the archive");
-      unsigned char z64[56];
-      read_at(in, record, z64, sizeof(z64), origin);
-      if (load_le(z64, 4) != detail::zip64_end_signature)
-        origin.fail("zip64 end of central directory: bad signature (corrupt archive)");
-      count = load_le(z64 + 32, 8);
-      directory_size = load_le(z64 + 40, 8);
-      directory_offset = load_le(z64 + 48, 8);
-      directory_end = record;
-    }
-    if (directory_offset > directory_end || directory_size > directory_end - directory_offset)
-      origin.fail("central directory: offset ", directory_offset, " and size ", directory_size,
-                  " run past its end at ", directory_end, " (truncated or corrupt archive)");
-    if (count > directory_size / 46)
-      origin.fail("central directory: ", count, " entries cannot fit in ", directory_size,
-                  " bytes");
-    std::vector<unsigned char> directory(static_cast<std::size_t>(directory_size));
-    read_at(in, directory_offset, directory.data(), directory.size(), origin);
-
-    std::size_t p = 0;
-    for (std::uint64_t k = 0; k < count; ++k) {
-      const auto fail = [&](const auto&... problem) {
-        origin.fail("central directory entry ", k, ": ", problem...);
-      };
-      if (directory.size() - p < 46 || load_le(&directory[p], 4) != detail::zip_central_signature)
-        fail("bad signature or truncated (corrupt archive)");
-      const unsigned char* c = &directory[p];
-      detail::zip_entry e;
-      e.flags = static_cast<std::uint16_t>(load_le(c + 8, 2));
-      e.method = static_cast<std::uint16_t>(load_le(c + 10, 2));
-      e.crc = static_cast<std::uint32_t>(load_le(c + 16, 4));
-      e.compressed = load_le(c + 20, 4);
-      e.uncompressed = load_le(c + 24, 4);
-      const std::size_t name_len = load_le(c + 28, 2), extra_len = load_le(c + 30, 2),
-                        comment_len = load_le(c + 32, 2);
-      e.local_offset = load_le(c + 42, 4);
-      if (directory.size() - p - 46 < name_len + extra_len + comment_len)
-        fail("name and extra fields run past the central directory");
-      e.name.assign(reinterpret_cast<const char*>(c + 46), name_len);
-      // zip64 extended information: 8-byte values for the saturated fields, in this order.
-      const unsigned char* extra = c + 46 + name_len;
-      for (std::size_t x = 0; x + 4 <= extra_len;) {
-        const std::size_t id = load_le(extra + x, 2), len = load_le(extra + x + 2, 2);
-        if (x + 4 + len > extra_len) fail("an extra field runs past its end");
-        if (id == 1) {
-          std::size_t q = x + 4;
-          for (std::uint64_t* field : {&e.uncompressed, &e.compressed, &e.local_offset})
-            if (*field == detail::zip_saturated) {
-              if (q + 8 > x + 4 + len) fail("the zip64 extra field is too short");
-              *field = load_le(extra + q, 8);
-              q += 8;
-            }
-        }
-        x += 4 + len;
-      }
-      if (e.flags & 1U) fail("'" + e.name + "' is encrypted");
-      if (e.method != 0 && e.method != 8)
-        fail("'", e.name, "' uses compression method ", e.method,
-             "; expected 0 (stored) or 8 (deflated)");
-      if (e.method == 0 && e.compressed != e.uncompressed)
-        fail("'", e.name, "' is stored, but its sizes differ (", e.compressed, " and ",
-             e.uncompressed, ")");
-      if (e.method == 8 && e.uncompressed / detail::deflate_max_ratio > e.compressed + 64)
-        fail("'", e.name, "' claims to inflate ", e.compressed, " bytes to ", e.uncompressed,
-             ", beyond what deflate can do");
-      if (e.local_offset >= directory_offset || e.compressed > directory_offset - e.local_offset)
-        fail("'", e.name, "' lies outside the archive's data (offset ", e.local_offset, ", size ",
-             e.compressed, ")");
-      if (find(e.name) != nullptr && find(e.name)->name == e.name)
-        fail("'" + e.name + "' appears twice");
-      m_entries.push_back(std::move(e));
-      p += 46 + name_len + extra_len + comment_len;
-    }
-    m_data_end = directory_offset;
-  }
-
-  [[nodiscard]] std::vector<unsigned char> extract(const detail::zip_entry& e,
-                                                   const detail::npy_origin& origin) const {
-    using detail::load_le;
-    std::ifstream in = open(origin);
-    unsigned char local[30];
-    if (m_data_end - e.local_offset < 30)
-      origin.fail("local header: runs into the central directory (corrupt archive)");
-    read_at(in, e.local_offset, local, sizeof(local), origin);
-    if (load_le(local, 4) != detail::zip_local_signature)
-      origin.fail("local header: bad signature at offset ", e.local_offset, " (corrupt archive)");
-    const std::uint64_t name_len = load_le(local + 26, 2), extra_len = load_le(local + 28, 2);
-    const std::uint64_t data = e.local_offset + 30 + name_len + extra_len;
-    if (data > m_data_end || e.compressed > m_data_end - data)
-      origin.fail("data: ", e.compressed, " bytes at offset ", data,
-                  " run into the central directory (truncated or corrupt archive)");
-    std::string local_name(static_cast<std::size_t>(name_len), '\0');
-    read_at(in, e.local_offset + 30, local_name.data(), local_name.size(), origin);
-    if (local_name != e.name)
-      origin.fail("local header: names the entry ", detail::printable(local_name),
-                  " (corrupt archive)");
-
-    std::vector<unsigned char> out(static_cast<std::size_t>(e.uncompressed));
-    if (e.method == 0) {
-      read_at(in, data, out.data(), out.size(), origin);
-    } else {
-      std::vector<unsigned char> packed(static_cast<std::size_t>(e.compressed));
-      read_at(in, data, packed.data(), packed.size(), origin);
-      detail::inflate_raw(packed.data(), packed.size(), out.data(), out.size(), origin);
-    }
-    const std::uint32_t crc = detail::crc32_of(out.data(), out.size());
-    if (crc != e.crc)
-      origin.fail("data: CRC-32 is 0x", std::hex, crc, ", the central directory says 0x", e.crc,
-                  " (corrupt archive)");
-    return out;
-  }
-
-  std::filesystem::path m_path;
-  std::vector<detail::zip_entry> m_entries;
-  std::uint64_t m_data_end = 0;  // where the central directory starts
-};
-
-/// One entry of an .npz file as an array of T (an npz_archive opened for one read).
-template <npy_element T>
-[[nodiscard]] npy_array<T> read_npz(const std::filesystem::path& path, std::string_view name) {
-  return npz_archive(path).read<T>(name);
-}
-
-/// How npz_writer stores its entries.
-struct npz_options {
-  /// Deflate the entries (numpy.savez_compressed); otherwise store them (numpy.savez).
-  bool compressed = false;
-  /// Write zip64 records even when no size or offset needs them (Python's force_zip64). They
-  /// are written automatically for entries or archives beyond 4 GiB.
-  bool zip64 = false;
-};
-
-/// \brief Writes an .npz archive that numpy.load reads, entry by entry.
-///
-/// Each add() serialises one array as an .npy image (as write_npy) and appends it to a temporary
-/// file; commit() writes the central directory and renames the temporary onto the target.
-/// Destroyed without commit(), the writer leaves no file behind. Memory: one entry at a time.
-class npz_writer {
- public:
-  explicit npz_writer(std::filesystem::path path, npz_options options = {})
-      : m_file(std::move(path)), m_options(options) {}
-
-  /// Appends `array` as entry `name` (".npy" is appended unless present, as numpy.savez does).
-  /// \throws invalid_argument for an empty or repeated name or after commit(); io_error if
-  ///         writing fails.
-  template <typename E>
-  requires npy_element<std::remove_cv_t<typename E::value_type>>
-  void add(std::string name, const xt::xexpression<E>& array) {
-    if (!name.ends_with(".npy")) name += ".npy";
-    if (m_committed)
-      dnn2brain::detail::throw_invalid_argument("npz_writer::add",
-                                                "expected a writer not yet committed, got one "
-                                                "committed before adding '" +
-                                                    name + "'");
-    if (name == ".npy" || name.size() > 0xFFFF)
-      dnn2brain::detail::throw_invalid_argument(
-          "npz_writer::add",
-          "expected a non-empty entry name shorter than 64 KiB, got '" + name.substr(0, 64) + "'");
-    for (const auto& e : m_entries)
-      if (e.name == name)
-        dnn2brain::detail::throw_invalid_argument(
-            "npz_writer::add", "expected a new entry name, got '" + name + "' a second time");
-    std::string image;
-    detail::serialize_npy(array,
-                          [&](const char* data, std::size_t size) { image.append(data, size); });
-    append(std::move(name), image);
-  }
-
-  /// Writes the central directory and makes the file appear. \throws io_error if writing fails.
-  void commit() {
-    if (m_committed) return;
-    std::ostream& out = m_file.stream();
-    const std::uint64_t directory_offset = m_offset;
-    for (const auto& e : m_entries) {
-      const bool big_size = m_options.zip64 || e.compressed >= detail::zip_saturated ||
-                            e.uncompressed >= detail::zip_saturated;
-      const bool big_offset = m_options.zip64 || e.local_offset >= detail::zip_saturated;
-      std::string extra;
-      if (big_size || big_offset) {
-        detail::store_le(extra, 1, 2);
-        detail::store_le(extra, (big_size ? 16 : 0) + (big_offset ? 8 : 0), 2);
-        if (big_size) {
-          detail::store_le(extra, e.uncompressed, 8);
-          detail::store_le(extra, e.compressed, 8);
-        }
-        if (big_offset) detail::store_le(extra, e.local_offset, 8);
-      }
-      std::string record;
-      detail::store_le(record, detail::zip_central_signature, 4);
-      detail::store_le(record, (3U << 8) | version_needed(big_size || big_offset), 2);  // made by
-      detail::store_le(record, version_needed(big_size || big_offset), 2);
-      detail::store_le(record, 0, 2);  // flags
-      detail::store_le(record, e.method, 2);
-      detail::store_le(record, 0, 2);       // time 00:00
-      detail::store_le(record, 0x0021, 2);  // date 1980-01-01: reproducible archives
-      detail::store_le(record, e.crc, 4);
-      detail::store_le(record, big_size ? detail::zip_saturated : e.compressed, 4);
-      detail::store_le(record, big_size ? detail::zip_saturated : e.uncompressed, 4);
-      detail::store_le(record, e.name.size(), 2);
-      detail::store_le(record, extra.size(), 2);
-      detail::store_le(record, 0, 2);               // comment
-      detail::store_le(record, 0, 2);               // disk
-      detail::store_le(record, 0, 2);               // internal attributes
-      detail::store_le(record, 0100644U << 16, 4);  // regular file, rw-r--r--
-      detail::store_le(record, big_offset ? detail::zip_saturated : e.local_offset, 4);
-      record += e.name;
-      record += extra;
-      write(out, record);
-    }
-    const std::uint64_t directory_size = m_offset - directory_offset;
-    const bool zip64 = m_options.zip64 || m_entries.size() >= 0xFFFF ||
-                       directory_offset >= detail::zip_saturated ||
-                       directory_size >= detail::zip_saturated;
-    std::string tail;
-    if (zip64) {
-      const std::uint64_t record = m_offset;
-      detail::store_le(tail, detail::zip64_end_signature, 4);
-      detail::store_le(tail, 44, 8);  // size of the rest of this record
-      detail::store_le(tail, (3U << 8) | 45U, 2);
-      detail::store_le(tail, 45, 2);
-      detail::store_le(tail, 0, 4);
-      detail::store_le(tail, 0, 4);
-      detail::store_le(tail, m_entries.size(), 8);
-      detail::store_le(tail, m_entries.size(), 8);
-      detail::store_le(tail, directory_size, 8);
-      detail::store_le(tail, directory_offset, 8);
-      detail::store_le(tail, detail::zip64_locator_signature, 4);
-      detail::store_le(tail, 0, 4);
-      detail::store_le(tail, record, 8);
-      detail::store_le(tail, 1, 4);
-    }
-    detail::store_le(tail, detail::zip_end_signature, 4);
-    detail::store_le(tail, 0, 4);  // disk numbers
-    for (int twice = 0; twice < 2; ++twice)
-      detail::store_le(tail, zip64 ? 0xFFFF : m_entries.size(), 2);
-    detail::store_le(tail, zip64 ? detail::zip_saturated : directory_size, 4);
-    detail::store_le(tail, zip64 ? detail::zip_saturated : directory_offset, 4);
-    detail::store_le(tail, 0, 2);  // comment
-    write(out, tail);
-    m_file.commit();
-    m_committed = true;
-  }
-
- private:
-  struct entry {
-    std::string name;
-    std::uint16_t method;
-    std::uint32_t crc;
-    std::uint64_t compressed, uncompressed, local_offset;
-  };
-
-  static std::uint32_t version_needed(bool zip64) { return zip64 ? 45 : 20; }
-
-  void write(std::ostream& out, std::string_view bytes) {
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    m_offset += bytes.size();
-  }
-
-  void append(std::string name, const std::string& image) {
-    entry e{std::move(name),
-            static_cast<std::uint16_t>(m_options.compressed ? 8 : 0),
-            detail::crc32_of(reinterpret_cast<const unsigned char*>(image.data()), image.size()),
-            0,
-            image.size(),
-            m_offset};
-    std::string packed;
-    if (m_options.compressed) packed = detail::deflate_raw(image);
-    const std::string_view data = m_options.compressed ? std::string_view(packed) : image;
-    e.compressed = data.size();
-    // The local header repeats the sizes (zip64 extra field when they, or an option, need it).
-    const bool big = m_options.zip64 || e.compressed >= detail::zip_saturated ||
-                     e.uncompressed >= detail::zip_saturated;
-    std::string header;
-    detail::store_le(header, detail::zip_local_signature, 4);
-    detail::store_le(header, version_needed(big || e.local_offset >= detail::zip_saturated), 2);
-    detail::store_le(header, 0, 2);  // flags
-    detail::store_le(header, e.method, 2);
-    detail::store_le(header, 0, 2);
-    detail::store_le(header, 0x0021, 2);
-    detail::store_le(header, e.crc, 4);
-    detail::store_le(header, big ? detail::zip_saturated : e.compressed, 4);
-    detail::store_le(header, big ? detail::zip_saturated : e.uncompressed, 4);
-    detail::store_le(header, e.name.size(), 2);
-    detail::store_le(header, big ? 20 : 0, 2);
-    header += e.name;
-    if (big) {
-      detail::store_le(header, 1, 2);
-      detail::store_le(header, 16, 2);
-      detail::store_le(header, e.uncompressed, 8);
-      detail::store_le(header, e.compressed, 8);
-    }
-    std::ostream& out = m_file.stream();
-    write(out, header);
-    write(out, data);
-    m_entries.push_back(std::move(e));
-  }
-
-  atomic_file m_file;
-  npz_options m_options;
-  std::vector<entry> m_entries;
-  std::uint64_t m_offset = 0;
-  bool m_committed = false;
-};
-
-/// \brief Writes arrays of one element type as an .npz file (numpy.savez, or savez_compressed
-/// with options.compressed), atomically. Keys become entry names ("rdm" -> "rdm.npy").
-template <npy_element T, typename Compare, typename Allocator>
-void write_npz(const std::filesystem::path& path,
-               const std::map<std::string, xt::xarray<T>, Compare, Allocator>& arrays,
-               npz_options options = {}) {
-  npz_writer writer(path, options);
-  for (const auto& [name, array] : arrays) writer.add(name, array);
-  writer.commit();
 }
 
 }  // namespace dnn2brain::io

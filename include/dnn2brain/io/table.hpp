@@ -22,6 +22,7 @@
 
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/io/atomic_file.hpp>
+#include <dnn2brain/io/detail/utf8.hpp>
 
 namespace dnn2brain::io {
 
@@ -193,30 +194,6 @@ inline void append_csv_field(std::string& out, std::string_view text) {
     out += c;
   }
   out += '"';
-}
-
-/// Length of the valid UTF-8 sequence starting at text[i], or 0 if it is not valid (overlong
-/// forms, surrogates and code points above U+10FFFF included).
-inline std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) {
-    return k < text.size() ? static_cast<unsigned char>(text[k]) : 0U;
-  };
-  const unsigned b0 = byte(i);
-  const auto continuation = [&](std::size_t k, unsigned low = 0x80, unsigned high = 0xBF) {
-    const unsigned b = byte(k);
-    return k < text.size() && b >= low && b <= high;
-  };
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) return continuation(i + 1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    const unsigned low = b0 == 0xE0 ? 0xA0 : 0x80, high = b0 == 0xED ? 0x9F : 0xBF;
-    return continuation(i + 1, low, high) && continuation(i + 2) ? 3 : 0;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    const unsigned low = b0 == 0xF0 ? 0x90 : 0x80, high = b0 == 0xF4 ? 0x8F : 0xBF;
-    return continuation(i + 1, low, high) && continuation(i + 2) && continuation(i + 3) ? 4 : 0;
-  }
-  return 0;
 }
 
 inline constexpr std::size_t column_name_row = std::numeric_limits<std::size_t>::max();

@@ -1,0 +1,98 @@
+#ifndef DNN2BRAIN_IO_DETAIL_BINARY_FILE_HPP
+#define DNN2BRAIN_IO_DETAIL_BINARY_FILE_HPP
+// IWYU pragma: private
+
+// What the .npy and zip code share: error messages that name the function and the file,
+// little-endian fields, and checked reads at an offset.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include <dnn2brain/core/error.hpp>
+
+namespace dnn2brain::io::detail {
+
+/// Where bytes come from, so that every error names the function and the file
+/// ("dnn2brain::read_npy: '/x/y.npy': header field 'descr' ...").
+struct file_origin {
+  const char* function;
+  std::string label;  // "'/x/y.npy'" or "'/x/y.npz' entry 'rdm.npy'"
+
+  /// Throws io_error with the parts of the problem joined (as detail::concat does).
+  template <typename... Parts>
+  [[noreturn]] DNN2BRAIN_COLD void fail(const Parts&... parts) const {
+    dnn2brain::detail::throw_io_error(function, dnn2brain::detail::concat(label, ": ", parts...));
+  }
+};
+
+inline std::string quoted(const std::filesystem::path& path) {
+  std::string out = "'";
+  out += path.string();
+  out += '\'';
+  return out;
+}
+
+/// Up to `limit` bytes of untrusted text for a message, non-printable bytes as \xNN.
+inline std::string printable(std::string_view text, std::size_t limit = 48) {
+  constexpr const char* hex = "0123456789abcdef";
+  std::string out = "'";
+  for (std::size_t i = 0; i < text.size() && i < limit; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  if (text.size() > limit) out += "...";
+  return out + "'";
+}
+
+inline std::uint64_t load_le(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int k = bytes - 1; k >= 0; --k) v = v << 8 | p[k];
+  return v;
+}
+
+inline void store_le(std::string& out, std::uint64_t v, int bytes) {
+  for (int k = 0; k < bytes; ++k) out += static_cast<char>((v >> (8 * k)) & 0xffU);
+}
+
+/// The size of a regular file. \throws io_error if `path` is missing or not a regular file.
+[[nodiscard]] inline std::uint64_t regular_file_size(const std::filesystem::path& path,
+                                                     const file_origin& origin) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error))
+    origin.fail(std::filesystem::exists(path, error) ? "not a regular file" : "no such file");
+  const std::uint64_t size = std::filesystem::file_size(path, error);
+  if (error) origin.fail("cannot determine the file size: ", error.message());
+  return size;
+}
+
+[[nodiscard]] inline std::ifstream open_for_reading(const std::filesystem::path& path,
+                                                    const file_origin& origin) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) origin.fail("cannot open the file for reading");
+  return in;
+}
+
+/// Reads exactly `count` bytes at `offset`; a short read (the file shrank) is an io_error.
+inline void read_at(std::ifstream& in, std::uint64_t offset, void* destination, std::size_t count,
+                    const file_origin& origin) {
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(static_cast<char*>(destination), static_cast<std::streamsize>(count));
+  if (!in)
+    origin.fail("reading ", count, " bytes at offset ", offset,
+                " failed (file shrank or I/O error)");
+}
+
+}  // namespace dnn2brain::io::detail
+
+#endif  // DNN2BRAIN_IO_DETAIL_BINARY_FILE_HPP

@@ -49,6 +49,10 @@ void average_ranks(const Values& values, Ranks&& ranks, std::vector<Eigen::Index
 inline void rank_in_place(Eigen::Ref<Eigen::VectorXd> v, std::vector<Eigen::Index>& order) {
   average_ranks(v, v, order);
 }
+inline void rank_in_place(Eigen::Ref<Eigen::VectorXd> v) {
+  std::vector<Eigen::Index> order;
+  average_ranks(v, v, order);
+}
 
 }  // namespace dnn2brain::detail
 

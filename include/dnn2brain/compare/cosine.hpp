@@ -18,6 +18,14 @@ struct cosine {
   /// Scores raw float or double columns and returns NaN for NaN or Inf input (see pearson).
   static constexpr bool propagates_nan = true;
 
+  /// \brief This measure's convention for pooling subject RDMs (noise_ceiling()): each is scaled to
+  /// unit root mean square, v / √(Σv²/m), before RDMs are averaged (rsatoolbox's pool_rdm). An
+  /// all-zero RDM stays zero. A measure derived from cosine inherits it.
+  static void pool(Eigen::Ref<Eigen::VectorXd> rdm) {
+    const double rms = std::sqrt(rdm.squaredNorm() / static_cast<double>(rdm.size()));
+    if (rms > 0.0) rdm /= rms;
+  }
+
   class prepared {
    public:
     explicit prepared(const Eigen::VectorXd& model) {

@@ -10,6 +10,8 @@
 
 #include <Eigen/Core>
 
+#include <dnn2brain/detail/ranks.hpp>
+
 namespace dnn2brain {
 namespace detail {
 
@@ -128,6 +130,10 @@ namespace measure {
 struct kendall_tau_a {
   static constexpr const char* name = "kendall_tau_a";
 
+  /// This measure's convention for pooling subject RDMs (noise_ceiling()): average ranks, as for
+  /// spearman (rsatoolbox's pool_rdm). A measure derived from kendall_tau_a inherits it.
+  static void pool(Eigen::Ref<Eigen::VectorXd> rdm) { detail::rank_in_place(rdm); }
+
   class prepared {
    public:
     explicit prepared(const Eigen::VectorXd& model) : m_counter(model) {}
@@ -145,6 +151,10 @@ struct kendall_tau_a {
 /// kendalltau, variant 'b'). NaN when either RDM is constant. O(m log m).
 struct kendall_tau_b {
   static constexpr const char* name = "kendall_tau_b";
+
+  /// This measure's convention for pooling subject RDMs (noise_ceiling()): average ranks, as for
+  /// spearman (rsatoolbox's pool_rdm). A measure derived from kendall_tau_b inherits it.
+  static void pool(Eigen::Ref<Eigen::VectorXd> rdm) { detail::rank_in_place(rdm); }
 
   class prepared {
    public:

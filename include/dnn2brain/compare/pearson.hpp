@@ -22,6 +22,15 @@ struct pearson {
   /// checks entries only after a NaN result.
   static constexpr bool propagates_nan = true;
 
+  /// \brief This measure's convention for pooling subject RDMs (noise_ceiling()): each is z-scored,
+  /// (v − v̄)/σ with the population σ, before RDMs are averaged (Nili et al. 2014; rsatoolbox's
+  /// pool_rdm). A constant RDM is only centred. A measure derived from pearson inherits it.
+  static void pool(Eigen::Ref<Eigen::VectorXd> rdm) {
+    rdm.array() -= rdm.mean();
+    const double sd = std::sqrt(rdm.squaredNorm() / static_cast<double>(rdm.size()));
+    if (sd > 0.0) rdm /= sd;
+  }
+
   class prepared {
    public:
     explicit prepared(const Eigen::VectorXd& model) : m_model(model.array() - model.mean()) {

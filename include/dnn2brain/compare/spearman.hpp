@@ -15,6 +15,11 @@ namespace dnn2brain::measure {
 struct spearman {
   static constexpr const char* name = "spearman";
 
+  /// \brief This measure's convention for pooling subject RDMs (noise_ceiling()): each is replaced
+  /// by its average ranks before RDMs are averaged (rsatoolbox's pool_rdm). A measure derived from
+  /// spearman inherits it.
+  static void pool(Eigen::Ref<Eigen::VectorXd> rdm) { detail::rank_in_place(rdm); }
+
   class prepared {
    public:
     explicit prepared(const Eigen::VectorXd& model) : m_pearson(ranked(model, m_ranks, m_order)) {}

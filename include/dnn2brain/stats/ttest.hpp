@@ -9,6 +9,7 @@
 #include <Eigen/Core>
 #include <boost/math/distributions/students_t.hpp>
 
+#include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 
@@ -128,8 +129,7 @@ inline ttest_result make_ttest_result(index_t tests) {
 /// NaN: nan_policy::raise (default) throws naming sample and test; omit leaves NaN samples out of
 /// their test (fewer than 2 left gives NaN); propagate gives NaN for a test with any NaN. Inf is
 /// always an error. \throws invalid_argument for fewer than 2 samples.
-template <typename Derived>
-requires std::floating_point<typename Derived::Scalar>
+template <floating_eigen Derived>
 [[nodiscard]] ttest_result ttest_one_sample(const Eigen::MatrixBase<Derived>& samples,
                                             double null_value = 0.0,
                                             alternative alt = alternative::two_sided,
@@ -187,6 +187,40 @@ template <typename DerivedA, typename DerivedB>
         (va + vb) * (va + vb) /
         (va * va / static_cast<double>(ca.n - 1) + vb * vb / static_cast<double>(cb.n - 1));
     detail::set_t(r, j, ca.mean - cb.mean, std::sqrt(va + vb), dof, alt);
+  }
+  return r;
+}
+
+/// \brief Student's two-sample t-test of two independent groups (a: n₁ × tests, b: n₂ × tests)
+/// assuming equal variances: t = (ā − b̄) / (s_p √(1/n₁ + 1/n₂)) with the pooled variance
+/// s_p² = ((n₁ − 1)s₁² + (n₂ − 1)s₂²) / (n₁ + n₂ − 2) and n₁ + n₂ − 2 degrees of freedom. Matches
+/// scipy.stats.ttest_ind with equal_var=True; ttest_welch() does not assume equal variances.
+/// NaN policies as ttest_one_sample() (under omit, n₁ and n₂ count each test's kept samples; a
+/// group with fewer than 2 left gives NaN). \throws invalid_argument if the test counts differ or a
+/// group has fewer than 2 samples.
+template <floating_eigen DerivedA, floating_eigen DerivedB>
+[[nodiscard]] ttest_result ttest_student(const Eigen::MatrixBase<DerivedA>& a,
+                                         const Eigen::MatrixBase<DerivedB>& b,
+                                         alternative alt = alternative::two_sided,
+                                         nan_policy policy = nan_policy::raise) {
+  detail::check_samples(a.rows(), "ttest_student", "a");
+  detail::check_samples(b.rows(), "ttest_student", "b");
+  if (a.cols() != b.cols())
+    detail::throw_invalid_argument(
+        "ttest_student",
+        detail::concat("expected a and b with the same number of tests (columns), got ", a.cols(),
+                       " and ", b.cols()));
+  ttest_result r = detail::make_ttest_result(a.cols());
+  for (index_t j = 0; j < a.cols(); ++j) {
+    const auto ca = detail::moments_of(a, j, policy, "ttest_student", "a");
+    const auto cb = detail::moments_of(b, j, policy, "ttest_student", "b");
+    const double na = static_cast<double>(ca.n), nb = static_cast<double>(cb.n);
+    const double dof = na + nb - 2.0;
+    // scipy's arithmetic: the pooled variance, then its scaling by 1/n₁ + 1/n₂.
+    const double pooled = ((na - 1.0) * ca.variance + (nb - 1.0) * cb.variance) / dof;
+    detail::set_t(r, j, ca.mean - cb.mean, std::sqrt(pooled * (1.0 / na + 1.0 / nb)), dof, alt);
+    if (ca.n < 2 || cb.n < 2)
+      r.statistic[j] = r.p_value[j] = std::numeric_limits<double>::quiet_NaN();
   }
   return r;
 }

@@ -22,7 +22,9 @@ class precision_whitening {
   template <typename Derived>
   precision_whitening(const Eigen::MatrixBase<Derived>& precision, const char* function)
       : m_function(function) {
-    const auto& lambda = precision.template cast<double>();  // no copy of a double precision
+    // Read in place when already a double matrix, else evaluated once (reading an expression's
+    // coefficients one by one could cost a matrix product each).
+    const Eigen::Ref<const Eigen::MatrixXd> lambda(precision.template cast<double>());
     if (lambda.rows() != lambda.cols() || lambda.rows() == 0)
       throw_invalid_argument(function, concat("expected a non-empty square precision matrix, got ",
                                               lambda.rows(), " x ", lambda.cols()));

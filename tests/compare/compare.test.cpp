@@ -238,3 +238,39 @@ TEST_CASE("comparison rejects mismatched and infinite input", "[compare][errors]
         "dnn2brain::compare_vectors: expected finite RDM entries, got inf in the target at "
         "entry 3 (conditions 0, 4)");
 }
+
+namespace {
+
+// A measure with a parameter: Pearson's r of the model raised to a power, by prepare().
+struct powered_pearson {
+  static constexpr const char* name = "powered pearson";
+  double power = 1.0;
+  [[nodiscard]] measure::pearson::prepared prepare(const Eigen::VectorXd& model) const {
+    return measure::pearson::prepared(model.array().pow(power).matrix());
+  }
+};
+static_assert(dnn2brain::rdm_measure<powered_pearson>);
+
+}  // namespace
+
+TEST_CASE("a measure object with parameters is used, not rebuilt", "[compare][measure]") {
+  const index_t m = 45;
+  const Eigen::VectorXd model = dnn2brain::test::gaussian(m, 1, 21).cwiseAbs();
+  const Eigen::MatrixXd targets = dnn2brain::test::gaussian(m, 5, 22);
+  const powered_pearson cubed{.power = 3.0};
+  const Eigen::VectorXd expected = dnn2brain::compare_columns(
+      model.array().pow(3.0).matrix().eval(), targets, measure::pearson{});
+  CHECK(dnn2brain::compare_columns(model, targets, cubed) == expected);
+  CHECK(dnn2brain::compare_vectors(model, targets.col(2), cubed) == expected[2]);
+  const dnn2brain::rdm<double> a(model), b(targets.col(4).eval());
+  CHECK(dnn2brain::compare(a, b, cubed) == expected[4]);
+  // Under nan_policy::omit the object is used for the kept pairs too.
+  Eigen::MatrixXd holey = targets;
+  holey(3, 1) = std::numeric_limits<double>::quiet_NaN();
+  Eigen::VectorXd kept_model(m - 1), kept_target(m - 1);
+  kept_model << model.head(3), model.tail(m - 4);
+  kept_target << targets.col(1).head(3), targets.col(1).tail(m - 4);
+  CHECK(dnn2brain::compare_columns(model, holey, cubed, nan_policy::omit)[1] ==
+        Approx(dnn2brain::compare_vectors(kept_model.array().pow(3.0).matrix().eval(), kept_target))
+            .epsilon(1e-14));
+}

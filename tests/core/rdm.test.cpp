@@ -2,10 +2,13 @@
 #include <dnn2brain/core/rdm_stack.hpp>
 
 #include <span>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xtensor.hpp>
 
 using dnn2brain::index_t;
 
@@ -125,4 +128,24 @@ TEST_CASE("rdm keeps degenerate conditions sorted, unique and in range", "[core]
   r.values().setConstant(2.0);
   REQUIRE(r(0, 5) == 2.0);
   REQUIRE(r.pairs() == 15);
+}
+
+TEST_CASE("rdm_stack from xtensor arrays: numpy's (subjects, pairs) rows",
+          "[core][rdm_stack][xtensor]") {
+  xt::xtensor<double, 2> rows = xt::zeros<double>({4, 10});
+  for (std::size_t s = 0; s < 4; ++s)
+    for (std::size_t k = 0; k < 10; ++k) rows(s, k) = double(10 * s + k);
+  const auto stack = dnn2brain::rdm_stack<double>::from_rows(rows, 5);
+  REQUIRE(stack.size() == 4);
+  CHECK(stack.column(2)[3] == 23.0);
+  const auto same =
+      dnn2brain::rdm_stack<float>::from_columns(xt::xtensor<double, 2>(xt::transpose(rows)), 5);
+  CHECK(same.values() == stack.values().cast<float>());
+  REQUIRE_THROWS_WITH(dnn2brain::rdm_stack<double>::from_columns(rows, 5),
+                      Catch::Contains("use rdm_stack::from_rows"));
+}
+
+TEST_CASE("io_error is reachable where the readers live", "[core][errors]") {
+  STATIC_REQUIRE(std::is_same_v<dnn2brain::io::io_error, dnn2brain::io_error>);
+  STATIC_REQUIRE(std::is_base_of_v<std::runtime_error, dnn2brain::io_error>);
 }

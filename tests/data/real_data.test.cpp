@@ -285,7 +285,7 @@ TEST_CASE("The MNI 2 mm mask's radius-2 neighbour table matches a convolution co
   const dnn2brain::brain_mask mask(image.data, image.geometry);
   const auto& voxels =
       dnn2brain::test::reference("mni_voxels", DNN2BRAIN_SEARCHLIGHT_REFERENCE_FILE);
-  REQUIRE(mask.size() == std::size_t(voxels(0, 0)));
+  REQUIRE(mask.size() == dnn2brain::index_t(voxels(0, 0)));
   const auto table = dnn2brain::make_neighbor_table(mask, dnn2brain::neighborhood::sphere{2.0});
   REQUIRE(table.size() == mask.size());
   // Histogram of member counts: scipy.ndimage.convolve of the mask with the r = 2 ball.

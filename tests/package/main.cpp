@@ -29,7 +29,7 @@ int main() {
   const auto read = dnn2brain::io::read_nifti_volume<std::uint8_t>(path);
   std::filesystem::remove(path);
   const dnn2brain::brain_mask brain(read.data, read.geometry);
-  std::printf("consumer: mask of %zu voxel(s)\n", brain.size());
+  std::printf("consumer: mask of %lld voxel(s)\n", static_cast<long long>(brain.size()));
   if (brain.size() != 1) return 1;
 #endif
   return r(0, 1) == 2.0 ? 0 : 1;

@@ -1,8 +1,11 @@
 #include <dnn2brain/rdm/squareform.hpp>
 
 #include <limits>
+#include <vector>
 
 #include <catch2/catch.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
 
 #include "support/test_helpers.hpp"
 
@@ -66,4 +69,36 @@ TEST_CASE("from_square names the entry that breaks symmetry, the diagonal or fin
   REQUIRE(dnn2brain::from_square(almost)(0, 1) == 1.0);
   REQUIRE_THROWS_AS(dnn2brain::from_square(almost, {.tolerance = 0.0}),
                     dnn2brain::invalid_argument);
+}
+
+TEST_CASE("from_squares stacks the square RDMs of a (count, n, n) array, checking each",
+          "[rdm][squareform][xtensor]") {
+  // Three random RDMs of 6 conditions as numpy would hold them: (subjects, n, n), row-major.
+  xt::xtensor<double, 3> squares = xt::zeros<double>({3, 6, 6});
+  std::vector<dnn2brain::rdm<double>> expected;
+  for (int k = 0; k < 3; ++k) {
+    const dnn2brain::rdm<double> r(Eigen::VectorXd::Random(15).cwiseAbs().eval());
+    const Eigen::MatrixXd square = dnn2brain::to_square(r);
+    for (int i = 0; i < 6; ++i)
+      for (int j = 0; j < 6; ++j) squares(k, i, j) = square(i, j);
+    expected.push_back(r);
+  }
+  const auto stack = dnn2brain::from_squares(squares);
+  REQUIRE(stack.conditions() == 6);
+  REQUIRE(stack.size() == 3);
+  for (int k = 0; k < 3; ++k) CHECK(stack.get(k).values() == expected[std::size_t(k)].values());
+  // One square as a 2-D array, and a lazy view of the 3-D one.
+  const xt::xtensor<double, 2> one = xt::view(squares, 1, xt::all(), xt::all());
+  CHECK(dnn2brain::from_square(one).values() == expected[1].values());
+  CHECK(dnn2brain::from_square(xt::view(squares, 2, xt::all(), xt::all())).values() ==
+        expected[2].values());
+
+  squares(2, 4, 1) += 0.5;
+  REQUIRE_THROWS_WITH(dnn2brain::from_squares(squares),
+                      Catch::StartsWith("dnn2brain::from_squares: expected a symmetric matrix") &&
+                          Catch::EndsWith(" of RDM 2"));
+  const xt::xtensor<double, 3> not_square = xt::zeros<double>({2, 4, 5});
+  REQUIRE_THROWS_WITH(dnn2brain::from_squares(not_square),
+                      "dnn2brain::from_squares: expected an array of shape (count, n, n) with "
+                      "count >= 1 and n >= 2, got 3 dimension(s) of shape (2, 4, 5)");
 }

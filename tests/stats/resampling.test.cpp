@@ -7,6 +7,7 @@
 #include <dnn2brain/stats/paper.hpp>
 #include <dnn2brain/stats/permutation.hpp>
 #include <dnn2brain/stats/random.hpp>
+#include <dnn2brain/stats/ttest.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
 
 #include "support/test_helpers.hpp"
 
@@ -310,4 +313,80 @@ TEST_CASE("a resample too small to fit gives NaN, not an error", "[stats][bootst
   CHECK(undefined < 200);
   CHECK(std::isnan(r.standard_error(0, 0)));
   CHECK(std::isfinite(r.estimate(0, 0)));
+}
+
+namespace {
+// A measure with a parameter: Pearson's r of the model raised to a power.
+struct powered_pearson {
+  static constexpr const char* name = "powered pearson";
+  double power = 1.0;
+  [[nodiscard]] dnn2brain::measure::pearson::prepared prepare(const Eigen::VectorXd& model) const {
+    return dnn2brain::measure::pearson::prepared(model.array().pow(power).matrix());
+  }
+};
+}  // namespace
+
+TEST_CASE("a correlation statistic keeps its measure object through gathered copies",
+          "[stats][measure]") {
+  std::mt19937_64 engine(41);
+  const index_t n = 10, m = dnn2brain::condensed_size(n);
+  const Eigen::MatrixXd models = normal_matrix(m, 2, engine).cwiseAbs();
+  const Eigen::MatrixXd targets = normal_matrix(m, 3, engine);
+  const dnn2brain::correlation_statistic statistic(models, powered_pearson{.power = 2.0});
+  const dnn2brain::correlation_statistic squared(models.array().square().matrix().eval());
+  CHECK(statistic(targets) == squared(targets));
+  std::vector<index_t> reversed(static_cast<std::size_t>(m));
+  for (index_t k = 0; k < m; ++k) reversed[std::size_t(k)] = m - 1 - k;
+  const Eigen::MatrixXd flipped = targets.colwise().reverse();
+  CHECK(statistic.gathered(reversed)(flipped) == squared.gathered(reversed)(flipped));
+  CHECK(statistic.gathered_each(std::vector<std::vector<index_t>>{reversed, reversed})
+            .measure()
+            .power == 2.0);
+}
+
+namespace {
+// A row-major xtensor copy of a matrix, as a reader would return it: shape (rows, cols).
+xt::xtensor<double, 2> as_array(const Eigen::MatrixXd& m) {
+  xt::xtensor<double, 2> a = xt::zeros<double>({std::size_t(m.rows()), std::size_t(m.cols())});
+  for (index_t i = 0; i < m.rows(); ++i)
+    for (index_t j = 0; j < m.cols(); ++j) a(std::size_t(i), std::size_t(j)) = m(i, j);
+  return a;
+}
+}  // namespace
+
+TEST_CASE("xtensor arrays give what the same Eigen matrices give", "[stats][xtensor]") {
+  std::mt19937_64 engine(43);
+  const index_t n = 9, m = dnn2brain::condensed_size(n);
+  const Eigen::MatrixXd x = normal_matrix(m, 2, engine), y = normal_matrix(m, 4, engine);
+  const auto xa = as_array(x), ya = as_array(y);
+  const dnn2brain::design design(x);
+  CHECK(dnn2brain::design(xa).basis() == design.basis());
+  const dnn2brain::design_set<double> set(design);
+  CHECK(dnn2brain::fit(set, ya).adjusted_r_squared == dnn2brain::fit(set, y).adjusted_r_squared);
+  CHECK(dnn2brain::fit(design, ya).r_squared == dnn2brain::fit(design, y).r_squared);
+  const xt::xtensor<double, 1> model = xt::view(xa, xt::all(), 0);
+  CHECK(dnn2brain::compare_columns(model, ya, dnn2brain::measure::spearman{}) ==
+        dnn2brain::compare_columns(x.col(0), y, dnn2brain::measure::spearman{}));
+  CHECK(dnn2brain::compare_vectors(model, model) == Approx(1.0).epsilon(1e-15));
+  const dnn2brain::permutation_options options{.permutations = 30, .seed = 2};
+  CHECK(dnn2brain::permutation_test(set, ya, options).p_value ==
+        dnn2brain::permutation_test(set, y, options).p_value);
+  const dnn2brain::correlation_statistic from_array(xa);
+  CHECK(from_array(y) == dnn2brain::correlation_statistic(x)(y));
+  // Scores of 12 subjects × 3 models: t-tests, the standard error, the subject bootstrap.
+  const Eigen::MatrixXd scores = normal_matrix(12, 3, engine),
+                        others = normal_matrix(12, 3, engine);
+  const auto sa = as_array(scores), oa = as_array(others);
+  CHECK(dnn2brain::ttest_one_sample(sa).p_value == dnn2brain::ttest_one_sample(scores).p_value);
+  CHECK(dnn2brain::ttest_paired(sa, oa).statistic ==
+        dnn2brain::ttest_paired(scores, others).statistic);
+  CHECK(dnn2brain::ttest_welch(sa, oa).p_value == dnn2brain::ttest_welch(scores, others).p_value);
+  CHECK(dnn2brain::ttest_student(sa, oa).p_value ==
+        dnn2brain::ttest_student(scores, others).p_value);
+  CHECK(dnn2brain::sem(sa) == dnn2brain::sem(scores));
+  CHECK(dnn2brain::bootstrap_subjects(sa, {.samples = 50}).standard_error ==
+        dnn2brain::bootstrap_subjects(scores, {.samples = 50}).standard_error);
+  const xt::xtensor<double, 3> cube = xt::zeros<double>({2, 3, 4});
+  CHECK_THROWS_WITH(dnn2brain::fit(set, cube),
+                    "dnn2brain::fit: expected a 1-D or 2-D array, got 3 dimension(s)");
 }

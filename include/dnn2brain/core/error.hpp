@@ -24,6 +24,12 @@ class io_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+namespace io {
+/// The readers and writers live in dnn2brain::io; their exception is dnn2brain::io_error, also
+/// reachable under this name.
+using dnn2brain::io_error;
+}  // namespace io
+
 /// Outcome of a numerically delicate computation. Returned in results, never thrown
 /// (the pattern of Eigen's ComputationInfo and Spectra's CompInfo).
 enum class status {

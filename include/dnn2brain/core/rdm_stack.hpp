@@ -11,6 +11,7 @@
 #include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
 
 namespace dnn2brain {
@@ -85,6 +86,22 @@ class rdm_stack {
     stack.m_conditions = conditions;
     stack.m_values = values.transpose().template cast<Scalar>();
     return stack;
+  }
+
+  /// from_columns() of an xtensor array of shape (pairs, count).
+  template <floating_xexpression E>
+  [[nodiscard]] static rdm_stack from_columns(const xt::xexpression<E>& values,
+                                              index_t conditions) {
+    const xtensor_matrix<typename E::value_type> view(values, "rdm_stack::from_columns");
+    return from_columns(view.matrix(), conditions);
+  }
+
+  /// from_rows() of an xtensor array of shape (count, pairs): numpy's (subjects, pairs) array as
+  /// io::read_npy returns it. Square RDMs of shape (count, n, n) go through from_squares().
+  template <floating_xexpression E>
+  [[nodiscard]] static rdm_stack from_rows(const xt::xexpression<E>& values, index_t conditions) {
+    const xtensor_matrix<typename E::value_type> view(values, "rdm_stack::from_rows");
+    return from_rows(view.matrix(), conditions);
   }
 
   [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }

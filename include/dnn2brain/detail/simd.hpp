@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -37,6 +38,14 @@ inline constexpr std::size_t simd_bytes = 32;
 inline constexpr std::size_t simd_bytes = 16;
 #define DNN2BRAIN_SIMD_NAMESPACE simd16
 #endif
+
+/// A vector whose data is aligned as Eigen's packets want it (EIGEN_MAX_ALIGN_BYTES). Kernels
+/// that hand a buffer to Eigen's vectorised functions (sqrt, inverse) use it: on an unaligned
+/// buffer Eigen peels scalar entries until the first aligned one, so which entries take the packet
+/// path (with fast math, an approximate square root) would depend on where malloc put the buffer,
+/// and results would change from run to run.
+template <typename T>
+using aligned_vector = std::vector<T, Eigen::aligned_allocator<T>>;
 
 /// x rounded up to a multiple of `multiple`.
 [[nodiscard]] constexpr Eigen::Index round_up(Eigen::Index x, Eigen::Index multiple) noexcept {

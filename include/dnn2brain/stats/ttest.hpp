@@ -12,6 +12,7 @@
 #include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 
 namespace dnn2brain {
 
@@ -148,7 +149,7 @@ template <floating_eigen Derived>
 /// \brief Paired t-test of a − b, column by column (e.g. two models' scores of the same
 /// subjects): the one-sample test of the differences. Matches scipy.stats.ttest_rel.
 /// \throws invalid_argument if the shapes differ.
-template <typename DerivedA, typename DerivedB>
+template <floating_eigen DerivedA, floating_eigen DerivedB>
 [[nodiscard]] ttest_result ttest_paired(const Eigen::MatrixBase<DerivedA>& a,
                                         const Eigen::MatrixBase<DerivedB>& b,
                                         alternative alt = alternative::two_sided,
@@ -165,7 +166,7 @@ template <typename DerivedA, typename DerivedB>
 /// variances, Welch–Satterthwaite degrees of freedom. Matches scipy.stats.ttest_ind with
 /// equal_var=False. \throws invalid_argument if the test counts differ or a group has fewer than
 /// 2 samples.
-template <typename DerivedA, typename DerivedB>
+template <floating_eigen DerivedA, floating_eigen DerivedB>
 [[nodiscard]] ttest_result ttest_welch(const Eigen::MatrixBase<DerivedA>& a,
                                        const Eigen::MatrixBase<DerivedB>& b,
                                        alternative alt = alternative::two_sided,
@@ -226,7 +227,7 @@ template <floating_eigen DerivedA, floating_eigen DerivedB>
 }
 
 /// Standard error of the mean of every column (samples × tests), n − 1 in the variance.
-template <typename Derived>
+template <floating_eigen Derived>
 [[nodiscard]] Eigen::VectorXd sem(const Eigen::MatrixBase<Derived>& samples,
                                   nan_policy policy = nan_policy::raise) {
   detail::check_samples(samples.rows(), "sem", "samples");
@@ -236,6 +237,51 @@ template <typename Derived>
     out[j] = std::sqrt(c.variance / static_cast<double>(c.n));
   }
   return out;
+}
+
+// xtensor arrays of shape (samples, tests) (1-D: one test), as the Eigen forms above.
+
+template <floating_xexpression E>
+[[nodiscard]] ttest_result ttest_one_sample(const xt::xexpression<E>& samples,
+                                            double null_value = 0.0,
+                                            alternative alt = alternative::two_sided,
+                                            nan_policy policy = nan_policy::raise) {
+  const xtensor_matrix<typename E::value_type> x(samples, "ttest_one_sample");
+  return ttest_one_sample(x.matrix(), null_value, alt, policy);
+}
+
+template <floating_xexpression A, floating_xexpression B>
+[[nodiscard]] ttest_result ttest_paired(const xt::xexpression<A>& a, const xt::xexpression<B>& b,
+                                        alternative alt = alternative::two_sided,
+                                        nan_policy policy = nan_policy::raise) {
+  const xtensor_matrix<typename A::value_type> x(a, "ttest_paired");
+  const xtensor_matrix<typename B::value_type> y(b, "ttest_paired");
+  return ttest_paired(x.matrix(), y.matrix(), alt, policy);
+}
+
+template <floating_xexpression A, floating_xexpression B>
+[[nodiscard]] ttest_result ttest_welch(const xt::xexpression<A>& a, const xt::xexpression<B>& b,
+                                       alternative alt = alternative::two_sided,
+                                       nan_policy policy = nan_policy::raise) {
+  const xtensor_matrix<typename A::value_type> x(a, "ttest_welch");
+  const xtensor_matrix<typename B::value_type> y(b, "ttest_welch");
+  return ttest_welch(x.matrix(), y.matrix(), alt, policy);
+}
+
+template <floating_xexpression A, floating_xexpression B>
+[[nodiscard]] ttest_result ttest_student(const xt::xexpression<A>& a, const xt::xexpression<B>& b,
+                                         alternative alt = alternative::two_sided,
+                                         nan_policy policy = nan_policy::raise) {
+  const xtensor_matrix<typename A::value_type> x(a, "ttest_student");
+  const xtensor_matrix<typename B::value_type> y(b, "ttest_student");
+  return ttest_student(x.matrix(), y.matrix(), alt, policy);
+}
+
+template <floating_xexpression E>
+[[nodiscard]] Eigen::VectorXd sem(const xt::xexpression<E>& samples,
+                                  nan_policy policy = nan_policy::raise) {
+  const xtensor_matrix<typename E::value_type> x(samples, "sem");
+  return sem(x.matrix(), policy);
 }
 
 }  // namespace dnn2brain

@@ -80,13 +80,10 @@ class searchlight_kernel {
   // A short copy inlined as whole vectors and a scalar tail: for the ~50-entry runs here a
   // library memmove call costs more than the copy.
   static void copy_run(const Scalar* from, Eigen::Index count, Scalar* to) noexcept {
-    constexpr Eigen::Index lanes = simd_lanes<Scalar>;
     Eigen::Index j = 0;
 #if DNN2BRAIN_VECTOR_EXTENSIONS
-    for (; j + lanes <= count; j += lanes) {
-      const simd_vector<Scalar> v = simd_load(from + j);
-      std::memcpy(to + j, &v, sizeof(v));
-    }
+    constexpr Eigen::Index lanes = simd_lanes<Scalar>;
+    for (; j + lanes <= count; j += lanes) simd_store(to + j, simd_load(from + j));
 #endif
     for (; j < count; ++j) to[j] = from[j];
   }
@@ -283,7 +280,8 @@ class searchlight_kernel {
   Eigen::Index m_n;
   metric::gram_recipe m_recipe;
   Eigen::Index m_ld = 0, m_rows = 0;
-  std::vector<Scalar> m_z, m_mean, m_diag, m_scale, m_low, m_high, m_gram;
+  // Aligned: Eigen's vectorised sqrt runs on m_scale and on rows of m_gram (see aligned_vector).
+  aligned_vector<Scalar> m_z, m_mean, m_diag, m_scale, m_low, m_high, m_gram;
 };
 }  // namespace DNN2BRAIN_SIMD_NAMESPACE
 

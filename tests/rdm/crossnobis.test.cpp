@@ -195,8 +195,8 @@ TEST_CASE("crossnobis needs at least two runs of equal shape", "[rdm][crossnobis
   with_nan[1](2, 1) = std::nan("");
   REQUIRE_THROWS_WITH(
       dnn2brain::compute_crossnobis_rdm(with_nan),
-      "dnn2brain::compute_crossnobis_rdm: expected finite activations, got nan in run 1 "
-      "at condition 2, feature 1");
+      "dnn2brain::compute_crossnobis_rdm: expected finite activations, got nan at condition 2, "
+      "feature 1 of run 1");
   const xt::xtensor<double, 2> flat = xt::zeros<double>({4, 3});
   REQUIRE_THROWS_WITH(dnn2brain::compute_crossnobis_rdm(flat),
                       "dnn2brain::compute_crossnobis_rdm: expected a runs x conditions x features "

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/LU>
+#include <Eigen/SVD>
 #include <catch2/catch.hpp>
 
 #include "support/reference_data.hpp"
@@ -369,4 +371,28 @@ TEST_CASE("bad input to designs and fits gives clear errors", "[regression][erro
   CHECK_THROWS_WITH(design_set<double>(std::vector<design>{}), Contains("got none"));
   CHECK_THROWS_WITH(design_set<double>(std::vector<design>{d, design(gaussian(12, 1, 4))}),
                     Contains("expected designs over 10 pairs, got 12 pairs in design 1"));
+}
+
+TEST_CASE("a saturated design gives its coefficients; its adjusted R² is undefined",
+          "[regression][design]") {
+  // m = p + 1 pairs: the intercept and p predictors interpolate every target exactly.
+  const Eigen::MatrixXd x = gaussian(4, 3, 81);
+  const Eigen::MatrixXd y = gaussian(4, 5, 82);
+  const design saturated(x);
+  CHECK(saturated.residual_dof() == 0);
+  const auto r = fit(saturated, y, {.coefficients = true});
+  // Oracle: the square system [1 X] β = y, solved directly.
+  Eigen::MatrixXd full(4, 4);
+  full << Eigen::VectorXd::Ones(4), x;
+  const Eigen::MatrixXd exact = full.fullPivLu().solve(y);
+  // Error model: cond([1 X]) · ε relative to ‖β‖, a few hundred ε for a random 4 × 4 system.
+  const double condition =
+      full.jacobiSvd().singularValues()(0) / full.jacobiSvd().singularValues()(3);
+  const double tolerance = 16.0 * condition * std::numeric_limits<double>::epsilon();
+  INFO("worst deviation " << max_abs_diff(r.coefficients[0], exact) << ", tolerance "
+                          << tolerance * exact.cwiseAbs().maxCoeff());
+  CHECK(max_abs_diff(r.coefficients[0], exact) <= tolerance * exact.cwiseAbs().maxCoeff());
+  CHECK((r.r_squared.array() - 1.0).abs().maxCoeff() < 1e-12);
+  CHECK(r.adjusted_r_squared.array().isNaN().all());
+  CHECK(std::isnan(saturated.adjust(0.5)));
 }

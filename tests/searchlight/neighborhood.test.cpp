@@ -10,6 +10,7 @@
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -348,6 +349,22 @@ TEST_CASE("Painting voxel searchlights puts values at their centers", "[searchli
   CHECK(painted == mask.size());
   CHECK_THROWS_WITH(dnn2brain::paint(mask, table, Eigen::VectorXf(3)),
                     Catch::Contains("one value per searchlight"));
+  // The same maps as an xtensor array of shape (maps, searchlights), and one map as a 1-D array.
+  xt::xtensor<float, 2> array = xt::zeros<float>({std::size_t(2), std::size_t(table.size())});
+  for (index_t c = 0; c < values.cols(); ++c)
+    for (index_t d = 0; d < 2; ++d) array(std::size_t(d), std::size_t(c)) = values(d, c);
+  // Bit for bit, NaN outside the mask included.
+  const auto same = [](const xt::xarray<float>& a, const xt::xarray<float>& b) {
+    if (a.shape() != b.shape()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (!(a.data()[i] == b.data()[i] || (std::isnan(a.data()[i]) && std::isnan(b.data()[i]))))
+        return false;
+    return true;
+  };
+  CHECK(same(dnn2brain::paint(mask, table, array), volume));
+  const xt::xtensor<float, 1> first = xt::view(array, 0, xt::all());
+  const Eigen::RowVectorXf first_row = values.row(0);
+  CHECK(same(dnn2brain::paint(mask, table, first), dnn2brain::paint(mask, table, first_row)));
 }
 
 TEST_CASE("Neighborhoods reject bad parameters", "[searchlight]") {

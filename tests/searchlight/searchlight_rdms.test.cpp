@@ -101,7 +101,7 @@ TEST_CASE("Searchlight RDMs equal the builder's RDMs of each searchlight", "[sea
   SECTION("correlation, double") {
     check_against_builder<double>(dnn2brain::metric::correlation{}, 1);
   }
-  SECTION("correlation with centerd features") {
+  SECTION("correlation with centered features") {
     check_against_builder<float>(dnn2brain::metric::correlation{true}, 1);
   }
   SECTION("cosine") {
@@ -113,6 +113,13 @@ TEST_CASE("Searchlight RDMs equal the builder's RDMs of each searchlight", "[sea
   }
   SECTION("squared euclidean") {
     check_against_builder<float>(dnn2brain::metric::sq_euclidean{}, 200);
+  }
+  // rsatoolbox's per-feature distances: divided by each searchlight's voxel count.
+  SECTION("squared euclidean per feature") {
+    check_against_builder<float>(dnn2brain::metric::sq_euclidean{.per_feature = true}, 200);
+  }
+  SECTION("euclidean per feature") {
+    check_against_builder<double>(dnn2brain::metric::euclidean{.per_feature = true}, 200);
   }
 }
 

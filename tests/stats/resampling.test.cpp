@@ -386,7 +386,36 @@ TEST_CASE("xtensor arrays give what the same Eigen matrices give", "[stats][xten
   CHECK(dnn2brain::sem(sa) == dnn2brain::sem(scores));
   CHECK(dnn2brain::bootstrap_subjects(sa, {.samples = 50}).standard_error ==
         dnn2brain::bootstrap_subjects(scores, {.samples = 50}).standard_error);
+  const dnn2brain::regression_statistic<double> statistic(set);
+  CHECK(dnn2brain::bootstrap_conditions(statistic, ya, {.samples = 20}).standard_error ==
+        dnn2brain::bootstrap_conditions(statistic, y, {.samples = 20}).standard_error);
+  CHECK(dnn2brain::rank_transform(model) == dnn2brain::rank_transform(x.col(0)));
+  const xt::xtensor<double, 2> covariate = xt::view(xa, xt::all(), xt::range(1, 2));
+  CHECK(dnn2brain::partial_correlation_columns(model, ya, covariate) ==
+        dnn2brain::partial_correlation_columns(x.col(0), y, x.col(1)));
   const xt::xtensor<double, 3> cube = xt::zeros<double>({2, 3, 4});
   CHECK_THROWS_WITH(dnn2brain::fit(set, cube),
                     "dnn2brain::fit: expected a 1-D or 2-D array, got 3 dimension(s)");
+}
+
+TEST_CASE("the paper's noise ceiling: Spearman against the raw mean of the others' RDMs",
+          "[stats][paper][noise_ceiling]") {
+  std::mt19937_64 engine(44);
+  const index_t n = 12, m = dnn2brain::condensed_size(n), subjects = 5;
+  const Eigen::VectorXd truth = normal_matrix(m, 1, engine);
+  Eigen::MatrixXd rdms = normal_matrix(m, subjects, engine);
+  for (index_t s = 0; s < subjects; ++s) rdms.col(s) += truth * double(s + 1);  // unequal scales
+  const auto stack = dnn2brain::rdm_stack<double>::from_columns(rdms, n);
+  const auto ceiling = dnn2brain::noise_ceiling(stack, dnn2brain::measure::spearman{},
+                                                dnn2brain::paper::noise_ceiling_options());
+  double lower = 0.0, upper = 0.0;
+  const Eigen::VectorXd all = rdms.rowwise().mean();
+  for (index_t s = 0; s < subjects; ++s) {
+    const Eigen::VectorXd others = (rdms.rowwise().sum() - rdms.col(s)) / double(subjects - 1);
+    lower += dnn2brain::compare_vectors(rdms.col(s), others, dnn2brain::measure::spearman{});
+    upper += dnn2brain::compare_vectors(rdms.col(s), all, dnn2brain::measure::spearman{});
+  }
+  CHECK(ceiling.lower == Approx(lower / double(subjects)).epsilon(1e-14));
+  CHECK(ceiling.upper == Approx(upper / double(subjects)).epsilon(1e-14));
+  CHECK(dnn2brain::paper::noise_ceiling_threshold == 0.033);
 }

@@ -38,6 +38,18 @@ int main() try {
   s += dnn2brain::noise_ceiling(dnn2brain::rdm_stack<float>::from_columns(targets, 6),
                                 dnn2brain::measure::spearman{})
            .lower;
+  // The resampling front ends, their results' accessors, and the RDM and xtensor adapters.
+  const auto target_stack = dnn2brain::rdm_stack<float>::from_columns(targets, 6);
+  auto chunked = dnn2brain::permutation_test(models, target_stack, {.permutations = 9});
+  chunked.append(dnn2brain::permutation_test(models, target_stack.get(0), {.permutations = 9}));
+  s += chunked.p_difference(0, 0).sum();
+  const auto boot = dnn2brain::bootstrap_conditions(models, targets, {.samples = 9});
+  s += boot.difference(0, 0).standard_error.sum() + boot.sample(0).sum();
+  s += dnn2brain::subsample_conditions(models, target_stack, 5, {.samples = 3}).estimate.sum();
+  const xt::xtensor<double, 3> squares = xt::zeros<double>({2, 4, 4});
+  s += dnn2brain::from_squares(squares).values().sum();
+  s += dnn2brain::rank_transform(a).values().sum();
+  s += dnn2brain::partial_correlation(b, a, stack, dnn2brain::measure::spearman{});
   return (s > -100 && d.pairs() == 15 && e.pairs() == 3) ? 0 : 1;
 } catch (const std::exception&) {
   return 2;

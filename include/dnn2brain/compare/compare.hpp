@@ -107,7 +107,7 @@ double compare_omitting(const Measure& measure, const Eigen::VectorXd& a, const 
   if (kept < 2) return std::numeric_limits<double>::quiet_NaN();
   a_kept.conservativeResize(kept);
   b_kept.conservativeResize(kept);
-  return prepare(measure, a_kept)(b_kept);
+  return detail::prepare(measure, a_kept)(b_kept);
 }
 
 }  // namespace detail
@@ -129,7 +129,7 @@ Eigen::VectorXd compare_columns(const Eigen::MatrixBase<Model>& model,
   const bool model_nan = check_entries(a, policy, "model", -1, function);
   using prepared = prepared_t<Measure>;
   std::optional<prepared> shared;
-  if (!model_nan) shared.emplace(prepare(measure, a));
+  if (!model_nan) shared.emplace(detail::prepare(measure, a));
 
   const Eigen::Index count = targets.cols();
   Eigen::VectorXd scores(count);

@@ -19,6 +19,7 @@
 #include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
 #include <dnn2brain/detail/parallel.hpp>
@@ -190,6 +191,21 @@ template <partial_measure Measure = measure::pearson, floating_eigen Model, floa
   return detail::partial_columns(model, targets, covariates,
                                  std::derived_from<Measure, measure::spearman>, policy,
                                  "partial_correlation_columns");
+}
+
+/// partial_correlation_columns() of xtensor arrays: a 1-D model of m entries, targets of shape
+/// (m, T) and covariates of shape (m, k).
+template <partial_measure Measure = measure::pearson, floating_xexpression Model,
+          floating_xexpression Targets, floating_xexpression Covariates>
+[[nodiscard]] Eigen::VectorXd partial_correlation_columns(
+    const xt::xexpression<Model>& model, const xt::xexpression<Targets>& targets,
+    const xt::xexpression<Covariates>& covariates, const Measure& measure = {},
+    nan_policy policy = nan_policy::raise) {
+  constexpr const char* function = "partial_correlation_columns";
+  const xtensor_matrix<typename Model::value_type> a(model, function);
+  const xtensor_matrix<typename Targets::value_type> b(targets, function);
+  const xtensor_matrix<typename Covariates::value_type> c(covariates, function);
+  return partial_correlation_columns(a.matrix(), b.matrix(), c.matrix(), measure, policy);
 }
 
 /// \brief Partial correlation of a model RDM with every RDM of a stack, controlling for the

@@ -36,6 +36,9 @@ class xtensor_view {
 
   template <typename E>
   explicit xtensor_view(const xt::xexpression<E>& expression, const char* function) {
+    static_assert(std::is_same_v<typename E::value_type, T>,
+                  "dnn2brain::xtensor_patterns/xtensor_matrix: the view's scalar type must be the "
+                  "array's value_type");
     const E& e = expression.derived_cast();
     const std::size_t dims = e.dimension();
     if constexpr (Axes == xtensor_axes::patterns) {

@@ -48,13 +48,13 @@ class rdm_stack {
   /// \brief Stacks RDMs that share a condition count: any range of rdm<S> (a vector, a span,
   /// an array), in order; the scalar type follows the RDMs' unless given.
   /// \throws invalid_argument if none come or their condition counts differ.
-  template <std::ranges::input_range Range>
+  template <std::ranges::forward_range Range>
   requires detail::is_rdm<std::ranges::range_value_t<Range>>
   explicit rdm_stack(const Range& rdms) {
     const auto count = static_cast<index_t>(std::ranges::distance(rdms));
     if (count == 0)
       detail::throw_invalid_argument("rdm_stack", "expected at least one RDM, got none");
-    m_conditions = std::ranges::begin(rdms)->conditions();
+    m_conditions = (*std::ranges::begin(rdms)).conditions();
     m_values.resize(condensed_size(m_conditions), count);
     index_t k = 0;
     for (const auto& r : rdms) set(k++, r);
@@ -168,7 +168,14 @@ class rdm_stack {
   matrix_type m_values;
 };
 
-template <std::ranges::input_range Range>
+namespace detail {
+template <typename T>
+inline constexpr bool is_rdm_stack = false;
+template <typename S>
+inline constexpr bool is_rdm_stack<rdm_stack<S>> = true;
+}  // namespace detail
+
+template <std::ranges::forward_range Range>
 requires detail::is_rdm<std::ranges::range_value_t<Range>> rdm_stack(const Range&)
 ->rdm_stack<typename std::ranges::range_value_t<Range>::scalar_type>;
 

@@ -46,10 +46,13 @@ void average_ranks(const Values& values, Ranks&& ranks, std::vector<Eigen::Index
 }
 
 /// Replaces the entries of v by their average ranks (see average_ranks).
-inline void rank_in_place(Eigen::Ref<Eigen::VectorXd> v, std::vector<Eigen::Index>& order) {
+// Taken by forwarding reference: a writable Eigen::Ref (or vector, or block) is written through.
+template <typename Vector>
+void rank_in_place(Vector&& v, std::vector<Eigen::Index>& order) {
   average_ranks(v, v, order);
 }
-inline void rank_in_place(Eigen::Ref<Eigen::VectorXd> v) {
+template <typename Vector>
+void rank_in_place(Vector&& v) {
   std::vector<Eigen::Index> order;
   average_ranks(v, v, order);
 }

@@ -23,8 +23,10 @@ namespace dnn2brain::detail {
 // Bytes per SIMD register the kernels are written for; the compiler lowers the vector type to
 // whatever the target has (two SSE registers for one AVX-sized vector, and so on).
 // Kernel code depends on the target's vector width, so it lives in an inline namespace named
-// after that width: translation units built with different -m flags then link distinct functions
-// instead of silently sharing one (an ODR violation).
+// after that width: translation units built with different -m flags link distinct kernels. Their
+// callers (fit, design_set, compute_rdm) are not in it, and data such as a design_set's padded
+// width follow the vector width too, so build every translation unit of a program with the same
+// -m flags (as with DNN2BRAIN_NO_VECTOR_EXTENSIONS); project() asserts on a mismatched width.
 #if !DNN2BRAIN_VECTOR_EXTENSIONS
 inline constexpr std::size_t simd_bytes = 0;
 #define DNN2BRAIN_SIMD_NAMESPACE simd_none

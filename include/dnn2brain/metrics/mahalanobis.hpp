@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
 
 namespace dnn2brain {
@@ -28,9 +29,8 @@ class precision_whitening {
     if (lambda.rows() != lambda.cols() || lambda.rows() == 0)
       throw_invalid_argument(function, concat("expected a non-empty square precision matrix, got ",
                                               lambda.rows(), " x ", lambda.cols()));
-    if (!lambda.allFinite())
-      throw_invalid_argument(function,
-                             "expected a finite precision matrix, got NaN or Inf entries");
+    require_finite(lambda, function, "precision matrix entries",
+                   [](Eigen::Index i, Eigen::Index j) { return concat("(", i, ", ", j, ")"); });
     const double scale = lambda.cwiseAbs().maxCoeff();
     for (Eigen::Index j = 0; j < lambda.cols(); ++j)
       for (Eigen::Index i = j + 1; i < lambda.rows(); ++i)

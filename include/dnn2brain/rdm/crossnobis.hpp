@@ -12,6 +12,7 @@
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
+#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/metrics/crossnobis.hpp>
 #include <dnn2brain/metrics/euclidean.hpp>
 #include <dnn2brain/rdm/compute_rdm.hpp>
@@ -54,13 +55,9 @@ requires floating_eigen<std::remove_cvref_t<std::ranges::range_value_t<Runs>>>
   }
   // Everything in double, whatever Scalar is: the final difference cancels.
   const auto whiten = [&](const auto& run, index_t r) -> Eigen::MatrixXd {
-    if (!run.allFinite())
-      for (index_t j = 0; j < p; ++j)
-        for (index_t i = 0; i < n; ++i)
-          if (!std::isfinite(run(i, j)))
-            detail::throw_invalid_argument(
-                function, detail::concat("expected finite activations, got ", run(i, j), " in run ",
-                                         r, " at condition ", i, ", feature ", j));
+    detail::require_finite(run, function, "activations", [r](index_t i, index_t j) {
+      return detail::concat("condition ", i, ", feature ", j, " of run ", r);
+    });
     if (metric.noise()) return metric.noise()->transform(run.template cast<double>());
     return run.template cast<double>();
   };

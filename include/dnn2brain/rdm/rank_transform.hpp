@@ -15,6 +15,7 @@
 #include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
 #include <dnn2brain/detail/parallel.hpp>
@@ -68,6 +69,14 @@ template <floating_eigen Derived>
   std::vector<Eigen::Index> order;
   detail::ranks_with_policy(values, ranks, policy, order, -1, "rank_transform");
   return ranks;
+}
+
+/// rank_transform() of a 1-D xtensor array.
+template <floating_xexpression E>
+[[nodiscard]] Eigen::VectorXd rank_transform(const xt::xexpression<E>& v,
+                                             nan_policy policy = nan_policy::raise) {
+  const xtensor_matrix<typename E::value_type> view(v, "rank_transform");
+  return rank_transform(view.matrix(), policy);
 }
 
 /// \brief The RDM of the average ranks of r's entries (see the vector form): same conditions and

@@ -80,7 +80,11 @@ void square_to_condensed(const Eigen::MatrixBase<Derived>& square,
 template <floating_eigen Derived>
 [[nodiscard]] rdm<typename Derived::Scalar> from_square(const Eigen::MatrixBase<Derived>& square,
                                                         const squareform_options& options = {}) {
-  rdm<typename Derived::Scalar> result(std::max<index_t>(square.rows(), 2));
+  if (square.rows() != square.cols() || square.rows() < 2)  // before allocating n(n − 1)/2
+    detail::throw_invalid_argument(
+        "from_square", detail::concat("expected a square matrix of at least 2 x 2, got ",
+                                      square.rows(), " x ", square.cols()));
+  rdm<typename Derived::Scalar> result(square.rows());
   detail::square_to_condensed(square, options, "from_square", std::string(), result.values());
   return result;
 }

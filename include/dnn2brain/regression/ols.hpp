@@ -71,17 +71,16 @@ struct ols_result {
   status info = status::success;
   std::vector<index_t> degenerate_targets;  ///< constant targets, ascending
 
-  /// The D × T matrix of one score.
-  [[nodiscard]] Eigen::MatrixXd score(regression_score which) const {
-    switch (which) {
-      case regression_score::r_squared:
-        return r_squared;
-      case regression_score::multiple_r:
-        return dnn2brain::multiple_r(adjusted_r_squared);
-      case regression_score::adjusted_r_squared:
-        break;
-    }
+  /// The D × T matrix of one score (on a temporary result, R² or adjusted R² is moved out).
+  [[nodiscard]] Eigen::MatrixXd score(regression_score which) const& {
+    if (which == regression_score::r_squared) return r_squared;
+    if (which == regression_score::multiple_r) return dnn2brain::multiple_r(adjusted_r_squared);
     return adjusted_r_squared;
+  }
+  [[nodiscard]] Eigen::MatrixXd score(regression_score which) && {
+    if (which == regression_score::r_squared) return std::move(r_squared);
+    if (which == regression_score::multiple_r) return dnn2brain::multiple_r(adjusted_r_squared);
+    return std::move(adjusted_r_squared);
   }
 };
 
@@ -244,6 +243,13 @@ class design_set {
 };
 
 namespace detail {
+template <typename T>
+inline constexpr bool is_design_set = false;
+template <typename S>
+inline constexpr bool is_design_set<design_set<S>> = true;
+}  // namespace detail
+
+namespace detail {
 
 /// Σ f(x_k) in double, in 16 interleaved partial sums (four AVX registers, enough to hide the add
 /// latency) merged in a fixed order: vectorisable, and the same bits wherever the column sits in
@@ -284,7 +290,11 @@ template <std::floating_point Scalar, typename Derived>
     detail::throw_invalid_argument(
         "fit", detail::concat("expected targets with ", m, " rows (the designs' pairs), got ",
                               targets.rows()));
-  const Eigen::Ref<const matrix, 0, Eigen::OuterStride<>> y(targets.derived());
+  // A view (copying only layouts it cannot read in place); when targets already are such a Ref,
+  // copying the Ref copies a pointer and strides.
+  const Eigen::Ref<const matrix, 0, Eigen::OuterStride<>>
+      y(  // NOLINT(performance-unnecessary-copy-initialization)
+          targets.derived());
 
   ols_result result;
   result.r_squared.resize(designs, count);

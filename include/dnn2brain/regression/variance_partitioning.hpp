@@ -2,7 +2,6 @@
 #define DNN2BRAIN_REGRESSION_VARIANCE_PARTITIONING_HPP
 
 #include <concepts>
-#include <cstdint>
 #include <initializer_list>
 #include <ranges>
 #include <span>
@@ -87,6 +86,9 @@ struct partition_result {
   [[nodiscard]] Eigen::RowVectorXd union_score(std::initializer_list<index_t> members) const {
     return unions.row(subset(members));
   }
+  [[nodiscard]] Eigen::RowVectorXd union_score(std::span<const index_t> members) const {
+    return unions.row(subset(members));
+  }
   /// R² of all groups together (1 × T).
   [[nodiscard]] Eigen::RowVectorXd total() const { return unions.row(unions.rows() - 1); }
 };
@@ -105,6 +107,7 @@ struct partition_result {
 template <std::floating_point Scalar = double>
 class variance_partitioning {
  public:
+  using scalar_type = Scalar;
   /// 2^10 − 1 = 1023 fits; beyond that the subsets outgrow the targets.
   static constexpr index_t max_groups = 10;
 
@@ -119,9 +122,11 @@ class variance_partitioning {
   [[nodiscard]] index_t groups() const noexcept { return m_groups; }
   /// The row of a set of groups in every per-subset result (fit(), permutation_test(),
   /// bootstrap_conditions() of a partition_statistic): see partition_result::subset.
+  [[nodiscard]] index_t subset(std::span<const index_t> members) const {
+    return detail::subset_row(m_groups, members, "variance_partitioning::subset");
+  }
   [[nodiscard]] index_t subset(std::initializer_list<index_t> members) const {
-    return detail::subset_row(m_groups, std::span<const index_t>(members.begin(), members.size()),
-                              "variance_partitioning::subset");
+    return subset(std::span<const index_t>(members.begin(), members.size()));
   }
   /// The 2^k − 1 union designs: entry s − 1 holds the groups of subset s.
   [[nodiscard]] const design_set<Scalar>& unions() const noexcept { return m_sets; }
@@ -190,6 +195,13 @@ class variance_partitioning {
 };
 
 namespace detail {
+template <typename T>
+inline constexpr bool is_variance_partitioning = false;
+template <typename S>
+inline constexpr bool is_variance_partitioning<variance_partitioning<S>> = true;
+}  // namespace detail
+
+namespace detail {
 
 /// Fractions (commonality analysis) of every target from the R² of its 2^k − 1 unions, row s − 1
 /// for subset s: g(B) = R²(all) − R²(all \ B), with R²(∅) = 0, then the in-place Möbius transform
@@ -220,16 +232,13 @@ namespace detail {
 template <std::floating_point Scalar, typename Targets>
 [[nodiscard]] partition_result fit(const variance_partitioning<Scalar>& partitioning,
                                    const Targets& targets, partition_options options = {}) {
-  if (options.score == regression_score::multiple_r)
-    detail::throw_bad_partition_score("fit(variance_partitioning)");
+  if (options.score == regression_score::multiple_r) detail::throw_bad_partition_score("fit");
   ols_result fitted = fit(partitioning.unions(), targets);
   partition_result result;
   result.groups = partitioning.groups();
-  result.unions = options.score == regression_score::adjusted_r_squared
-                      ? std::move(fitted.adjusted_r_squared)
-                      : std::move(fitted.r_squared);
   result.info = fitted.info;
   result.degenerate_targets = std::move(fitted.degenerate_targets);
+  result.unions = std::move(fitted).score(options.score);
   result.fractions = detail::commonality(result.unions);
   return result;
 }

@@ -127,6 +127,18 @@ requires floating_eigen<Derived> &&(bool(Derived::IsVectorAtCompileTime))
   return detail::paint_rows<Scalar>(mask, table, row, rule);
 }
 
+/// paint() of an xtensor array: shape (maps, searchlights), or 1-D with one value per
+/// searchlight.
+template <floating_xexpression E>
+[[nodiscard]] xt::xarray<typename E::value_type> paint(const brain_mask& mask,
+                                                       const neighbor_table& table,
+                                                       const xt::xexpression<E>& values,
+                                                       block_painting rule = block_painting::core) {
+  const xtensor_matrix<typename E::value_type> view(values, "paint");
+  if (values.derived_cast().dimension() == 1) return paint(mask, table, view.matrix().col(0), rule);
+  return paint(mask, table, view.matrix(), rule);
+}
+
 }  // namespace dnn2brain
 
 #endif  // DNN2BRAIN_SEARCHLIGHT_PAINT_HPP

@@ -114,7 +114,10 @@ requires metric::gram_metric<Metric> searchlight_summary searchlight_rdms(
       std::max<std::size_t>(1, std::min(std::size_t(total), options.memory_budget / per_rdm)));
   rdm_stack<Scalar> chunk(n, std::min(chunk_size, std::max<index_t>(total, 1)));
   searchlight_summary summary;
-  const metric::gram_recipe recipe = metric.recipe();
+  const metric::scaled_recipe recipe = metric.recipe();
+  if (recipe.per_feature && recipe.gram.output == metric::gram_output::one_minus_r)
+    detail::throw_invalid_argument(
+        function, "expected per_feature with a distance output, got it with 1 - r");
   // One workspace per thread, allocated here, where an allocation failure can still throw.
   const int threads = detail::max_threads();
   std::vector<detail::searchlight_kernel<Scalar>> kernels;

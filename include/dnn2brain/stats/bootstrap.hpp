@@ -250,7 +250,12 @@ bootstrap_result resample_conditions(const Statistic& statistic,
         for (index_t t = 0; t < count; ++t)
           for (index_t k = 0; k < gathered.rows(); ++k)
             gathered(k, t) = y(kept[static_cast<std::size_t>(k)], t);
-        draws.row(b) = statistic.gathered(kept)(gathered).reshaped().transpose();
+        const Eigen::MatrixXd scores = statistic.gathered(kept)(gathered);
+        if (scores.rows() != models || scores.cols() != count)
+          throw_invalid_argument(
+              function, concat("expected the gathered statistic to give ", models, " x ", count,
+                               " scores, got ", scores.rows(), " x ", scores.cols()));
+        draws.row(b) = scores.reshaped().transpose();
       });
   }
   errors.rethrow();
@@ -262,47 +267,41 @@ bootstrap_result resample_conditions(const Statistic& statistic,
 /// \brief Bootstrap over conditions (stimuli), as rsatoolbox's: every sample draws n of the n
 /// conditions with replacement from random_stream(seed, b), keeps the pairs of the drawn
 /// conditions (a pair as often as the product of its conditions' draws) but drops the pairs of two
-/// copies of one condition, whose dissimilarity was never measured, and refits the statistic
-/// (regression_statistic, partition_statistic, correlation_statistic) on those pairs.
+/// copies of one condition, whose dissimilarity was never measured, and refits the models on those
+/// pairs.
 ///
-/// The result is D × T (models × targets; T = 1 for an ROI); bootstrap_result::difference() gives
-/// model differences. A resample with fewer pairs than the statistic's min_pairs(), or one that
-/// leaves a score undefined (a constant target), puts NaN into the distribution and its summaries.
+/// models: a resampling_statistic (regression_statistic, partition_statistic,
+/// correlation_statistic), or a design_set or variance_partitioning (adjusted scores); targets: an
+/// m × T Eigen matrix, an xtensor array of shape (m, T), an rdm_stack or one rdm. The result is
+/// D × T (models × targets; T = 1 for an ROI); bootstrap_result::difference() gives model
+/// differences. A resample with fewer pairs than the statistic's min_pairs(), or one that leaves a
+/// score undefined (a constant target), puts NaN into the distribution and its summaries.
 /// \throws invalid_argument for targets not over the models' pairs, fewer than 4 conditions, or
 /// bad options.
-template <resampling_statistic Statistic, floating_eigen Derived>
-[[nodiscard]] bootstrap_result bootstrap_conditions(const Statistic& statistic,
-                                                    const Eigen::MatrixBase<Derived>& targets,
+template <resampling_models Models, target_rdms Targets>
+[[nodiscard]] bootstrap_result bootstrap_conditions(const Models& models, const Targets& targets,
                                                     bootstrap_options options = {}) {
-  return detail::resample_conditions(statistic, targets, options, 0, "bootstrap_conditions");
+  constexpr const char* function = "bootstrap_conditions";
+  return detail::with_statistic(
+      models, targets, function, [&](const auto& statistic, const auto& y) {
+        return detail::resample_conditions(statistic, y, options, 0, function);
+      });
 }
 
 /// \brief The paper's "bootstrap" error bars: every sample keeps `keep` of the n conditions,
-/// drawn without replacement (Dwivedi et al. used 45 of 50, int(0.9 n)), and refits the
-/// statistic on their pairs. The paper's error bar is standard_error (the sample standard
-/// deviation, n − 1). Subsamples of a smaller stimulus set estimate the spread of a different
-/// quantity than bootstrap_conditions does: this exists to reproduce the paper.
-template <resampling_statistic Statistic, floating_eigen Derived>
-[[nodiscard]] bootstrap_result subsample_conditions(const Statistic& statistic,
-                                                    const Eigen::MatrixBase<Derived>& targets,
+/// drawn without replacement (Dwivedi et al. used 45 of 50, int(0.9 n)), and refits the models on
+/// their pairs (models and targets as bootstrap_conditions). The paper's error bar is
+/// standard_error (the sample standard deviation, n − 1). Subsamples of a smaller stimulus set
+/// estimate the spread of a different quantity than bootstrap_conditions does: this exists to
+/// reproduce the paper.
+template <resampling_models Models, target_rdms Targets>
+[[nodiscard]] bootstrap_result subsample_conditions(const Models& models, const Targets& targets,
                                                     index_t keep, bootstrap_options options = {}) {
-  return detail::resample_conditions(statistic, targets, options, keep, "subsample_conditions");
-}
-
-/// bootstrap_conditions() on a stack of target RDMs.
-template <resampling_statistic Statistic, std::floating_point S>
-[[nodiscard]] bootstrap_result bootstrap_conditions(const Statistic& statistic,
-                                                    const rdm_stack<S>& targets,
-                                                    bootstrap_options options = {}) {
-  return bootstrap_conditions(statistic, targets.values(), options);
-}
-
-/// bootstrap_conditions() on one target RDM.
-template <resampling_statistic Statistic, std::floating_point S>
-[[nodiscard]] bootstrap_result bootstrap_conditions(const Statistic& statistic,
-                                                    const rdm<S>& target,
-                                                    bootstrap_options options = {}) {
-  return bootstrap_conditions(statistic, target.values(), options);
+  constexpr const char* function = "subsample_conditions";
+  return detail::with_statistic(
+      models, targets, function, [&](const auto& statistic, const auto& y) {
+        return detail::resample_conditions(statistic, y, options, keep, function);
+      });
 }
 
 }  // namespace dnn2brain

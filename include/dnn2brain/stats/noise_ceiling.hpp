@@ -17,6 +17,7 @@
 #include <dnn2brain/core/condensed.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
+#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 
 namespace dnn2brain {
@@ -102,9 +103,9 @@ void ceiling_of(const Measure& measure, const noise_ceiling_options& options,
   for (index_t s = 0; s < count; ++s) {
     subject = subjects.col(s);
     reference = total / static_cast<double>(count);
-    upper[s] = prepare(measure, reference)(subject);
+    upper[s] = detail::prepare(measure, reference)(subject);
     reference = (total - averaged->col(s)) / static_cast<double>(count - 1);
-    lower[s] = prepare(measure, reference)(subject);
+    lower[s] = detail::prepare(measure, reference)(subject);
   }
   if (options.squared) {
     lower = lower.cwiseAbs2();
@@ -112,16 +113,13 @@ void ceiling_of(const Measure& measure, const noise_ceiling_options& options,
   }
 }
 
+// subject < 0: the stack of one region, RDM t is subject t; else subject's RDMs of many targets.
 template <typename S>
 void check_subject_stack(const rdm_stack<S>& stack, index_t subject, const char* function) {
-  if (!stack.values().allFinite())
-    for (index_t k = 0; k < stack.pairs(); ++k)
-      for (index_t t = 0; t < stack.size(); ++t)
-        if (!std::isfinite(static_cast<double>(stack.values()(k, t))))
-          throw_invalid_argument(
-              function,
-              concat("expected finite RDM entries, got ", static_cast<double>(stack.values()(k, t)),
-                     " at pair ", k, " of RDM ", t, " of subject ", subject));
+  require_finite(stack.values(), function, "RDM entries", [subject](index_t k, index_t t) {
+    return subject < 0 ? concat("pair ", k, " of RDM ", t, " (subject ", t, ")")
+                       : concat("pair ", k, " of RDM ", t, " of subject ", subject);
+  });
 }
 
 }  // namespace detail
@@ -146,7 +144,7 @@ template <rdm_measure Measure, std::floating_point S>
         "noise_ceiling",
         detail::concat("expected RDMs of at least 2 subjects, got ", subjects.size()));
   detail::check_pooling<Measure>(options);
-  detail::check_subject_stack(subjects, 0, "noise_ceiling");
+  detail::check_subject_stack(subjects, -1, "noise_ceiling");
   noise_ceiling_result r;
   r.lower_per_subject.resize(subjects.size());
   r.upper_per_subject.resize(subjects.size());

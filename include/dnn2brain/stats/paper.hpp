@@ -11,6 +11,7 @@
 
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/stats/multiple_comparisons.hpp>
+#include <dnn2brain/stats/noise_ceiling.hpp>
 #include <dnn2brain/stats/permutation.hpp>
 
 /// \brief The statistics of Dwivedi et al. (2021) as their code computes them, to reproduce the
@@ -27,6 +28,18 @@ namespace dnn2brain::paper {
           .scheme = permutation_scheme::pairs,
           .differences = true};
 }
+
+/// \brief The paper's searchlight noise ceiling (its searchlight_utils.py, after Nili et al.
+/// 2014): Spearman's ρ of each subject's RDM against the raw mean of the others' (lower) or of all
+/// (upper) RDMs, with noise_ceiling(stack, measure::spearman{}, paper::noise_ceiling_options()).
+/// The library's default pools ranks instead (rsatoolbox's convention).
+[[nodiscard]] inline dnn2brain::noise_ceiling_options noise_ceiling_options() {
+  return {.pooling = rdm_pooling::raw_mean, .squared = false};
+}
+
+/// The paper keeps a searchlight for FDR (and its maps) when its lower noise ceiling ρ exceeds
+/// this (Fig. 1 and 3a).
+inline constexpr double noise_ceiling_threshold = 0.033;
 
 /// p-values as the paper reports them: D × T, and (D·D) × T for the differences.
 struct p_values {

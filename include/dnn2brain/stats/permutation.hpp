@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -114,7 +115,11 @@ struct permutation_result {
   /// result equals one run over all targets (bit for bit with a pinned permutation_strategy).
   /// \throws invalid_argument if the chunks' models, permutation counts or outputs differ.
   void append(const permutation_result& chunk) {
-    if (observed.size() == 0 && max_null.size() == 0 && permutations == 0) {
+    const auto empty = [](const permutation_result& r) {
+      return r.observed.size() == 0 && r.max_null.size() == 0 && r.permutations == 0;
+    };
+    if (empty(chunk)) return;
+    if (empty(*this)) {
       *this = chunk;
       return;
     }
@@ -129,8 +134,7 @@ struct permutation_result {
               " permutations",
               chunk.max_null.rows() != max_null.rows() ? " (sequential stopping in one)" : ""));
     const auto join = [](auto& into, const auto& more) {
-      auto joined = into;
-      joined.resize(into.rows(), into.cols() + more.cols());
+      std::remove_cvref_t<decltype(into)> joined(into.rows(), into.cols() + more.cols());
       joined << into, more;
       into = std::move(joined);
     };
@@ -527,56 +531,24 @@ permutation_result permutation_engine(
 /// or (count + 1)/(N + 1) if that never happens: a valid p-value, exactly as reported; a target
 /// leaves the computation when all its p-values have stopped.
 ///
+/// models: a resampling_statistic (regression_statistic, partition_statistic,
+/// correlation_statistic), or a design_set or variance_partitioning (adjusted scores); targets: an
+/// m × T Eigen matrix (column-major is read in place), an xtensor array of shape (m, T), an
+/// rdm_stack or one rdm.
+///
 /// Undefined scores (a constant target) have NaN p-values. \throws invalid_argument for fewer
 /// than 4 conditions, targets not over the models' pairs, no permutations or a negative
 /// stop_after.
-template <resampling_statistic Statistic, floating_eigen Derived>
-[[nodiscard]] permutation_result permutation_test(const Statistic& statistic,
-                                                  const Eigen::MatrixBase<Derived>& targets,
+template <resampling_models Models, target_rdms Targets>
+[[nodiscard]] permutation_result permutation_test(const Models& models, const Targets& targets,
                                                   permutation_options options = {}) {
-  using Scalar = typename Derived::Scalar;
-  const Eigen::Ref<const detail::target_matrix<Scalar>, 0, Eigen::OuterStride<>> y(
-      targets.derived());
-  return detail::permutation_engine<Statistic, Scalar>(statistic, y, options);
-}
-
-/// Permutation test of the adjusted R² of every design of a set.
-template <std::floating_point Scalar, typename Derived>
-[[nodiscard]] permutation_result permutation_test(const design_set<Scalar>& models,
-                                                  const Eigen::MatrixBase<Derived>& targets,
-                                                  permutation_options options = {}) {
-  return permutation_test(regression_statistic<Scalar>(models), targets, options);
-}
-
-/// Permutation test of the adjusted variance-partitioning fractions of every subset of groups.
-template <std::floating_point Scalar, typename Derived>
-[[nodiscard]] permutation_result permutation_test(const variance_partitioning<Scalar>& partitioning,
-                                                  const Eigen::MatrixBase<Derived>& targets,
-                                                  permutation_options options = {}) {
-  return permutation_test(partition_statistic<Scalar>(partitioning), targets, options);
-}
-
-/// Permutation test on m × T targets in an xtensor array of shape (m, T) (1-D: one target).
-template <typename Models, floating_xexpression E>
-[[nodiscard]] permutation_result permutation_test(const Models& models,
-                                                  const xt::xexpression<E>& targets,
-                                                  permutation_options options = {}) {
-  const xtensor_matrix<typename E::value_type> y(targets, "permutation_test");
-  return permutation_test(models, y.matrix(), options);
-}
-
-/// Permutation test on one target RDM (an ROI).
-template <typename Models, std::floating_point S>
-[[nodiscard]] permutation_result permutation_test(const Models& models, const rdm<S>& target,
-                                                  permutation_options options = {}) {
-  return permutation_test(models, target.values(), options);
-}
-
-/// Permutation test on a stack of target RDMs.
-template <typename Models, std::floating_point S>
-[[nodiscard]] permutation_result permutation_test(const Models& models, const rdm_stack<S>& targets,
-                                                  permutation_options options = {}) {
-  return permutation_test(models, targets.values(), options);
+  return detail::with_statistic(
+      models, targets, "permutation_test", [&](const auto& statistic, const auto& y) {
+        using Scalar = typename std::remove_cvref_t<decltype(y)>::Scalar;
+        const Eigen::Ref<const detail::target_matrix<Scalar>, 0, Eigen::OuterStride<>> view(y);
+        return detail::permutation_engine<std::remove_cvref_t<decltype(statistic)>, Scalar>(
+            statistic, view, options);
+      });
 }
 
 }  // namespace dnn2brain

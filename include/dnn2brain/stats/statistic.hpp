@@ -63,10 +63,7 @@ class regression_statistic {
 
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
-    ols_result r = fit(m_models, targets);
-    if (m_score == regression_score::r_squared) return std::move(r.r_squared);
-    if (m_score == regression_score::adjusted_r_squared) return std::move(r.adjusted_r_squared);
-    return r.score(m_score);
+    return fit(m_models, targets).score(m_score);
   }
   /// The fewest pairs every design can be fitted on: its predictors + 1.
   [[nodiscard]] index_t min_pairs() const noexcept { return m_models.min_pairs(); }
@@ -98,9 +95,7 @@ class partition_statistic {
 
   template <typename Derived>
   [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
-    ols_result r = fit(m_unions, targets.derived());
-    const Eigen::MatrixXd& unions =
-        m_options.score == regression_score::r_squared ? r.r_squared : r.adjusted_r_squared;
+    const Eigen::MatrixXd unions = fit(m_unions, targets.derived()).score(m_options.score);
     // The 2^k − 1 unions of each gathered copy (gathered_each) in turn.
     const index_t subsets = (index_t(1) << m_groups) - 1;
     Eigen::MatrixXd fractions(size(), unions.cols());
@@ -215,6 +210,46 @@ class correlation_statistic {
   Eigen::MatrixXd m_models;
   Measure m_measure;
 };
+
+/// What the resampling procedures (permutation_test, bootstrap_conditions, subsample_conditions)
+/// take as models: a resampling_statistic, or a design_set (scored by adjusted R²) or a
+/// variance_partitioning (its adjusted fractions) directly.
+template <typename M>
+concept resampling_models =
+    resampling_statistic<M> || detail::is_design_set<M> || detail::is_variance_partitioning<M>;
+
+/// What they take as targets: an m × T Eigen matrix (one RDM per column), an xtensor array of
+/// shape (m, T) (1-D: one RDM), an rdm_stack or one rdm.
+template <typename T>
+concept target_rdms =
+    floating_eigen<T> || floating_xexpression<T> || detail::is_rdm<T> || detail::is_rdm_stack<T>;
+
+namespace detail {
+
+// Calls f(statistic, targets) with the models as a resampling_statistic and the targets as an
+// Eigen expression (m × T); a statistic is passed by reference, never copied.
+template <typename Models, typename Targets, typename F>
+decltype(auto) with_statistic(const Models& models, const Targets& targets, const char* function,
+                              F&& f) {
+  const auto call = [&](const auto& statistic) -> decltype(auto) {
+    if constexpr (floating_xexpression<Targets>) {
+      const xtensor_matrix<typename Targets::value_type> y(targets, function);
+      return f(statistic, y.matrix());
+    } else if constexpr (is_rdm<Targets> || is_rdm_stack<Targets>) {
+      return f(statistic, targets.values());
+    } else {
+      return f(statistic, targets);
+    }
+  };
+  if constexpr (is_design_set<Models>)
+    return call(regression_statistic<typename Models::scalar_type>(models));
+  else if constexpr (is_variance_partitioning<Models>)
+    return call(partition_statistic<typename Models::scalar_type>(models));
+  else
+    return call(models);
+}
+
+}  // namespace detail
 
 }  // namespace dnn2brain
 

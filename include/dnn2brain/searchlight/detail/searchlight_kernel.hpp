@@ -42,8 +42,9 @@ inline namespace DNN2BRAIN_SIMD_NAMESPACE {
 template <typename Scalar>
 class searchlight_kernel {
  public:
-  searchlight_kernel(Eigen::Index conditions, std::size_t max_members, metric::gram_recipe recipe)
-      : m_n(conditions), m_recipe(recipe) {
+  // A per_feature recipe divides each squared distance by the searchlight's voxel count.
+  searchlight_kernel(Eigen::Index conditions, std::size_t max_members, metric::scaled_recipe recipe)
+      : m_n(conditions), m_recipe(recipe.gram), m_per_feature(recipe.per_feature) {
     constexpr Eigen::Index lanes = simd_lanes<Scalar>;
     // Rows are padded so that a tile starting anywhere before n stays inside, and rows of G up to
     // a whole number of row groups exist (the extra rows read Z's zero padding).
@@ -67,7 +68,7 @@ class searchlight_kernel {
     gather(data, ld_data, members);
     const bool degenerate = normalise(k);
     accumulate(k);
-    finish(out);
+    finish(out, k);
     return degenerate;
   }
 
@@ -225,7 +226,7 @@ class searchlight_kernel {
 
   // Distances from G, row by row: formed in place over whole vectors (the rows' padding absorbs
   // the overrun), then copied into condensed order.
-  void finish(Scalar* out) {
+  void finish(Scalar* out, Eigen::Index k) {
     constexpr Eigen::Index lanes = simd_lanes<Scalar>;
     for (Eigen::Index a = 0; a + 1 < m_n; ++a) {
       const Eigen::Index length = m_n - a - 1;
@@ -262,9 +263,11 @@ class searchlight_kernel {
         case metric::gram_output::squared_distance: {
           const Scalar da = m_diag[std::size_t(a)];
           const Scalar* db = m_diag.data() + a + 1;
+          // rsatoolbox's per-feature distances: d² / k, before any root.
+          const Scalar divisor = m_per_feature ? static_cast<Scalar>(k) : Scalar(1);
           for (Eigen::Index j = 0; j < padded; ++j) {
             const Scalar d2 = da + db[j] - Scalar(2) * g[j];
-            g[j] = d2 > Scalar(0) ? d2 : Scalar(0);
+            g[j] = d2 > Scalar(0) ? d2 / divisor : Scalar(0);
           }
           if (m_recipe.output == metric::gram_output::distance)
             Eigen::Map<Eigen::Array<Scalar, Eigen::Dynamic, 1>>(g, padded) =
@@ -279,6 +282,7 @@ class searchlight_kernel {
 
   Eigen::Index m_n;
   metric::gram_recipe m_recipe;
+  bool m_per_feature;
   Eigen::Index m_ld = 0, m_rows = 0;
   // Aligned: Eigen's vectorised sqrt runs on m_scale and on rows of m_gram (see aligned_vector).
   aligned_vector<Scalar> m_z, m_mean, m_diag, m_scale, m_low, m_high, m_gram;

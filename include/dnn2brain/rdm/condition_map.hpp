@@ -27,16 +27,28 @@ enum class repeated_pair { mark, drop };
 /// for every pair, and returns the number written: the one map behind condition_map, the
 /// permutation tests and the bootstraps. Preconditions (unchecked): conditions in [0, n).
 inline std::size_t source_pairs(index_t n, std::span<const index_t> conditions,
-                                repeated_pair repeated, std::span<index_t> out) noexcept {
+                                repeated_pair repeated, std::span<index_t> out) {
+  // Pair (a, b), a < b, sits at row[a] + b: a table lookup instead of two multiplications per pair
+  // (10,000 permutations of 50 conditions map 12 M pairs). One table per thread, rebuilt when n
+  // changes.
+  thread_local std::vector<index_t> row;
+  if (static_cast<index_t>(row.size()) != n) {
+    row.resize(static_cast<std::size_t>(n));
+    for (index_t a = 0; a < n; ++a)
+      row[static_cast<std::size_t>(a)] = condensed_index(n, a, a + 1) - (a + 1);
+  }
   std::size_t written = 0;
-  for (std::size_t k = 0; k < conditions.size(); ++k)
+  for (std::size_t k = 0; k < conditions.size(); ++k) {
+    const index_t a = conditions[k];
     for (std::size_t l = k + 1; l < conditions.size(); ++l) {
-      const index_t a = conditions[k], b = conditions[l];
+      const index_t b = conditions[l];
       if (a != b)
-        out[written++] = condensed_index_symmetric(n, a, b);
+        out[written++] =
+            a < b ? row[static_cast<std::size_t>(a)] + b : row[static_cast<std::size_t>(b)] + a;
       else if (repeated == repeated_pair::mark)
         out[written++] = -1;
     }
+  }
   return written;
 }
 

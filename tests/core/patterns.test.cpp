@@ -1,6 +1,9 @@
 #include <dnn2brain/core/patterns.hpp>
 
+#include <type_traits>
+
 #include <xtensor/xadapt.hpp>
+#include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
 
@@ -43,4 +46,16 @@ TEST_CASE("xtensor_patterns needs a conditions axis and a feature axis",
   REQUIRE_THROWS_WITH(dnn2brain::xtensor_patterns<double>(flat, "compute_rdm"),
                       "dnn2brain::compute_rdm: expected an array of at least 2 dimensions "
                       "(conditions first), got 1 dimension(s)");
+}
+
+TEST_CASE("a temporary xtensor view hands out an owning matrix", "[core][patterns][lifetime]") {
+  const xt::xarray<double, xt::layout_type::column_major> colmajor = {{1.0, 2.0}, {3.0, 4.0}};
+  using owning = dnn2brain::xtensor_matrix<double>::matrix_type;
+  STATIC_REQUIRE(
+      std::is_same_v<decltype(dnn2brain::xtensor_matrix<double>(colmajor, "t").matrix()), owning>);
+  const auto m = dnn2brain::xtensor_matrix<double>(colmajor, "t").matrix();  // owns its values
+  CHECK(m(1, 0) == 3.0);
+  const dnn2brain::xtensor_matrix<double> view(colmajor, "t");
+  STATIC_REQUIRE(
+      std::is_same_v<decltype(view.matrix()), dnn2brain::xtensor_matrix<double>::map_type>);
 }

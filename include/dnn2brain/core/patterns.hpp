@@ -68,8 +68,10 @@ class xtensor_view {
   xtensor_view(const xtensor_view&) = delete;
   xtensor_view& operator=(const xtensor_view&) = delete;
 
-  /// The matrix (row-major, read in place when possible).
-  [[nodiscard]] map_type matrix() const noexcept { return map_type(m_data, m_rows, m_cols); }
+  /// The matrix (row-major, read in place when possible). On a temporary view the matrix is
+  /// returned as an owning copy: a Map would outlive the copy the view may own.
+  [[nodiscard]] map_type matrix() const& noexcept { return map_type(m_data, m_rows, m_cols); }
+  [[nodiscard]] matrix_type matrix() const&& { return map_type(m_data, m_rows, m_cols); }
   /// True when the data had to be evaluated into a copy.
   [[nodiscard]] bool copied() const noexcept { return m_owned.has_value(); }
 

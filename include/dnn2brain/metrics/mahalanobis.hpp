@@ -6,8 +6,8 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
+#include <dnn2brain/core/detail/finite.hpp>
 #include <dnn2brain/core/error.hpp>
-#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
 
 namespace dnn2brain {

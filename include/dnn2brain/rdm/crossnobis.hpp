@@ -9,10 +9,10 @@
 #include <Eigen/Core>
 
 #include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/detail/finite.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
-#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/metrics/crossnobis.hpp>
 #include <dnn2brain/metrics/euclidean.hpp>
 #include <dnn2brain/rdm/compute_rdm.hpp>

@@ -12,10 +12,10 @@
 #include <Eigen/QR>
 
 #include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/detail/finite.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
-#include <dnn2brain/detail/finite.hpp>
 
 namespace dnn2brain {
 

@@ -17,11 +17,11 @@
 
 #include <dnn2brain/core/concepts.hpp>
 #include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/detail/finite.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/patterns.hpp>
 #include <dnn2brain/core/rdm.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
-#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/regression/design.hpp>
 #include <dnn2brain/regression/detail/projection_kernel.hpp>

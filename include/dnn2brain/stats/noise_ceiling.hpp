@@ -15,9 +15,9 @@
 #include <dnn2brain/compare/pearson.hpp>
 #include <dnn2brain/compare/spearman.hpp>
 #include <dnn2brain/core/condensed.hpp>
+#include <dnn2brain/core/detail/finite.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
-#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 
 namespace dnn2brain {

@@ -11,8 +11,8 @@
 
 #include <dnn2brain/config.hpp>
 
+#include <dnn2brain/core/detail/finite.hpp>
 #include <dnn2brain/core/error.hpp>
-#include <dnn2brain/detail/finite.hpp>
 #include <dnn2brain/detail/parallel.hpp>
 #include <dnn2brain/metrics/gram_recipe.hpp>
 #include <dnn2brain/rdm/detail/gram_kernel.hpp>

@@ -1,5 +1,5 @@
-#ifndef DNN2BRAIN_DETAIL_FINITE_HPP
-#define DNN2BRAIN_DETAIL_FINITE_HPP
+#ifndef DNN2BRAIN_CORE_DETAIL_FINITE_HPP
+#define DNN2BRAIN_CORE_DETAIL_FINITE_HPP
 // IWYU pragma: private
 
 #include <cmath>
@@ -39,4 +39,4 @@ void require_finite(const Eigen::MatrixBase<Derived>& x, const char* function, c
 
 }  // namespace dnn2brain::detail
 
-#endif  // DNN2BRAIN_DETAIL_FINITE_HPP
+#endif  // DNN2BRAIN_CORE_DETAIL_FINITE_HPP

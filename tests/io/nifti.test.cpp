@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +18,10 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include <Eigen/Geometry>
 #include <xtensor/xtensor.hpp>
@@ -499,4 +504,163 @@ TEST_CASE("write_nifti refuses bad input and leaves no partial file", "[io][nift
 
   CHECK(read_file(target) == before);
   CHECK(count_entries(dir.path) == 1);
+}
+
+namespace {
+
+// Everything written to file descriptor 2 while the object lives (nifti_clib and zlib write
+// there with fprintf(stderr, ...)): fd 2 is pointed at a temporary file and restored after.
+class stderr_capture {
+ public:
+  stderr_capture() : m_file(std::tmpfile()) {
+    REQUIRE(m_file != nullptr);
+    std::fflush(stderr);
+    m_saved = ::dup(2);
+    REQUIRE(m_saved >= 0);
+    REQUIRE(::dup2(::fileno(m_file), 2) >= 0);
+  }
+  stderr_capture(const stderr_capture&) = delete;
+  stderr_capture& operator=(const stderr_capture&) = delete;
+  ~stderr_capture() {
+    restore();
+    std::fclose(m_file);
+  }
+  // Restores fd 2 and returns what was written meanwhile.
+  std::string text() {
+    restore();
+    std::string out;
+    std::rewind(m_file);
+    for (int c = std::fgetc(m_file); c != EOF; c = std::fgetc(m_file)) out += char(c);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (m_saved < 0) return;
+    std::fflush(stderr);
+    ::dup2(m_saved, 2);
+    ::close(m_saved);
+    m_saved = -1;
+  }
+  std::FILE* m_file;
+  int m_saved = -1;
+};
+
+fs::path nifti_case(const std::string& name) {
+  return fs::path(DNN2BRAIN_IO_CASES_DIR) / name;
+}
+
+// The values make_nifti_cases.py writes (n * 0.5 - 3 in file order, i fastest) on a 4 x 3 x 2
+// grid.
+bool holds_case_ramp(const io::nifti_image<double>& image) {
+  if (image.shape != std::vector<std::size_t>{4, 3, 2}) return false;
+  for (std::size_t k = 0, n = 0; k < 2; ++k)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t i = 0; i < 4; ++i, ++n)
+        if (image.data(i, j, k) != double(n) * 0.5 - 3.0) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("read_nifti validates the header before nifti_clib sees it and prints nothing",
+          "[io][nifti][cases]") {
+  // Every case fails in read_nifti_header already (header fields and extensions).
+  const std::vector<std::pair<std::string, std::vector<std::string>>> header_cases{
+      {"nifti_truncated_header.nii", {"348-byte NIfTI-1 header", "truncated"}},
+      {"nifti_truncated.nii.gz", {"truncated"}},
+      {"nifti_sizeof_hdr.nii", {"expected a NIfTI-1 or NIfTI-2 file", "'sizeof_hdr' 349"}},
+      {"nifti_magic_mismatch.nii", {"'magic'", "'n+2\\x00'"}},
+      {"nifti_analyze.nii", {"'magic'", "Analyze 7.5"}},
+      {"nifti2_bad_eol.nii", {"'magic'", "\\x0d\\x0d\\x0d\\x0d"}},
+      {"nifti_dim0_9.nii", {"'dim[0]'", "1..7", "got 9"}},
+      {"nifti_negative_dim.nii", {"'dim[2]'", "got -3"}},
+      {"nifti_zero_dim.nii", {"'dim[3]'", "got 0"}},
+      {"nifti_dims_overflow.nii", {"below 2^63 bytes", "overflows"}},
+      {"nifti_unknown_datatype.nii", {"'datatype'", "got 3"}},
+      {"nifti_bitpix_mismatch.nii", {"'bitpix' 32 for datatype 16", "got 8"}},
+      {"nifti_vox_offset_low.nii", {"'vox_offset' of at least 348", "got 100"}},
+      {"nifti_vox_offset_nan.nii", {"'vox_offset'", "got nan"}},
+      {"nifti_vox_offset_huge.nii", {"'vox_offset'", "0..2^31", "got 3000000000"}},
+      {"nifti_vox_offset_past_end.nii", {"'vox_offset' within the file's 448 bytes"}},
+      {"nifti_huge_esize.nii", {"'esize' of extension 0", "16..32", "got 2147483632"}},
+      {"nifti_small_esize.nii", {"'esize' of extension 0", "got 8"}},
+      {"nifti_esize_past_offset.nii", {"'esize'", "end by vox_offset", "got 48"}},
+      {"nifti_lying_isize.nii.gz", {"gzip", "incorrect length check"}},
+  };
+  // Header intact; the data block is not what the header declares.
+  const std::vector<std::pair<std::string, std::vector<std::string>>> data_cases{
+      {"nifti_huge_claim.nii",
+       {"declared size exceeds the file", "1099511627776 bytes", "file of 352 bytes"}},
+      {"nifti_huge_claim.nii.gz",
+       {"declared size exceeds the file", "1099511627776 bytes", "gzip file of 82 bytes"}},
+      {"nifti_truncated.nii", {"declared size exceeds the file", "96 bytes", "402 bytes"}},
+      {"nifti_short_stream.nii.gz", {"truncated", "1048576 bytes", "ends after 1376 bytes"}},
+  };
+  stderr_capture capture;
+  for (const auto& [name, parts] : header_cases) {
+    INFO(name);
+    for (const auto read : {+[](const fs::path& p) { (void)io::read_nifti_header(p); },
+                            +[](const fs::path& p) { (void)io::read_nifti<float>(p); }}) {
+      try {
+        read(nifti_case(name));
+        FAIL_CHECK("no exception");
+      } catch (const dnn2brain::io_error& e) {
+        const std::string what = e.what();
+        CHECK_THAT(what, Contains("dnn2brain::read_nifti") && Contains(name));
+        for (const auto& part : parts) CHECK_THAT(what, Contains(part));
+      }
+    }
+  }
+  for (const auto& [name, parts] : data_cases) {
+    INFO(name);
+    CHECK_NOTHROW(io::read_nifti_header(nifti_case(name)));
+    // Thrown before anything of the declared size (up to 2^40 bytes) is allocated: at once, and
+    // an ASan build (allocator_may_return_null=0) would abort on the allocation.
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      (void)io::read_nifti<float>(nifti_case(name));
+      FAIL_CHECK("no exception");
+    } catch (const dnn2brain::io_error& e) {
+      const std::string what = e.what();
+      CHECK_THAT(what, Contains("dnn2brain::read_nifti: '") && Contains(name));
+      for (const auto& part : parts) CHECK_THAT(what, Contains(part));
+    }
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+  // The pair's image file is not a header.
+  CHECK_THROWS_WITH(io::read_nifti<float>(nifti_case("nifti_pair.img")),
+                    Contains(".hdr file of a .hdr/.img pair"));
+  // nifti_clib 3.0.1 printed "** ERROR: nifti_convert_n1hdr2nim: bad dim[0]" (and "bad
+  // datatype") for two of these despite debug level 0.
+  CHECK(capture.text().empty());
+}
+
+TEST_CASE(
+    "read_nifti reads big-endian files, .hdr/.img pairs, extensions and NIfTI-2 with a "
+    "zeroed EOL",
+    "[io][nifti][cases]") {
+  for (const std::string name : {"nifti_big_endian.nii", "nifti_pair.hdr", "nifti_extension_ok.nii",
+                                 "nifti2_zero_eol.nii.gz"}) {
+    INFO(name);
+    const auto image = io::read_nifti<double>(nifti_case(name));
+    CHECK(holds_case_ramp(image));
+    CHECK(image.format ==
+          (name.starts_with("nifti2") ? io::nifti_format::nifti2 : io::nifti_format::nifti1));
+    CHECK(image.geometry.affine.isApprox(Eigen::Matrix4d::Identity()));
+  }
+}
+
+TEST_CASE("read_nifti checks the gzip trailer after the data", "[io][nifti][cases]") {
+  const scratch_dir dir("nifti-gzip");
+  std::mt19937 engine(11);
+  auto volume = xt::xarray<float>::from_shape({20, 20, 20});
+  for (auto& v : volume) v = std::uniform_real_distribution<float>(-1.0f, 1.0f)(engine);
+  io::write_nifti(dir.path / "v.nii.gz", volume, rotated_geometry({20, 20, 20}, false));
+  std::string bytes = read_file(dir.path / "v.nii.gz");
+  // A flipped bit in the CRC-32 of the trailer: only the check after the data can see it.
+  bytes[bytes.size() - 6] = char(bytes[bytes.size() - 6] ^ 0x10);
+  write_file(dir.path / "crc.nii.gz", bytes);
+  CHECK_THROWS_WITH(io::read_nifti<float>(dir.path / "crc.nii.gz"),
+                    Contains("crc.nii.gz") && Contains("incorrect data check"));
 }

@@ -30,6 +30,7 @@
 #include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 #include <dnn2brain/io/atomic_file.hpp>
+#include <dnn2brain/io/detail/nifti_header.hpp>
 #include <dnn2brain/searchlight/geometry.hpp>
 
 namespace dnn2brain::io {
@@ -227,40 +228,37 @@ using nifti_handle = std::unique_ptr<::nifti_image, nifti_image_free_deleter>;
   return m;
 }
 
+// An opened file whose header and extensions passed nifti_read_layout, and nifti_clib's
+// conversion of that header. `input` stands after the extensions, where the data is read from.
 struct nifti_opened {
+  std::unique_ptr<nifti_input> input;
+  nifti_layout layout;
   nifti_handle image;
   nifti_format format;
 };
 
-// Opens the header (no data) and checks what nifti_clib leaves to the caller.
 [[nodiscard]] inline nifti_opened nifti_open(const std::filesystem::path& path,
                                              const char* function) {
   quiet_nifti_clib();
   std::error_code error;
-  // Checked here because nifti_clib, given "x.nii" that does not exist, silently opens
-  // "x.nii.gz".
+  // nifti_clib, given "x.nii" that does not exist, would open "x.nii.gz": dnn2brain opens the
+  // path itself, and only that.
   if (!std::filesystem::is_regular_file(path, error))
     throw_io_error(function, concat("expected a readable NIfTI file, got '", path.string(),
                                     "', which does not exist or is not a regular file"));
-  nifti_handle image(nifti_image_read(path.c_str(), 0));
-  if (!image)
-    throw_io_error(function, concat("expected a NIfTI-1 or NIfTI-2 file, got '", path.string(),
-                                    "' (bad magic, header or extension; or unreadable)"));
-  switch (image->nifti_type) {
-    case NIFTI_FTYPE_NIFTI1_1:
-    case NIFTI_FTYPE_NIFTI1_2:
-    case NIFTI_FTYPE_NIFTI2_1:
-    case NIFTI_FTYPE_NIFTI2_2:
-      break;
-    default:
-      throw_io_error(function, concat("expected a NIfTI-1 or NIfTI-2 file, got '", path.string(),
-                                      "' of nifti_clib file type ", image->nifti_type,
-                                      " (Analyze 7.5 or ASCII)"));
-  }
-  // nifti_clib reports a single-file NIfTI-2 as nifti_type 1: ask for the header's version.
-  int version = 0;
-  std::free(nifti_read_header(path.c_str(), &version, 0));
-  return {std::move(image), version == 2 ? nifti_format::nifti2 : nifti_format::nifti1};
+  const std::string name = path.filename().string();
+  if (name.ends_with(".img") || name.ends_with(".img.gz"))
+    throw_io_error(function, concat("expected the .hdr file of a .hdr/.img pair (or a .nii), got '",
+                                    path.string(), "'"));
+  nifti_opened opened;
+  opened.input = std::make_unique<nifti_input>(nifti_origin{function, path});
+  opened.layout = nifti_read_layout(*opened.input);
+  opened.image.reset(nifti_convert_layout(opened.layout));
+  if (!opened.image)
+    throw_io_error(function, concat("nifti_clib cannot convert the validated header of '",
+                                    path.string(), "'"));
+  opened.format = opened.layout.version == 2 ? nifti_format::nifti2 : nifti_format::nifti1;
+  return opened;
 }
 
 [[nodiscard]] inline nifti_header nifti_header_of(const ::nifti_image& image, nifti_format format,
@@ -300,6 +298,13 @@ struct nifti_opened {
     }
     h.geometry.affine = a;
   }
+  if (!h.geometry.affine.allFinite())
+    throw_io_error(function,
+                   concat("'", path.string(), "': expected a finite ",
+                          image.sform_code > 0   ? "sform (header fields 'srow_x/y/z')"
+                          : image.qform_code > 0 ? "qform (header fields 'quatern_*', 'qoffset_*')"
+                                                 : "pixdim",
+                          ", got NaN or infinity"));
   h.voxel_size = {image.pixdim[1], image.pixdim[2], image.pixdim[3]};
   if (ndim >= 4) {
     const double scale = image.time_units == NIFTI_UNITS_MSEC   ? 1e-3
@@ -319,33 +324,48 @@ struct nifti_opened {
   return h;
 }
 
-// Reorders NIfTI's i-fastest storage into the row-major (i, j, k, t) array, scaling as nibabel
-// does and converting to T.
+// Reorders NIfTI's i-fastest storage (in raw's pieces, byte-swapped if the file's byte order
+// differs) into the row-major (i, j, k, t) array, scaling as nibabel does and converting to T.
 template <typename T, typename S>
-void nifti_fill(const S* raw, nifti_image<T>& out, const std::filesystem::path& path,
-                const char* function) {
+void nifti_fill(const nifti_raw_data& raw, bool swapped, nifti_image<T>& out,
+                const std::filesystem::path& path, const char* function) {
   const std::size_t nx = out.shape[0], ny = out.shape[1], nz = out.shape[2], nt = out.volumes();
   // nibabel: a zero or non-finite slope means "no scaling" (nifti_clib already turned a
   // non-finite slope or intercept into 0).
   const bool scaled = out.scl_slope != 0.0 && std::isfinite(out.scl_slope) &&
                       !(out.scl_slope == 1.0 && out.scl_inter == 0.0);
   T* data = out.data.data();
-  for (std::size_t t = 0, n = 0; t < nt; ++t)
+  // Pieces hold whole voxels: nifti_chunk_bytes is a multiple of every voxel size.
+  static_assert(nifti_chunk_bytes % sizeof(S) == 0);
+  auto chunk = raw.chunks.begin();
+  const unsigned char* p = chunk == raw.chunks.end() ? nullptr : chunk->data();
+  const unsigned char* end = chunk == raw.chunks.end() ? nullptr : p + chunk->size();
+  for (std::size_t t = 0; t < nt; ++t)
     for (std::size_t k = 0; k < nz; ++k)
       for (std::size_t j = 0; j < ny; ++j)
-        for (std::size_t i = 0; i < nx; ++i, ++n) {
-          const auto store = [&](auto v) {
-            if (!dnn2brain::detail::representable<T>(v)) [[unlikely]]
+        for (std::size_t i = 0; i < nx; ++i) {
+          if (p == end) {
+            ++chunk;
+            DNN2BRAIN_ASSERT(chunk != raw.chunks.end(), "nifti_fill: fewer bytes than voxels");
+            p = chunk->data();
+            end = p + chunk->size();
+          }
+          S v;
+          std::memcpy(&v, p, sizeof(S));
+          p += sizeof(S);
+          if (swapped) v = nifti_byteswap(v);
+          const auto store = [&](auto value) {
+            if (!dnn2brain::detail::representable<T>(value)) [[unlikely]]
               throw_io_error(function, concat("expected values representable in the requested "
                                               "element type, got ",
-                                              +v, " at voxel (", i, ", ", j, ", ", k, ", ", t,
+                                              +value, " at voxel (", i, ", ", j, ", ", k, ", ", t,
                                               ") of '", path.string(), "'"));
-            data[((i * ny + j) * nz + k) * nt + t] = nifti_convert<T>(v);
+            data[((i * ny + j) * nz + k) * nt + t] = nifti_convert<T>(value);
           };
           if (scaled)
-            store(double(raw[n]) * out.scl_slope + out.scl_inter);
+            store(double(v) * out.scl_slope + out.scl_inter);
           else
-            store(raw[n]);
+            store(v);
         }
 }
 
@@ -375,14 +395,12 @@ template <typename T>
                           "uint16, int32, uint32, int64, uint64, float32, float64), "
                           "got ",
                           nifti_datatype_name(out.datatype), " in '", path.string(), "'"));
-  // nifti_clib fails on a short read (a truncated .nii or a gzip stream that ends early).
-  if (nifti_image_load(image.get()) != 0 || image->data == nullptr)
-    throw_io_error(function, concat("expected ", image->nvox, " voxels of ", image->nbyper,
-                                    " bytes, got a truncated or unreadable data block in '",
-                                    path.string(), "'"));
+  // The data block, checked against the file's size (or read piece by piece from a gzip
+  // stream) before anything of the declared size is allocated; then the result.
+  const nifti_raw_data raw = nifti_read_data(*opened.input, opened.layout);
   out.data = xt::xarray<T>::from_shape(out.shape);
   visit_nifti_datatype(out.datatype, [&]<typename S>(S) {
-    nifti_fill(static_cast<const S*>(image->data), out, path, function);
+    nifti_fill<T, S>(raw, opened.layout.swapped, out, path, function);
   });
   return out;
 }
@@ -452,11 +470,14 @@ concept nifti_value = detail::is_nifti_value<T>;
 
 /// \brief Reads the header of a NIfTI-1 or NIfTI-2 file (.nii, .nii.gz, or a .hdr/.img pair)
 /// without its data.
-/// \throws io_error if the file is missing or not NIfTI, or has more than one non-singleton
-/// dimension beyond the third.
+/// The header and its extensions are validated by dnn2brain before nifti_clib converts them
+/// (sizeof_hdr, magic, dim, datatype/bitpix, vox_offset, esize; docs/io.md); the data block is
+/// not read, so a file cut within its data still yields its header.
+/// \throws io_error if the file is missing or not NIfTI, a header field or extension is invalid,
+/// or it has more than one non-singleton dimension beyond the third.
 [[nodiscard]] inline nifti_header read_nifti_header(const std::filesystem::path& path) {
-  const auto [image, format] = detail::nifti_open(path, "read_nifti_header");
-  return detail::nifti_header_of(*image, format, path, "read_nifti_header");
+  const detail::nifti_opened opened = detail::nifti_open(path, "read_nifti_header");
+  return detail::nifti_header_of(*opened.image, opened.format, path, "read_nifti_header");
 }
 
 /// \brief Reads a 3-D or 4-D NIfTI-1/2 image (.nii or .nii.gz) into memory.
@@ -464,7 +485,10 @@ concept nifti_value = detail::is_nifti_value<T>;
 /// data(i, j, k[, t]) == nibabel's `img.get_fdata()[i, j, k[, t]]`: scl_slope/scl_inter are
 /// applied in double (unless the slope is 0 or NaN), then the value is converted to T.
 /// Complexity: one pass over the nx·ny·nz·nt voxels; peak memory is the raw data plus the result.
-/// \throws io_error if the file is missing, not NIfTI, truncated, of a complex/RGB/other
+/// Nothing of the declared size is allocated before the data is known to exist: a .nii's length
+/// is compared with vox_offset + data size, a .nii.gz is read in 1 MiB pieces.
+/// \throws io_error if the file is missing, not NIfTI, has an invalid header (see
+/// read_nifti_header), is truncated or its gzip stream corrupt, is of a complex/RGB/other
 /// datatype, or holds a value that T cannot represent exactly (integer T only; bool takes
 /// nonzero as true).
 template <nifti_value T = float>

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -158,6 +159,69 @@ TEST_CASE("brain_mask numbers in-mask voxels in C order and extracts the data ma
                     Catch::Contains("at least one voxel"));
   g.shape = {3, 4, 3};
   CHECK_THROWS_WITH(brain_mask(m, g), Catch::Contains("shape 3 x 4 x 3"));
+}
+
+TEST_CASE("brain_mask takes NaN and Inf as outside and checks the series' space", "[searchlight]") {
+  // A float mask as resampling leaves it: NaN outside the field of view, Inf from a division.
+  xt::xtensor<float, 3> m = xt::zeros<float>({3, 4, 2});
+  m(0, 0, 0) = std::nanf("");
+  m(0, 1, 0) = 1.0f;
+  m(1, 1, 1) = std::numeric_limits<float>::infinity();
+  m(2, 3, 1) = 0.5f;
+  volume_geometry g;
+  g.shape = {3, 4, 2};
+  g.affine << -2, 0, 0, 90, 0, 2, 0, -126, 0, 0, 2, -72, 0, 0, 0, 1;
+  const brain_mask mask(m, g);
+  REQUIRE(mask.size() == 2);
+  CHECK(mask.voxels()[0] == ijk{0, 1, 0});
+  CHECK(mask.voxels()[1] == ijk{2, 3, 1});
+  CHECK(mask.column({0, 0, 0}) == -1);
+  CHECK(mask.has_affine());
+  xt::xtensor<double, 3> all_nan = xt::zeros<double>({3, 4, 2});
+  all_nan.fill(std::nan(""));
+  CHECK_THROWS_WITH(brain_mask(all_nan, g), Catch::Contains("at least one voxel"));
+
+  const xt::xarray<float> series = xt::ones<float>({3, 4, 2, 4});
+  // The same space: within brain_mask::affine_tolerance per entry (float32 rounding of a header).
+  volume_geometry same = g;
+  same.affine(0, 3) += 4e-4;
+  CHECK(mask.apply(series, same).cols() == 2);
+  // Same shape, another space (shifted by one voxel): named with both affines.
+  volume_geometry shifted = g;
+  shifted.affine(1, 3) += 2.0;
+  CHECK_THROWS_AS(mask.apply(series, shifted), dnn2brain::invalid_argument);
+  CHECK_THROWS_WITH(mask.apply(series, shifted),
+                    Catch::Contains("brain_mask::apply") && Catch::Contains("differ by 2 mm") &&
+                        Catch::Contains("mask affine [[-2, 0, 0, 90], [0, 2, 0, -126]") &&
+                        Catch::Contains("series affine [[-2, 0, 0, 90], [0, 2, 0, -124]"));
+  // An image (data + geometry), as io::read_nifti_series returns, goes through the same check.
+  struct image {
+    xt::xarray<float> data;
+    volume_geometry geometry;
+  };
+  CHECK(mask.apply(image{series, g}).cols() == 2);
+  CHECK_THROWS_WITH(mask.apply(image{series, shifted}), Catch::Contains("series affine"));
+  // Without a series geometry nothing is known about its space: only the shape is checked.
+  CHECK(mask.apply(series).cols() == 2);
+  volume_geometry other_shape = g;
+  other_shape.shape = {3, 4, 3};
+  CHECK_THROWS_WITH(mask.apply(series, other_shape), Catch::Contains("mask's shape 3 x 4 x 2"));
+
+  // A mask without an affine (from an xtensor alone) skips the affine check, not the shape.
+  const brain_mask bare(m);
+  CHECK_FALSE(bare.has_affine());
+  CHECK(bare.geometry().affine == Eigen::Matrix4d::Identity());
+  CHECK(bare.apply(series, shifted).cols() == 2);
+  CHECK_THROWS_WITH(bare.apply(series, other_shape), Catch::Contains("shape"));
+  // A mask image marks its affine as known.
+  struct mask_image {
+    xt::xtensor<float, 3> data;
+    volume_geometry geometry;
+  };
+  const brain_mask from_image(mask_image{m, g});
+  CHECK(from_image.has_affine());
+  CHECK(from_image.size() == 2);
+  CHECK_THROWS_AS(from_image.apply(series, shifted), dnn2brain::invalid_argument);
 }
 
 TEST_CASE("Neighbor counts match the peers' well-known counts", "[searchlight]") {

@@ -1,11 +1,14 @@
 // MATLAB .mat reading through matio: the rsa92 files against scipy.io.loadmat and the v7.3
-// sample against h5py (tests/reference/io_values.txt), files written here with matio, and errors.
+// sample against h5py (tests/reference/io_values.txt), files written here with matio, errors, and
+// the damaged or hostile files of tests/io/cases (truncated, oversized, malformed v7.3).
 #include <dnn2brain/io/mat.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -214,7 +217,7 @@ TEST_CASE("mat_value reads matio-written arrays in MATLAB's order", "[io][mat]")
     mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
     REQUIRE(mat != nullptr);
     // A(i+1, j+1, k+1) = 100 i + 10 j + k, stored column-major as MATLAB does.
-    std::vector<std::int16_t> column_major(2 * 3 * 4);
+    std::vector<std::int16_t> column_major(std::size_t{2} * 3 * 4);
     for (std::size_t k = 0, n = 0; k < 4; ++k)
       for (std::size_t j = 0; j < 3; ++j)
         for (std::size_t i = 0; i < 2; ++i) column_major[n++] = std::int16_t(100 * i + 10 * j + k);
@@ -304,4 +307,118 @@ TEST_CASE("Fields and cells outlive the variable and the file they came from", "
   }
   CHECK(names.size() == 12);
   CHECK(names.front().string() == io_reference_strings("mat_supplement_category_labels").front());
+}
+
+// --- damaged and hostile files (tests/io/cases/make_mat_cases.py) -------------------------------
+
+namespace {
+
+fs::path mat_case(const std::string& name) {
+  return fs::path(DNN2BRAIN_IO_CASES_DIR) / name;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A(i+1, j+1) = i + j / 100, as make_mat_cases.py writes it.
+void check_case_matrix(const xt::xarray<double>& a) {
+  REQUIRE(a.shape()[0] == 20);
+  REQUIRE(a.shape()[1] == 15);
+  bool exact = true;
+  for (std::size_t i = 0; i < 20; ++i)
+    for (std::size_t j = 0; j < 15; ++j) exact = exact && a(i, j) == double(i) + double(j) / 100.0;
+  CHECK(exact);
+}
+
+}  // namespace
+
+TEST_CASE("Valid scipy files still read exactly, plain and compressed", "[io][mat][cases]") {
+  check_case_matrix(io::read_mat_array<double>(mat_case("mat_v5_matrix.mat"), "A"));
+  check_case_matrix(io::read_mat_array<double>(mat_case("mat_v5z_matrix.mat"), "A"));
+  CHECK(io::mat_file(mat_case("mat_v5z_matrix.mat")).variables() == std::vector<std::string>{"A"});
+  // h5py's (1, 2) dataset is MATLAB's 2 x 1; h5py's (8, 8) y[r, c] = 8 r + c is MATLAB's y(c, r).
+  const auto x = io::read_mat_array<double>(mat_case("mat_v73_compact.mat"), "x");
+  REQUIRE(x.shape()[0] == 2);
+  CHECK(x(0, 0) == 1.25);
+  CHECK(x(1, 0) == -2.5);
+  const auto y = io::read_mat_array<double>(mat_case("mat_v73_contiguous.mat"), "y");
+  REQUIRE(y.size() == 64);
+  CHECK(y(3, 5) == 8.0 * 5 + 3);
+}
+
+TEST_CASE("Truncated v5 files are refused, plain and compressed, at any cut", "[io][mat][cases]") {
+  for (const std::string tag : {"v5", "v5z"})
+    for (const int percent : {10, 50, 90}) {
+      const std::string name = "mat_" + tag + "_matrix_cut" + std::to_string(percent) + ".mat";
+      INFO(name);
+      CHECK_THROWS_WITH(
+          io::read_mat_array<double>(mat_case(name), "A"),
+          Contains("dnn2brain::mat_file") && Contains(name) && Contains("truncated file?"));
+    }
+}
+
+TEST_CASE("A truncated copy of 92_brainRDMs.mat is refused", "[io][mat][cases][real_data]") {
+  if (!data_present("rsa92")) return;
+  const std::string bytes = read_bytes(data_file("rsa92/92_brainRDMs.mat"));
+  REQUIRE(bytes.size() > 1000);
+  const scratch_dir dir("truncated");
+  for (const int percent : {10, 50, 90, 99}) {
+    INFO(percent);
+    const fs::path path = write_file(dir.path / ("cut" + std::to_string(percent) + ".mat"),
+                                     bytes.substr(0, bytes.size() * std::size_t(percent) / 100));
+    CHECK_THROWS_WITH(io::mat_file(path).read("RDMs"), Contains("dnn2brain::mat_file") &&
+                                                           Contains(path.filename().string()) &&
+                                                           Contains("truncated file?"));
+  }
+  // One byte less is enough.
+  const fs::path path = write_file(dir.path / "less.mat", bytes.substr(0, bytes.size() - 1));
+  CHECK_THROWS_AS(io::mat_file(path), dnn2brain::io_error);
+}
+
+TEST_CASE("Sizes declared by a v5 file are checked against its bytes before any allocation",
+          "[io][mat][cases]") {
+  // 4294967294 x 2 struct (208 bytes): matio left its data NULL and field() dereferenced it.
+  CHECK_THROWS_WITH(
+      io::mat_file(mat_case("mat_struct_huge_dims.mat")),
+      Contains("mat_struct_huge_dims.mat") && Contains("dimensions") && Contains("non-negative"));
+  // A char tag declaring 1.7 GB in a 192-byte file, and 850 million characters with 6 bytes.
+  CHECK_THROWS_WITH(
+      io::mat_file(mat_case("mat_string_oversized.mat")),
+      Contains("variable 'name'") && Contains("1700000000 bytes") && Contains("truncated file?"));
+  CHECK_THROWS_WITH(
+      io::mat_file(mat_case("mat_string_short.mat")),
+      Contains("variable 'name'") && Contains("850000000 characters") && Contains("got 6 bytes"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_dims_overflow.mat")),
+                    Contains("fits in 64 bits") && Contains("2147483647x2147483647x2147483647"));
+  CHECK_THROWS_WITH(io::read_mat_array<double>(mat_case("mat_dims_exceed_data.mat"), "x"),
+                    Contains("variable 'x'") && Contains("1000000 elements of 8 bytes") &&
+                        Contains("got 8 bytes"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_deep_cells.mat")),
+                    Contains("variable 'deep'") && Contains("nested at most 32"));
+}
+
+TEST_CASE("An empty file is not a MAT file", "[io][mat][cases]") {
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_empty.mat")), Contains("dnn2brain::mat_file") &&
+                                                                 Contains("mat_empty.mat") &&
+                                                                 Contains("empty file"));
+}
+
+TEST_CASE("UTF-16 text: surrogate pairs decode, unpaired surrogates are refused",
+          "[io][mat][cases]") {
+  io::mat_file file(mat_case("mat_utf16_surrogates.mat"));
+  CHECK(file.read("paired").string() == "\xF0\x9F\x98\x80");  // U+1F600
+  CHECK_THROWS_WITH(file.read("unpaired").string(),
+                    Contains("mat_value::string") && Contains("unpaired") && Contains("0xD800") &&
+                        Contains("unpaired") && Contains("mat_utf16_surrogates.mat"));
+}
+
+TEST_CASE("Bad v7.3 files are refused before HDF5 reads their data", "[io][mat][cases]") {
+  // A compact dataset whose layout declares 0 stored bytes: HDF5 1.10's H5Dread copies from NULL.
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_compact_empty.mat")),
+                    Contains("mat_v73_compact_empty.mat") && Contains("HDF5 dataset '/x'") &&
+                        Contains("expected 16 stored bytes") && Contains("got 0"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_contiguous_cut60.mat")),
+                    Contains("mat_v73_contiguous_cut60.mat") && Contains("truncated file?"));
 }

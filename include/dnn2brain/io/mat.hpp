@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -19,6 +20,8 @@
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
+#include <dnn2brain/io/detail/mat_hdf5.hpp>
+#include <dnn2brain/io/detail/mat_v5.hpp>
 #include <dnn2brain/io/detail/utf8.hpp>
 
 namespace dnn2brain::io {
@@ -77,6 +80,13 @@ bool visit_mat_type(matio_types type, F&& f) {
     default:
       return false;
   }
+}
+
+// Bytes per element of matio's in-memory data type, 0 for others.
+[[nodiscard]] inline std::size_t mat_type_size(matio_types type) {
+  std::size_t size = 0;
+  visit_mat_type(type, [&size]<typename S>(S) { size = sizeof(S); });
+  return size;
 }
 
 struct mat_close {
@@ -176,9 +186,16 @@ class mat_value {
   [[nodiscard]] std::vector<std::size_t> dims() const {
     return {m_var->dims, m_var->dims + std::max(m_var->rank, 0)};
   }
+  /// The number of elements; saturates at SIZE_MAX (no file that passes the checks gets there).
   [[nodiscard]] std::size_t numel() const noexcept {
     std::size_t n = 1;
-    for (int d = 0; d < m_var->rank; ++d) n *= m_var->dims[d];
+    for (int d = 0; d < m_var->rank; ++d) {
+      const std::size_t extent = m_var->dims[d];
+      if (extent == 0) return 0;
+      n = n > std::numeric_limits<std::size_t>::max() / extent
+              ? std::numeric_limits<std::size_t>::max()
+              : n * extent;
+    }
     return n;
   }
   [[nodiscard]] bool is_complex() const noexcept { return m_var->isComplex != 0; }
@@ -209,6 +226,13 @@ class mat_value {
       for (const auto& f : field_names()) known.append(known.empty() ? "" : ", ").append(f);
       fail("field", "a field '" + name + "'", "only the fields " + known);
     }
+    // matio keeps numel x nfields pointers; check that they are there before it indexes them.
+    std::uint64_t pointers = 0;
+    if (m_var->data == nullptr ||
+        !detail::mat_multiply(numel(), Mat_VarGetNumberOfFields(m_var.get()), pointers) ||
+        m_var->nbytes / sizeof(matvar_t*) < pointers)
+      fail("field", detail::concat(pointers, " field values"),
+           detail::concat(m_var->data == nullptr ? 0 : m_var->nbytes / sizeof(matvar_t*)));
     return child(Mat_VarGetStructFieldByName(m_var.get(), name.c_str(), index),
                  element_where(index) + "." + name, "field");
   }
@@ -225,8 +249,10 @@ class mat_value {
     require(mat_kind::cell, "cell", "a cell array");
     check_index(index, "cell");
     const auto* cells = static_cast<matvar_t* const*>(m_var->data);
-    return child(cells != nullptr ? cells[index] : nullptr,
-                 detail::concat(m_where, "{", index + 1, "}"), "cell");
+    if (cells == nullptr || m_var->nbytes / sizeof(matvar_t*) < numel())
+      fail("cell", detail::concat(numel(), " cells"),
+           detail::concat(cells == nullptr ? 0 : m_var->nbytes / sizeof(matvar_t*)));
+    return child(cells[index], detail::concat(m_where, "{", index + 1, "}"), "cell");
   }
   [[nodiscard]] mat_value cell(std::initializer_list<std::size_t> subscripts) const {
     return cell(linear_index(subscripts, "cell"));
@@ -240,15 +266,23 @@ class mat_value {
   requires std::is_arithmetic_v<T>
   [[nodiscard]] xt::xarray<T> array() const {
     const mat_kind k = kind();
+    const std::size_t count = numel();
+    if (k == mat_kind::empty && count != 0) fail("array", "an empty array", description());
     if (k == mat_kind::empty) return xt::xarray<T>::from_shape(dims());
     if (k != mat_kind::numeric && k != mat_kind::logical)
       fail("array", "a numeric or logical array", description());
     const std::vector<std::size_t> shape = dims();
+    if (count == 0) return xt::xarray<T>::from_shape(shape);
+    // Sizes first, allocation after: the data matio read must hold every element.
+    const std::size_t element = detail::mat_type_size(m_var->data_type);
+    if (element == 0)
+      fail("array", "numeric data", detail::concat("matio data type ", m_var->data_type));
+    std::uint64_t bytes = 0;
+    if (m_var->data == nullptr || !detail::mat_multiply(count, element, bytes) ||
+        m_var->nbytes < bytes)
+      fail("array", detail::concat(count, " elements of ", element, " bytes (", description(), ")"),
+           detail::concat(m_var->data == nullptr ? 0 : m_var->nbytes, " bytes of data"));
     auto out = xt::xarray<T>::from_shape(shape);
-    const std::size_t count = numel();
-    if (count == 0) return out;
-    if (m_var->data == nullptr || m_var->nbytes < count * std::size_t(m_var->data_size))
-      fail("array", "data", "none or too little");
     // MATLAB stores column-major: walk its order, keeping the row-major destination offset.
     const std::size_t rank = shape.size();
     std::vector<std::size_t> stride(rank, 1), at(rank, 0);
@@ -264,7 +298,7 @@ class mat_value {
         if constexpr (std::is_same_v<T, bool>)
           dst[offset] = in[n] != S(0);
         else
-          dst[offset] = static_cast<T>(in[n]);
+          dst[offset] = static_cast<T>(in[n]);  // NOLINT(bugprone-signed-char-misuse): int8 data
         for (std::size_t d = 0; d < rank; ++d) {
           offset += stride[d];
           if (++at[d] < shape[d]) break;
@@ -297,32 +331,73 @@ class mat_value {
     const std::size_t count = numel();
     if (count == 0) return out;
     const void* data = m_var->data;
-    if (data == nullptr) fail("string", "characters", "no data");
-    switch (m_var->data_size) {
-      case 1:  // UTF-8 (matio converts MATLAB's UTF-16 text) or 8-bit: numel counts characters
-        out.assign(static_cast<const char*>(data),
-                   m_var->data_type == MAT_T_UTF8 ? m_var->nbytes : count);
+    const auto size = static_cast<std::size_t>(m_var->data_size);
+    if (size != 1 && size != 2 && size != 4)
+      fail("string", "1, 2 or 4 bytes per character", std::to_string(m_var->data_size));
+    const bool utf8 = m_var->data_type == MAT_T_UTF8;
+    // The bytes matio read, never a count from the file: UTF-8 needs 1 to 3 bytes per UTF-16
+    // unit that MATLAB counts, the others size bytes per character.
+    std::uint64_t needed = 0;
+    if (!detail::mat_multiply(count, size, needed))
+      needed = std::numeric_limits<std::uint64_t>::max();
+    const std::size_t have = data == nullptr ? 0 : m_var->nbytes;
+    if (utf8 ? (have < count || have / 3 > count) : have < needed)
+      fail("string",
+           detail::concat(count, " characters of ",
+                          utf8 ? "UTF-8" : std::to_string(size) + " bytes"),
+           detail::concat(have, " bytes of data"));
+    const auto bad_text = [&](const char* what, std::uint32_t value, std::size_t at) {
+      std::string hex;
+      for (int shift = value > 0xFFFF ? 20 : (value > 0xFF ? 12 : 4); shift >= 0; shift -= 4)
+        hex += "0123456789ABCDEF"[(value >> shift) & 0xFU];
+      fail("string", "Unicode text", detail::concat(what, " 0x", hex, " at position ", at));
+    };
+    switch (size) {
+      case 1: {
+        const auto* in = static_cast<const unsigned char*>(data);
+        if (utf8) {
+          const std::string_view text(static_cast<const char*>(data), have);
+          for (std::size_t n = 0; n < text.size();) {
+            const std::size_t length = detail::utf8_sequence(text, n);
+            if (length == 0) bad_text("an invalid UTF-8 byte", in[n], n);
+            n += length;
+          }
+          out.assign(text);
+        } else {  // 8-bit characters: Latin-1, of which ASCII is the common case
+          for (std::size_t n = 0; n < count; ++n) detail::append_utf8(out, in[n]);
+        }
         break;
-      case 2: {  // UTF-16 code units
+      }
+      case 2: {  // UTF-16 code units: surrogates must come in pairs
         const auto* in = static_cast<const std::uint16_t*>(data);
         for (std::size_t n = 0; n < count; ++n) {
           std::uint32_t c = in[n];
           if (c >= 0xD800 && c < 0xDC00 && n + 1 < count && in[n + 1] >= 0xDC00 &&
               in[n + 1] < 0xE000)
             c = 0x10000 + ((c - 0xD800) << 10) + (in[++n] - 0xDC00u);
+          else if (c >= 0xD800 && c < 0xE000)
+            bad_text("an unpaired UTF-16 surrogate", c, n);
           detail::append_utf8(out, c);
         }
         break;
       }
-      case 4: {
+      default: {
         const auto* in = static_cast<const std::uint32_t*>(data);
-        for (std::size_t n = 0; n < count; ++n) detail::append_utf8(out, in[n]);
+        for (std::size_t n = 0; n < count; ++n) {
+          if (!detail::is_unicode_scalar_value(in[n])) bad_text("a code point", in[n], n);
+          detail::append_utf8(out, in[n]);
+        }
         break;
       }
-      default:
-        fail("string", "1, 2 or 4 bytes per character", std::to_string(m_var->data_size));
     }
     return out;
+  }
+
+  /// Size and class as error messages show them, e.g. "1x4x2 struct".
+  [[nodiscard]] std::string description() const {
+    std::string text;
+    for (const auto d : dims()) text.append(text.empty() ? "" : "x").append(std::to_string(d));
+    return text.append(is_complex() ? " complex " : " ").append(class_name());
   }
 
  private:
@@ -330,13 +405,6 @@ class mat_value {
 
   mat_value(std::shared_ptr<matvar_t> var, std::string where, std::filesystem::path file)
       : m_var(std::move(var)), m_where(std::move(where)), m_file(std::move(file)) {}
-
-  // e.g. "1x4x2 struct"
-  [[nodiscard]] std::string description() const {
-    std::string text;
-    for (const auto d : dims()) text.append(text.empty() ? "" : "x").append(std::to_string(d));
-    return text.append(is_complex() ? " complex " : " ").append(class_name());
-  }
 
   // "dnn2brain::mat_value::<function>: expected <expected> in <where> of '<file>', got <got>"
   [[noreturn]] void fail(const char* function, const std::string& expected, const std::string& got,
@@ -402,13 +470,18 @@ class mat_value {
 /// \throws io_error from every member when the file or a variable cannot be read.
 class mat_file {
  public:
-  /// \throws io_error if the file does not exist or is not a .mat file matio can open.
+  /// \brief Opens a file after checking its structure (see docs/io.md, "What each reader
+  /// checks"): for v4 and v5/v7 every variable's tags, sizes and nesting, for v7.3 every HDF5
+  /// dataset's storage against its dataspace. Only then does matio see the file.
+  /// \throws io_error if the file does not exist, is not a .mat file, or fails a check.
   explicit mat_file(std::filesystem::path path) : m_path(std::move(path)) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(m_path, error))
       detail::throw_io_error("mat_file",
                              detail::concat("expected a readable .mat file, got '", m_path.string(),
                                             "', which does not exist or is not a regular file"));
+    m_format = detail::check_mat_structure(m_path, m_names);
+    if (m_format == detail::mat_format::v73) detail::check_mat_v73(m_path);
     m_mat.reset(Mat_Open(m_path.c_str(), MAT_ACC_RDONLY));
     if (!m_mat)
       detail::throw_io_error(
@@ -420,6 +493,7 @@ class mat_file {
 
   /// Names of the top-level variables, in file order.
   [[nodiscard]] std::vector<std::string> variables() {
+    if (m_format != detail::mat_format::v73) return m_names;  // as the checks found them
     std::size_t count = 0;
     // The list belongs to the mat_t (freed by Mat_Close).
     char* const* names = Mat_GetDir(m_mat.get(), &count);
@@ -441,8 +515,9 @@ class mat_file {
   /// \brief Reads a variable completely.
   /// \throws io_error if there is no such variable or matio cannot read it.
   [[nodiscard]] mat_value read(const std::string& variable) {
-    std::shared_ptr<matvar_t> var(Mat_VarRead(m_mat.get(), variable.c_str()),
-                                  detail::mat_var_free{});
+    std::shared_ptr<matvar_t> var;
+    if (m_format == detail::mat_format::v73 || contains(variable))
+      var.reset(Mat_VarRead(m_mat.get(), variable.c_str()), detail::mat_var_free{});
     if (!var) {
       std::string known;
       for (const auto& v : variables()) known.append(known.empty() ? "" : ", ").append(v);
@@ -458,6 +533,8 @@ class mat_file {
 
  private:
   std::filesystem::path m_path;
+  detail::mat_format m_format = detail::mat_format::v5;
+  std::vector<std::string> m_names;  // v4 and v5: the variables the checks found
   std::unique_ptr<mat_t, detail::mat_close> m_mat;
 };
 

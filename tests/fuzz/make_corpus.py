@@ -131,6 +131,17 @@ def make_mat_v5():
     put("mat_v5", "v4.mat", mat_bytes({"rdm": rng.standard_normal((3, 3))}, format="4"))
 
 
+def matlab_class(obj, name, int_decode=None):
+    """MATLAB_class as MATLAB writes it: a NULLTERM string (matio ignores h5py's NULLPAD)."""
+    string = h5py.h5t.C_S1.copy()
+    string.set_size(len(name))
+    string.set_strpad(h5py.h5t.STR_NULLTERM)
+    attribute = h5py.h5a.create(obj.id, b"MATLAB_class", string, h5py.h5s.create(h5py.h5s.SCALAR))
+    attribute.write(np.array(name.encode(), dtype="S%d" % len(name)), mtype=string)
+    if int_decode is not None:
+        obj.attrs["MATLAB_int_decode"] = np.int32(int_decode)
+
+
 def make_mat_v73():
     # MATLAB 7.3 files are HDF5 with a 512-byte user block holding the MATLAB text header.
     header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Thu Dec  3 12:00:00 2026 HDF5 schema 1.00 ."
@@ -147,25 +158,24 @@ def make_mat_v73():
 
         def numeric(f):
             d = f.create_dataset("rdm", data=rng.standard_normal((4, 4)))
-            d.attrs["MATLAB_class"] = np.bytes_("double")
+            matlab_class(d, "double")
             s = f.create_dataset("single", data=rng.standard_normal((3, 2)).astype("f4"))
-            s.attrs["MATLAB_class"] = np.bytes_("single")
+            matlab_class(s, "single")
 
         def text(f):
             d = f.create_dataset("name", data=np.frombuffer("V1".encode("utf-16-le"), "u2")[:, None])
-            d.attrs["MATLAB_class"] = np.bytes_("char")
-            d.attrs["MATLAB_int_decode"] = np.int32(2)
+            matlab_class(d, "char", int_decode=2)
 
         def structure(f):
             g = f.create_group("s")
-            g.attrs["MATLAB_class"] = np.bytes_("struct")
+            matlab_class(g, "struct")
             d = g.create_dataset("RDM", data=rng.standard_normal((3, 3)))
-            d.attrs["MATLAB_class"] = np.bytes_("double")
+            matlab_class(d, "double")
 
         def chunked(f):
             d = f.create_dataset("rdm", data=rng.standard_normal((8, 8)), chunks=(4, 4),
                                  compression="gzip")
-            d.attrs["MATLAB_class"] = np.bytes_("double")
+            matlab_class(d, "double")
 
         write("numeric.mat", numeric)
         write("char.mat", text)

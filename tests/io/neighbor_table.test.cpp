@@ -1,14 +1,18 @@
 // Saving and loading neighbour tables: exact round trips, and clear errors for damaged files.
 #include <dnn2brain/io/neighbor_table.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <xtensor/xtensor.hpp>
 
 #include <catch2/catch.hpp>
 
 #include "support/io_support.hpp"
+
+#include <sys/stat.h>
 
 namespace fs = std::filesystem;
 
@@ -87,5 +91,75 @@ TEST_CASE("Damaged neighbour-table files give io_error naming the file", "[io][s
   version[8] = 9;
   expect_error("version.d2bnt", version, "version");
   CHECK_THROWS_WITH(dnn2brain::io::load_neighbor_table(dir.path / "missing.d2bnt"),
-                    Catch::Contains("cannot open"));
+                    Catch::Contains("missing.d2bnt") && Catch::Contains("no such file"));
+}
+
+TEST_CASE("An empty neighbour table survives a save and load", "[io][searchlight]") {
+  const scratch_dir dir("neighbor-table-empty");
+  // Blocks larger than the volume: no block core touches the mask, so no searchlight.
+  const auto empty =
+      dnn2brain::make_neighbor_table(ball_mask(), dnn2brain::neighborhood::paper_blocks{100, 100});
+  REQUIRE(empty.empty());
+  REQUIRE(empty.columns().empty());
+  dnn2brain::io::save_neighbor_table(dir.path / "empty.d2bnt", empty);
+  check_same(dnn2brain::io::load_neighbor_table(dir.path / "empty.d2bnt"), empty);
+  // A default table (no grid at all) too.
+  dnn2brain::io::save_neighbor_table(dir.path / "default.d2bnt", dnn2brain::neighbor_table{});
+  check_same(dnn2brain::io::load_neighbor_table(dir.path / "default.d2bnt"),
+             dnn2brain::neighbor_table{});
+}
+
+TEST_CASE("load_neighbor_table refuses directories and FIFOs without opening them",
+          "[io][searchlight]") {
+  const scratch_dir dir("neighbor-table-special");
+  CHECK_THROWS_WITH(dnn2brain::io::load_neighbor_table(dir.path),
+                    Catch::Contains("load_neighbor_table") &&
+                        Catch::Contains("not a regular file") && Catch::Contains("directory"));
+  // Opening a FIFO for reading blocks until a writer appears: the loader must not even try.
+  const fs::path fifo = dir.path / "table.d2bnt";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(dnn2brain::io::load_neighbor_table(fifo),
+                    Catch::Contains("table.d2bnt") && Catch::Contains("FIFO"));
+}
+
+TEST_CASE("Hostile neighbour-table files are refused before anything large is allocated",
+          "[io][searchlight]") {
+  const fs::path cases = DNN2BRAIN_IO_CASES_DIR;
+  const auto load = [&](const std::string& name) {
+    return dnn2brain::io::load_neighbor_table(cases / ("neighbor_table_" + name + ".d2bnt"));
+  };
+  // The reference: 3 centres in a 4 x 3 x 2 grid of 24 mask voxels, 5 members.
+  const auto valid = load("valid");
+  CHECK(valid.size() == 3);
+  CHECK(valid.mask_voxels() == 24);
+  CHECK(valid.offsets() == std::vector<std::int64_t>{0, 2, 3, 5});
+  CHECK(valid.columns() == std::vector<std::int32_t>{0, 1, 1, 0, 23});
+  const auto empty = load("empty");
+  CHECK(empty.empty());
+  CHECK(empty.columns().empty());
+  CHECK(empty.mask_voxels() == 24);
+
+  const auto expect_error = [&](const std::string& name, const std::string& message) {
+    INFO("case " << name);
+    try {
+      (void)load(name);
+      FAIL("expected dnn2brain::io_error");
+    } catch (const dnn2brain::io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("dnn2brain::load_neighbor_table") &&
+                               Catch::Contains("neighbor_table_" + name) &&
+                               Catch::Contains(message));
+    }
+  };
+  expect_error("truncated", "truncated");
+  expect_error("huge_counts", "'centers'");
+  expect_error("wrapping_counts", "'centers'");
+  expect_error("offsets_decreasing", "non-decreasing");
+  expect_error("offsets_start", "'offsets': expected 0 first");
+  expect_error("offsets_end", "the last offset");
+  expect_error("member_range", "'columns': expected members in [0, 24), got 24");
+  expect_error("member_negative", "got -1");
+  expect_error("mask_voxels", "'mask_voxels'");
+  expect_error("shape_overflow", "'shape'");
+  expect_error("center_outside", "centers inside the volume");
+  expect_error("checksum", "checksum");
 }

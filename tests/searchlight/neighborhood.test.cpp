@@ -4,7 +4,9 @@
 #include <dnn2brain/searchlight.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -675,4 +677,98 @@ TEST_CASE("paint takes maps × searchlights, the layout of regression results", 
   CHECK(same_volume(dnn2brain::paint(mask, table, single), one));
   CHECK_THROWS_WITH(dnn2brain::paint(mask, table, Eigen::RowVectorXd(t + 1)),
                     Catch::Contains("one value per searchlight (" + std::to_string(t)));
+}
+
+TEST_CASE("Neighborhood tables are bounded by a memory budget before they are built",
+          "[searchlight]") {
+  // An MNI-like grid (91 x 109 x 91 at 2 mm) with a full box mask of 40^3 = 64000 voxels.
+  volume_geometry mni;
+  mni.shape = {91, 109, 91};
+  mni.affine << -2, 0, 0, 90, 0, 2, 0, -126, 0, 0, 2, -72, 0, 0, 0, 1;
+  xt::xtensor<bool, 3> box = xt::zeros<bool>({91, 109, 91});
+  xt::view(box, xt::range(25, 65), xt::range(30, 70), xt::range(25, 65)) = true;
+  const brain_mask mask(box, mni);
+  REQUIRE(mask.size() == 64000);
+
+  // An absurd sphere: every searchlight would hold the whole mask, 64000^2 members (16 GB) under
+  // a 1 GiB budget. It fails at once, before its offsets are even listed, naming the
+  // neighborhood, the size and the limit.
+  dnn2brain::neighborhood_options small;
+  small.memory_budget = std::size_t{1} << 30;
+  try {
+    (void)dnn2brain::make_neighbor_table(mask, nb::sphere{1e6}, small);
+    FAIL("expected dnn2brain::invalid_argument");
+  } catch (const dnn2brain::invalid_argument& e) {
+    CHECK_THAT(e.what(), Catch::Contains("make_neighbor_table") &&
+                             Catch::Contains("neighborhood::sphere") &&
+                             Catch::Contains("4096000000 members") &&
+                             Catch::Contains("memory budget of 1073741824 bytes") &&
+                             Catch::Contains("memory_budget"));
+  }
+  // The same in mm, and for the other voxel-centred policies.
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(mask, nb::sphere{1e6, nb::unit::mm}, small),
+                    Catch::Contains("neighborhood::sphere"));
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(mask, nb::diamond{1e6}, small),
+                    Catch::Contains("neighborhood::diamond"));
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(mask, nb::cube{1 << 30}, small),
+                    Catch::Contains("neighborhood::cube"));
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(mask, nb::nearest{1 << 30}, small),
+                    Catch::Contains("neighborhood::nearest"));
+  // Blocks of edge 61 every voxel: 49000 kept blocks of up to 64000 in-mask members.
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(mask, nb::paper_blocks{30, 1}, small),
+                    Catch::Contains("neighborhood::paper_blocks"));
+  // A ball that does not fill its box is bounded once its offsets are known: a 30-voxel sphere
+  // holds up to 113,000 offsets, cut by the mask to 64000 members per searchlight.
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(mask, nb::sphere{30.0}, small),
+                    Catch::Contains("up to 64000 members for each of 64000 searchlights"));
+  // The default budget (64 GiB) refuses the absurd sphere on a real MNI brain mask's 230k voxels,
+  // (230k^2 members, about 200 GB) at once: here on the whole 91 x 109 x 91 grid.
+  const brain_mask whole(xt::xtensor<bool, 3>(xt::ones<bool>({91, 109, 91})), mni);
+  CHECK_THROWS_WITH(dnn2brain::make_neighbor_table(whole, nb::sphere{1e6}),
+                    Catch::Contains("neighborhood::sphere") &&
+                        Catch::Contains("memory budget of 68719476736 bytes"));
+  // The offset list is bounded too, for ranges (which hold no table): a budget too small for
+  // the box of a 10-voxel sphere's offsets (21^3 candidates).
+  dnn2brain::neighborhood_options tiny;
+  tiny.memory_budget = 100000;
+  CHECK_THROWS_WITH(
+      dnn2brain::searchlight_range(mask, nb::sphere{10.0}, tiny),
+      Catch::Contains("neighborhood::sphere") && Catch::Contains("box of 21 x 21 x 21 offsets"));
+
+  // Real analyses fit the default: a radius-3 sphere (123 voxels) and the paper's blocks.
+  const auto spheres = dnn2brain::make_neighbor_table(mask, nb::sphere{3.0});
+  CHECK(spheres.size() == 64000);
+  CHECK(spheres.max_members() == 123);
+  const auto blocks = dnn2brain::make_neighbor_table(mask, nb::paper_blocks{1, 2});
+  CHECK(blocks.max_members() == 64);
+  // A budget that just holds the table is enough: 4 bytes a member, 36 a searchlight.
+  dnn2brain::neighborhood_options exact;
+  exact.memory_budget = std::size_t(64000) * (123 * 4 + 36);
+  CHECK(dnn2brain::make_neighbor_table(mask, nb::sphere{3.0}, exact).columns() ==
+        spheres.columns());
+  exact.memory_budget -= 1;
+  CHECK_THROWS_AS(dnn2brain::make_neighbor_table(mask, nb::sphere{3.0}, exact),
+                  dnn2brain::invalid_argument);
+}
+
+TEST_CASE("Offsets of a huge neighborhood are cut to the volume's extent on each axis",
+          "[searchlight]") {
+  // A flat 12 x 5 x 2 volume: a sphere of radius 1e6 lists every offset that can join two of
+  // its voxels, (2 * 11 + 1) x (2 * 4 + 1) x (2 * 1 + 1), not a cube of the largest extent.
+  volume_geometry flat;
+  flat.shape = {12, 5, 2};
+  const auto offsets = dnn2brain::detail::offsets_of(nb::sphere{1e6}, flat);
+  CHECK(offsets.offsets.size() == std::size_t(23 * 9 * 3));
+  CHECK(offsets.offsets.front() == ijk{0, 0, 0});
+  const auto cube = dnn2brain::detail::offsets_of(nb::cube{1 << 30}, flat);
+  CHECK(cube.offsets.size() == std::size_t(23 * 9 * 3));
+  // Through an anisotropic affine each axis gets its own reach: 4 mm along i at 2 mm voxels
+  // reaches 2 voxels, along j at 0.5 mm it reaches 8 (cut to 4 by the extent).
+  flat.affine.diagonal() << 2.0, 0.5, 1.0, 1.0;
+  const auto mm = dnn2brain::detail::ball_of(nb::sphere{4.0, nb::unit::mm}, flat);
+  CHECK(mm.reach == std::array<int, 3>{2, 4, 1});
+  // Every policy keeps its members on a volume larger than the neighborhood.
+  const brain_mask full(full_mask(6), cube_geometry(6));
+  CHECK(dnn2brain::make_neighbor_table(full, nb::sphere{1e9}).max_members() == full.size());
+  CHECK(dnn2brain::make_neighbor_table(full, nb::diamond{1e9}).max_members() == full.size());
 }

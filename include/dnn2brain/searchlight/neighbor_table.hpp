@@ -46,6 +46,16 @@ struct searchlight {
 struct neighborhood_options {
   /// Centers with fewer in-mask members are left out (rsatoolbox's `threshold`, as a count).
   index_t min_voxels = 1;
+  /// Bytes a neighborhood may take, checked before anything large is allocated:
+  /// make_neighbor_table() refuses a table whose upper bound (searchlights × the most members a
+  /// searchlight can have, at 4 bytes a member, plus 36 bytes a searchlight) exceeds it, and a
+  /// sphere, diamond, cube or nearest whose candidate offsets (a box cut to the volume, 60 bytes
+  /// an offset) would. The default, 64 GiB, holds a 10 mm sphere around every voxel of a 1 mm
+  /// whole-brain mask; an absurd neighborhood (a 1e6-voxel sphere on an MNI mask: about 200 GB)
+  /// fails at once with invalid_argument instead of running for minutes toward the swap. Raise it
+  /// for larger tables, or visit the searchlights one at a time with searchlight_range.
+  /// In bytes, hence std::size_t like sizeof.
+  std::size_t memory_budget = std::size_t{64} << 30;
 };
 
 namespace detail {
@@ -57,6 +67,36 @@ inline void require_table_mask(const volume_geometry& geometry, index_t mask_vox
     throw_invalid_argument(function,
                            concat("expected the mask of the neighbor table (", mask_voxels,
                                   " voxels), got one of ", mask.size(), " voxels or another grid"));
+}
+
+/// a · b, or the largest value when it does not fit.
+[[nodiscard]] inline std::uint64_t saturating_product(std::uint64_t a, std::uint64_t b) noexcept {
+  return b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a * b;
+}
+
+/// Bytes of a table in make_neighbor_table(), per member (its column) and per candidate center
+/// (center, offset, count and slot).
+inline constexpr std::uint64_t table_bytes_per_member = sizeof(std::int32_t);
+inline constexpr std::uint64_t table_bytes_per_center = sizeof(ijk) + 3 * sizeof(std::int64_t);
+
+/// Throws unless a table of `centers` searchlights of at most `members` members each fits
+/// options.memory_budget.
+inline void require_table_budget(const char* name, index_t centers, index_t members,
+                                 const neighborhood_options& options) {
+  const std::uint64_t total = saturating_product(std::uint64_t(centers), std::uint64_t(members));
+  const std::uint64_t bytes = saturating_product(total, table_bytes_per_member) +
+                              std::uint64_t(centers) * table_bytes_per_center;
+  if (bytes > options.memory_budget)
+    throw_invalid_argument(
+        "make_neighbor_table",
+        concat("expected a table within the memory budget of ", options.memory_budget,
+               " bytes (neighborhood_options::memory_budget), got ", name, " with up to ", members,
+               " members for each of ", centers, " searchlights: up to ", total, " members, ",
+               bytes, " bytes (", bytes >> 30,
+               " GiB); raise memory_budget, choose a smaller neighborhood, or visit the "
+               "searchlights one at a time with searchlight_range"));
 }
 
 /// Throws unless v lies inside the grid.
@@ -88,7 +128,9 @@ class searchlight_range {
     if constexpr (std::is_same_v<Neighborhood, neighborhood::paper_blocks>) {
       init_blocks(shape);
     } else {
-      m_offsets = detail::offsets_of(shape, mask.geometry());
+      const detail::offset_ball ball = detail::ball_of(shape, mask.geometry());
+      m_name = ball.name;
+      m_offsets = detail::sorted_offsets(ball, options.memory_budget);
       m_centers = mask.voxels();
     }
   }
@@ -100,18 +142,21 @@ class searchlight_range {
   [[nodiscard]] center_kind kind() const noexcept { return m_kind; }
   [[nodiscard]] const brain_mask& mask() const noexcept { return *m_mask; }
   [[nodiscard]] const neighborhood_options& options() const noexcept { return m_options; }
+  /// The neighborhood policy, "neighborhood::sphere" etc., for messages.
+  [[nodiscard]] const char* neighborhood_name() const noexcept { return m_name; }
   /// Block parameters (kind() == center_kind::block).
   [[nodiscard]] const neighborhood::paper_blocks& blocks() const noexcept { return m_blocks; }
-  /// Upper bound on any searchlight's member count.
+  /// Upper bound on any searchlight's member count (at most the mask's voxel count).
   [[nodiscard]] index_t max_members() const noexcept {
+    index_t members = 1;
     if (m_kind == center_kind::block) {
       const auto& shape = m_mask->geometry().shape;
-      index_t members = 1;
       for (const std::size_t extent : shape)
         members *= std::min(index_t(2 * m_blocks.radius + m_blocks.stride), index_t(extent));
-      return members;
+    } else {
+      members = m_offsets.take > 0 ? m_offsets.take : index_t(m_offsets.offsets.size());
     }
-    return m_offsets.take > 0 ? m_offsets.take : index_t(m_offsets.offsets.size());
+    return std::min(members, m_mask->size());
   }
 
   /// Members of candidate center c (an index before the min_voxels filter, in [0,
@@ -157,6 +202,7 @@ class searchlight_range {
           detail::concat("expected 0 <= radius <= ", max_block_parameter, " and 1 <= stride <= ",
                          max_block_parameter, ", got radius ", b.radius, " and stride ", b.stride));
     m_kind = center_kind::block;
+    m_name = "neighborhood::paper_blocks";
     m_blocks = b;
     const auto& shape = m_mask->geometry().shape;
     const int edge = 2 * b.radius + b.stride;
@@ -179,6 +225,7 @@ class searchlight_range {
 
   const brain_mask* m_mask;
   neighborhood_options m_options;
+  const char* m_name = "";
   center_kind m_kind = center_kind::voxel;
   detail::offset_list m_offsets;
   neighborhood::paper_blocks m_blocks{};
@@ -505,8 +552,11 @@ class neighbor_table {
 
 /// \brief The neighbor table of a range: every searchlight's members, computed in parallel.
 /// Identical for any thread count (centers keep their order).
+/// \throws invalid_argument if the table may exceed range.options().memory_budget (bounded by
+/// candidates × max_members() before any work).
 [[nodiscard]] inline neighbor_table make_neighbor_table(const searchlight_range& range) {
   const index_t n = range.candidates();
+  detail::require_table_budget(range.neighborhood_name(), n, range.max_members(), range.options());
   std::vector<std::int64_t> counts(std::size_t(n), 0);
   detail::parallel_error error;  // allocation failures must not escape the parallel regions
   DNN2BRAIN_OMP(parallel)
@@ -554,9 +604,22 @@ class neighbor_table {
 /// `make_neighbor_table(mask, neighborhood::sphere{2.0})`: one searchlight per in-mask voxel,
 /// members in-mask only (truncated at the mask's edge), centers with fewer than
 /// options.min_voxels members left out. Paper blocks give one searchlight per kept block.
+/// \throws invalid_argument if the table may exceed options.memory_budget: the bound (centers ×
+/// the most members a searchlight can have) is checked before the table is built, and when the
+/// neighborhood covers the volume (an absurd radius) even before its offsets are listed.
 template <typename Neighborhood>
 [[nodiscard]] neighbor_table make_neighbor_table(const brain_mask& mask, const Neighborhood& shape,
                                                  const neighborhood_options& options = {}) {
+  if constexpr (!std::is_same_v<Neighborhood, neighborhood::paper_blocks>) {
+    // When the offset count is known without listing the offsets (nearest; or a ball that fills
+    // its box, as any ball larger than the volume does), the bound is checked first.
+    const detail::offset_ball ball = detail::ball_of(shape, mask.geometry());
+    index_t members = ball.take;
+    if (members == 0 && ball.fills_box())
+      members = index_t(std::min<std::uint64_t>(ball.box_count(), std::uint64_t(mask.size())));
+    if (members > 0)
+      detail::require_table_budget(ball.name, mask.size(), std::min(members, mask.size()), options);
+  }
   return make_neighbor_table(searchlight_range(mask, shape, options));
 }
 

@@ -2,6 +2,7 @@
 #define DNN2BRAIN_SEARCHLIGHT_NEIGHBORHOOD_HPP
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -79,31 +80,56 @@ struct offset_list {
 /// The norm a neighborhood measures its offsets with.
 enum class offset_norm { l2, l1 };
 
-[[nodiscard]] inline offset_list sorted_offsets(int reach, const Eigen::Matrix3d& metric_map,
-                                                double limit, bool inclusive,
-                                                offset_norm norm = offset_norm::l2) {
-  struct candidate {
-    double distance;
-    ijk offset;
-  };
-  std::vector<candidate> kept;
-  // Relative slack so that radii that land exactly on a lattice distance (2 = √4) are not lost to
-  // rounding in the affine.
-  const double bound = inclusive ? limit * (1.0 + 1e-9) : limit * (1.0 - 1e-9);
-  for (int i = -reach; i <= reach; ++i)
-    for (int j = -reach; j <= reach; ++j)
-      for (int k = -reach; k <= reach; ++k) {
-        const Eigen::Vector3d o = metric_map * Eigen::Vector3d(i, j, k);
-        const double d = norm == offset_norm::l2 ? o.norm() : o.lpNorm<1>();
-        if (inclusive ? d <= bound : d < bound) kept.push_back({d, {i, j, k}});
-      }
-  std::stable_sort(kept.begin(), kept.end(),
-                   [](const candidate& a, const candidate& b) { return a.distance < b.distance; });
-  offset_list result;
-  result.offsets.reserve(kept.size());
-  for (const auto& c : kept) result.offsets.push_back(c.offset);
-  return result;
-}
+/// One candidate while offsets are enumerated.
+struct offset_candidate {
+  double distance;
+  ijk offset;
+};
+
+/// Bytes one candidate offset takes while the offsets are enumerated and sorted: the candidate,
+/// stable_sort's buffer and the kept offset.
+inline constexpr std::size_t bytes_per_offset = 2 * sizeof(offset_candidate) + sizeof(ijk);
+
+/// A voxel-centered neighborhood as what offsets_of() enumerates: the offsets o within the box
+/// |o_d| <= reach[d] whose distance ‖map · o‖ (l2 or l1) is within `limit`.
+struct offset_ball {
+  const char* name = "";  ///< the policy, "neighborhood::sphere", for messages
+  Eigen::Matrix3d map = Eigen::Matrix3d::Identity();
+  double limit = 0.0;
+  bool inclusive = true;
+  offset_norm norm = offset_norm::l2;
+  std::array<int, 3> reach{};
+  index_t take = 0;  ///< nearest: members per center
+
+  /// Whether offset o is within the limit. The relative slack keeps radii that land exactly on a
+  /// lattice distance (2 = √4) from being lost to rounding in the affine.
+  [[nodiscard]] bool holds(const Eigen::Vector3d& o, double* distance = nullptr) const {
+    const Eigen::Vector3d w = map * o;
+    const double d = norm == offset_norm::l2 ? w.norm() : w.lpNorm<1>();
+    if (distance != nullptr) *distance = d;
+    const double bound = inclusive ? limit * (1.0 + 1e-9) : limit * (1.0 - 1e-9);
+    return inclusive ? d <= bound : d < bound;
+  }
+
+  /// Offsets in the box: an upper bound on the neighborhood's offset count.
+  [[nodiscard]] std::uint64_t box_count() const noexcept {
+    std::uint64_t count = 1;
+    for (const int r : reach) count *= std::uint64_t(2 * std::int64_t(r) + 1);
+    return count;
+  }
+
+  /// Whether every offset of the box lies in the neighborhood (box_count() is then exact): the
+  /// norm is convex, so checking the box's corners suffices.
+  [[nodiscard]] bool fills_box() const {
+    for (int corner = 0; corner < 8; ++corner) {
+      const Eigen::Vector3d o((corner & 1) ? reach[0] : -reach[0],
+                              (corner & 2) ? reach[1] : -reach[1],
+                              (corner & 4) ? reach[2] : -reach[2]);
+      if (!holds(o)) return false;
+    }
+    return true;
+  }
+};
 
 /// The linear map whose norm is the neighborhood's distance: identity in voxels, the affine's
 /// 3 × 3 part in mm.
@@ -113,75 +139,128 @@ enum class offset_norm { l2, l1 };
   return geometry.affine.topLeftCorner<3, 3>();
 }
 
-/// Largest offset that can reach another voxel of the volume along any axis.
-[[nodiscard]] inline int volume_reach(const volume_geometry& geometry) noexcept {
-  const std::size_t extent = std::max({geometry.shape[0], geometry.shape[1], geometry.shape[2]});
-  return static_cast<int>(std::min<std::size_t>(extent, std::size_t{1} << 16));
+/// Largest offset along axis d that can join two voxels of the volume (extent − 1), capped so
+/// that offsets stay far from integer overflow.
+[[nodiscard]] inline int axis_reach(const volume_geometry& geometry, std::size_t d) noexcept {
+  const std::size_t extent = geometry.shape[d];
+  return extent == 0 ? 0
+                     : static_cast<int>(std::min<std::size_t>(extent - 1, std::size_t{1} << 16));
 }
 
-/// A bound on the index offset of any point within `limit` of the center: |o|∞ ≤ ‖M⁻¹‖₂·limit,
-/// bounded in turn by the Frobenius norm of M⁻¹ (a few candidates too many is harmless), and by
-/// the volume's extent. It holds for L1 balls too, since ‖x‖₂ ≤ ‖x‖₁.
-[[nodiscard]] inline int reach_of(const Eigen::Matrix3d& map, double limit,
-                                  const volume_geometry& geometry, const char* function) {
+/// A bound on the index offsets of the points within `limit` of the center, axis by axis:
+/// o = M⁻¹x gives |o_d| <= ‖row d of M⁻¹‖₂ · ‖x‖₂ <= ‖row d of M⁻¹‖₂ · limit. It holds for L1
+/// balls too, since ‖x‖₂ <= ‖x‖₁. Each is cut to the volume's extent along its axis: a larger
+/// offset never reaches another voxel, so an absurd radius enumerates no more than about 8 times
+/// the volume's voxel count.
+[[nodiscard]] inline std::array<int, 3> reach_of(const Eigen::Matrix3d& map, double limit,
+                                                 const volume_geometry& geometry,
+                                                 const char* function) {
   if (!(std::abs(map.determinant()) > 0.0) || !map.allFinite())
     throw_invalid_argument(function,
                            "expected an invertible affine (voxel sizes > 0), got a singular one");
-  const double reach = std::floor(limit * map.inverse().norm() * (1.0 + 1e-9));
-  return static_cast<int>(std::min(reach, double(volume_reach(geometry))));
+  const Eigen::Matrix3d inverse = map.inverse();
+  std::array<int, 3> reach{};
+  for (std::size_t d = 0; d < 3; ++d) {
+    const double r = std::floor(limit * inverse.row(Eigen::Index(d)).norm() * (1.0 + 1e-9));
+    reach[d] = static_cast<int>(std::min(r, double(axis_reach(geometry, d))));
+  }
+  return reach;
 }
 
-[[nodiscard]] inline offset_list offsets_of(const neighborhood::sphere& s,
-                                            const volume_geometry& geometry) {
+[[nodiscard]] inline offset_ball ball_of(const neighborhood::sphere& s,
+                                         const volume_geometry& geometry) {
+  constexpr const char* name = "neighborhood::sphere";
   if (!(s.radius >= 0.0) || !std::isfinite(s.radius))
-    throw_invalid_argument("neighborhood::sphere",
-                           concat("expected a finite radius >= 0, got ", s.radius));
-  const Eigen::Matrix3d map = distance_map(geometry, s.in);
-  return sorted_offsets(reach_of(map, s.radius, geometry, "neighborhood::sphere"), map, s.radius,
-                        s.inclusive);
+    throw_invalid_argument(name, concat("expected a finite radius >= 0, got ", s.radius));
+  offset_ball ball;
+  ball.name = name;
+  ball.map = distance_map(geometry, s.in);
+  ball.limit = s.radius;
+  ball.inclusive = s.inclusive;
+  ball.reach = reach_of(ball.map, s.radius, geometry, name);
+  return ball;
 }
 
-[[nodiscard]] inline offset_list offsets_of(const neighborhood::diamond& d,
-                                            const volume_geometry& geometry) {
+[[nodiscard]] inline offset_ball ball_of(const neighborhood::diamond& d,
+                                         const volume_geometry& geometry) {
+  constexpr const char* name = "neighborhood::diamond";
   if (!(d.radius >= 0.0) || !std::isfinite(d.radius))
-    throw_invalid_argument("neighborhood::diamond",
-                           concat("expected a finite radius >= 0, got ", d.radius));
-  const Eigen::Matrix3d map = distance_map(geometry, d.in);
-  return sorted_offsets(reach_of(map, d.radius, geometry, "neighborhood::diamond"), map, d.radius,
-                        true, offset_norm::l1);
+    throw_invalid_argument(name, concat("expected a finite radius >= 0, got ", d.radius));
+  offset_ball ball;
+  ball.name = name;
+  ball.map = distance_map(geometry, d.in);
+  ball.limit = d.radius;
+  ball.norm = offset_norm::l1;
+  ball.reach = reach_of(ball.map, d.radius, geometry, name);
+  return ball;
 }
 
-[[nodiscard]] inline offset_list offsets_of(const neighborhood::cube& c,
-                                            const volume_geometry& geometry) {
+[[nodiscard]] inline offset_ball ball_of(const neighborhood::cube& c,
+                                         const volume_geometry& geometry) {
+  constexpr const char* name = "neighborhood::cube";
   if (c.half_width < 0)
-    throw_invalid_argument("neighborhood::cube",
-                           concat("expected half_width >= 0, got ", c.half_width));
-  // Chebyshev ball: the sort by Euclidean distance still puts the center first. Offsets beyond
-  // the volume's extent can never hit a voxel.
-  const int reach = std::min(c.half_width, volume_reach(geometry));
-  offset_list result =
-      sorted_offsets(reach, Eigen::Matrix3d::Identity(), std::sqrt(3.0) * reach, true);
-  std::erase_if(result.offsets, [&](const ijk& o) {
-    return std::max({std::abs(o.i), std::abs(o.j), std::abs(o.k)}) > reach;
-  });
+    throw_invalid_argument(name, concat("expected half_width >= 0, got ", c.half_width));
+  // The whole box, sorted by Euclidean distance (the center first): a ball through its corners.
+  // Offsets beyond the volume's extent can never hit a voxel.
+  offset_ball ball;
+  ball.name = name;
+  for (std::size_t d = 0; d < 3; ++d)
+    ball.reach[d] = std::min(c.half_width, axis_reach(geometry, d));
+  ball.limit = Eigen::Vector3d(ball.reach[0], ball.reach[1], ball.reach[2]).norm();
+  return ball;
+}
+
+[[nodiscard]] inline offset_ball ball_of(const neighborhood::nearest& n,
+                                         const volume_geometry& geometry) {
+  constexpr const char* name = "neighborhood::nearest";
+  if (n.count < 1)
+    throw_invalid_argument(name, concat("expected a voxel count >= 1, got ", n.count));
+  offset_ball ball;
+  ball.name = name;
+  ball.map = distance_map(geometry, neighborhood::unit::mm);
+  // Radius of a ball holding `count` voxels of this volume, doubled for the mask's edges.
+  const double voxel_volume = std::abs(ball.map.determinant());
+  ball.limit = 2.0 * std::cbrt(3.0 * n.count * voxel_volume / (4.0 * 3.14159265358979323846)) +
+               ball.map.colwise().norm().maxCoeff();
+  ball.reach = reach_of(ball.map, ball.limit, geometry, name);
+  ball.take = n.count;
+  return ball;
+}
+
+/// The offsets of a ball, nearest first (ties in i, j, k order).
+/// \throws invalid_argument if enumerating the box would take more than `memory_budget` bytes.
+[[nodiscard]] inline offset_list sorted_offsets(const offset_ball& ball,
+                                                std::size_t memory_budget) {
+  const std::uint64_t box = ball.box_count();
+  if (box > memory_budget / bytes_per_offset)
+    throw_invalid_argument(
+        ball.name,
+        concat("expected candidate offsets within the memory budget of ", memory_budget,
+               " bytes (neighborhood_options::memory_budget), got a box of ", 2 * ball.reach[0] + 1,
+               " x ", 2 * ball.reach[1] + 1, " x ", 2 * ball.reach[2] + 1, " offsets to sort (",
+               box * bytes_per_offset, " bytes)"));
+  std::vector<offset_candidate> kept;
+  for (int i = -ball.reach[0]; i <= ball.reach[0]; ++i)
+    for (int j = -ball.reach[1]; j <= ball.reach[1]; ++j)
+      for (int k = -ball.reach[2]; k <= ball.reach[2]; ++k) {
+        double d = 0.0;
+        if (ball.holds(Eigen::Vector3d(i, j, k), &d)) kept.push_back({d, {i, j, k}});
+      }
+  std::stable_sort(
+      kept.begin(), kept.end(),
+      [](const offset_candidate& a, const offset_candidate& b) { return a.distance < b.distance; });
+  offset_list result;
+  result.offsets.reserve(kept.size());
+  for (const auto& c : kept) result.offsets.push_back(c.offset);
+  result.take = ball.take;
   return result;
 }
 
-[[nodiscard]] inline offset_list offsets_of(const neighborhood::nearest& n,
-                                            const volume_geometry& geometry) {
-  if (n.count < 1)
-    throw_invalid_argument("neighborhood::nearest",
-                           concat("expected a voxel count >= 1, got ", n.count));
-  const Eigen::Matrix3d map = distance_map(geometry, neighborhood::unit::mm);
-  // Radius of a ball holding `count` voxels of this volume, doubled for the mask's edges.
-  const double voxel_volume = std::abs(map.determinant());
-  const double radius =
-      2.0 * std::cbrt(3.0 * n.count * voxel_volume / (4.0 * 3.14159265358979323846)) +
-      map.colwise().norm().maxCoeff();
-  offset_list result =
-      sorted_offsets(reach_of(map, radius, geometry, "neighborhood::nearest"), map, radius, true);
-  result.take = n.count;
-  return result;
+/// Voxel offsets of a neighborhood policy (see offset_list).
+template <typename Neighborhood>
+[[nodiscard]] offset_list offsets_of(const Neighborhood& shape, const volume_geometry& geometry,
+                                     std::size_t memory_budget = static_cast<std::size_t>(-1)) {
+  return sorted_offsets(ball_of(shape, geometry), memory_budget);
 }
 
 }  // namespace detail

@@ -65,12 +65,42 @@ inline void store_le(std::string& out, std::uint64_t v, int bytes) {
   for (int k = 0; k < bytes; ++k) out += static_cast<char>((v >> (8 * k)) & 0xffU);
 }
 
-/// The size of a regular file. \throws io_error if `path` is missing or not a regular file.
+/// What kind of file `type` is, for messages: "a directory", "a FIFO", "a character device", ...
+[[nodiscard]] inline const char* file_type_name(std::filesystem::file_type type) noexcept {
+  using std::filesystem::file_type;
+  switch (type) {
+    case file_type::regular:
+      return "a regular file";
+    case file_type::directory:
+      return "a directory";
+    case file_type::symlink:
+      return "a symbolic link";
+    case file_type::fifo:
+      return "a FIFO (named pipe)";
+    case file_type::socket:
+      return "a socket";
+    case file_type::character:
+      return "a character device";
+    case file_type::block:
+      return "a block device";
+    case file_type::not_found:
+      return "no such file";
+    default:
+      return "a file of unknown type";
+  }
+}
+
+/// The size of a regular file (symbolic links followed). Only the file's status is examined, so
+/// a FIFO or a device is refused without being opened (opening a FIFO would block).
+/// \throws io_error if `path` is missing or not a regular file (naming what it is).
 [[nodiscard]] inline std::uint64_t regular_file_size(const std::filesystem::path& path,
                                                      const file_origin& origin) {
   std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error))
-    origin.fail(std::filesystem::exists(path, error) ? "not a regular file" : "no such file");
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (status.type() == std::filesystem::file_type::not_found) origin.fail("no such file");
+  if (error) origin.fail("cannot examine the file: ", error.message());
+  if (status.type() != std::filesystem::file_type::regular)
+    origin.fail("not a regular file (", file_type_name(status.type()), ")");
   const std::uint64_t size = std::filesystem::file_size(path, error);
   if (error) origin.fail("cannot determine the file size: ", error.message());
   return size;

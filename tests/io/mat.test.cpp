@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -13,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <hdf5.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include "support/io_support.hpp"
@@ -421,4 +424,153 @@ TEST_CASE("Bad v7.3 files are refused before HDF5 reads their data", "[io][mat][
                         Contains("expected 16 stored bytes") && Contains("got 0"));
   CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_contiguous_cut60.mat")),
                     Contains("mat_v73_contiguous_cut60.mat") && Contains("truncated file?"));
+}
+
+namespace {
+
+// What is written to file descriptor 2 while f runs (HDF5 and matio write with fprintf(stderr)):
+// fd 2 points at a temporary file meanwhile, and is restored also when f throws.
+template <typename F>
+std::string stderr_during(F&& f) {
+  struct redirect {
+    std::FILE* file = std::tmpfile();
+    int saved = -1;
+    redirect() {
+      REQUIRE(file != nullptr);
+      std::fflush(stderr);
+      saved = ::dup(2);
+      REQUIRE(saved >= 0);
+      REQUIRE(::dup2(::fileno(file), 2) >= 0);
+    }
+    redirect(const redirect&) = delete;
+    redirect& operator=(const redirect&) = delete;
+    ~redirect() {
+      std::fflush(stderr);
+      ::dup2(saved, 2);
+      ::close(saved);
+      std::fclose(file);
+    }
+  } to_file;
+  f();
+  std::fflush(stderr);
+  std::string text;
+  std::rewind(to_file.file);
+  for (int c = std::fgetc(to_file.file); c != EOF; c = std::fgetc(to_file.file))
+    text += static_cast<char>(c);
+  return text;
+}
+
+// mat_v73_compact.mat with the root group's object header address (superblock version 0, 8-byte
+// addresses, after the 512-byte user block) pointing into the superblock: HDF5 cannot open it.
+fs::path write_v73_bad_root(const fs::path& dir) {
+  std::string bytes = read_bytes(mat_case("mat_v73_compact.mat"));
+  REQUIRE(bytes.size() > 600);
+  REQUIRE(bytes.compare(512, 8, "\x89HDF\r\n\x1a\n") == 0);
+  REQUIRE(bytes[512 + 8] == 0);   // superblock version 0
+  REQUIRE(bytes[512 + 13] == 8);  // 8-byte addresses
+  bytes.replace(512 + 64, 8, std::string("\x28\0\0\0\0\0\0\0", 8));
+  return write_file(dir / "bad_root.mat", bytes);
+}
+
+// A v7.3 file that passes the checks but not matio: dataset x holds 8-byte strings and says it is
+// MATLAB "double", so matio's H5Dread finds no conversion and fails (written with HDF5 here).
+fs::path write_v73_strings_as_double(const fs::path& dir) {
+  fs::path path = dir / "strings_as_double.mat";
+  const hid_t create = H5Pcreate(H5P_FILE_CREATE);
+  REQUIRE(H5Pset_userblock(create, 512) >= 0);
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, create, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const hsize_t dims[2] = {1, 2};
+  const hid_t space = H5Screate_simple(2, dims, nullptr);
+  const hid_t strings = H5Tcopy(H5T_C_S1);
+  REQUIRE(H5Tset_size(strings, 8) >= 0);
+  const hid_t dataset =
+      H5Dcreate2(file, "x", strings, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(H5Dwrite(dataset, strings, H5S_ALL, H5S_ALL, H5P_DEFAULT, "abcdefghijklmno") >= 0);
+  const hid_t class_type = H5Tcopy(H5T_C_S1);
+  REQUIRE(H5Tset_size(class_type, 6) >= 0);
+  const hid_t scalar = H5Screate(H5S_SCALAR);
+  const hid_t matlab_class =
+      H5Acreate2(dataset, "MATLAB_class", class_type, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(H5Awrite(matlab_class, class_type, "double") >= 0);
+  for (const hid_t id : {matlab_class}) H5Aclose(id);
+  for (const hid_t id : {scalar, space}) H5Sclose(id);
+  for (const hid_t id : {class_type, strings}) H5Tclose(id);
+  H5Dclose(dataset);
+  REQUIRE(H5Fclose(file) >= 0);
+  H5Pclose(create);
+  // MATLAB's 128-byte header in the user block: text, subsystem offset, version 0x0200, "IM".
+  std::string header = "MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00 .";
+  header.resize(116, ' ');
+  header.append(8, '\0').append("\0\x02IM", 4);
+  std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  REQUIRE(out.good());
+  return path;
+}
+
+// Reads or refuses every v7.3 case as a user would.
+void use_v73_cases(const fs::path& bad_root, const fs::path& strings_as_double) {
+  CHECK_THROWS_WITH(io::mat_file(strings_as_double).read("x"), Contains("got a matio error"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_compact_empty.mat")),
+                    Contains("expected 16 stored bytes"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_contiguous_cut60.mat")),
+                    Contains("truncated file?"));
+  CHECK_THROWS_WITH(io::mat_file(bad_root),
+                    Contains("bad_root.mat") && Contains("a file HDF5 cannot open"));
+  io::mat_file compact(mat_case("mat_v73_compact.mat"));
+  CHECK(compact.variables() == std::vector<std::string>{"x"});
+  CHECK(compact.read("x").array<double>()(1, 0) == -2.5);
+  CHECK_THROWS_WITH(compact.read("missing"), Contains("got only: x"));
+  CHECK(io::read_mat_array<double>(mat_case("mat_v73_contiguous.mat"), "y")(3, 5) == 43.0);
+}
+
+// An HDF5 error handler of the program's own: counts the reports it is given.
+herr_t count_reports(hid_t /*stack*/, void* count) {
+  ++*static_cast<int*>(count);
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("v7.3 files are read and refused silently; HDF5's error handler is kept",
+          "[io][mat][cases]") {
+  const scratch_dir dir("mat_v73_quiet");
+  const fs::path bad_root = write_v73_bad_root(dir.path);
+  const fs::path strings_as_double = write_v73_strings_as_double(dir.path);
+  // The premise: HDF5 itself reports this file on stderr (its default error handler).
+  const std::string hdf5_says = stderr_during([&] {
+    const hid_t file = H5Fopen(bad_root.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(file < 0);
+    if (file >= 0) H5Fclose(file);
+  });
+  CHECK_THAT(hdf5_says, Contains("HDF5-DIAG"));
+
+  // dnn2brain's checks and matio's reading print nothing.
+  CHECK(stderr_during([&] { use_v73_cases(bad_root, strings_as_double); }) == "");
+
+  // A handler the program installed is neither called nor replaced, also after io_error.
+  struct program_handler {
+    H5E_auto2_t saved = nullptr;
+    void* saved_data = nullptr;
+    int reports = 0;
+    program_handler() {
+      REQUIRE(H5Eget_auto2(H5E_DEFAULT, &saved, &saved_data) >= 0);
+      REQUIRE(H5Eset_auto2(H5E_DEFAULT, &count_reports, &reports) >= 0);
+    }
+    program_handler(const program_handler&) = delete;
+    program_handler& operator=(const program_handler&) = delete;
+    ~program_handler() { H5Eset_auto2(H5E_DEFAULT, saved, saved_data); }
+  } handler;
+  use_v73_cases(bad_root, strings_as_double);
+  H5E_auto2_t now = nullptr;
+  void* now_data = nullptr;
+  REQUIRE(H5Eget_auto2(H5E_DEFAULT, &now, &now_data) >= 0);
+  CHECK(now == &count_reports);
+  CHECK(now_data == &handler.reports);
+  CHECK(handler.reports == 0);
+  // ... and still in use: HDF5's own failures reach it.
+  const hid_t file = H5Fopen(bad_root.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file >= 0) H5Fclose(file);
+  CHECK(handler.reports == 1);
 }

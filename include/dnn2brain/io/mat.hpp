@@ -482,6 +482,7 @@ class mat_file {
                                             "', which does not exist or is not a regular file"));
     m_format = detail::check_mat_structure(m_path, m_names);
     if (m_format == detail::mat_format::v73) detail::check_mat_v73(m_path);
+    const detail::hdf5_errors_off quiet(m_format == detail::mat_format::v73);
     m_mat.reset(Mat_Open(m_path.c_str(), MAT_ACC_RDONLY));
     if (!m_mat)
       detail::throw_io_error(
@@ -494,6 +495,7 @@ class mat_file {
   /// Names of the top-level variables, in file order.
   [[nodiscard]] std::vector<std::string> variables() {
     if (m_format != detail::mat_format::v73) return m_names;  // as the checks found them
+    const detail::hdf5_errors_off quiet;                      // matio lists the names with HDF5
     std::size_t count = 0;
     // The list belongs to the mat_t (freed by Mat_Close).
     char* const* names = Mat_GetDir(m_mat.get(), &count);
@@ -516,8 +518,10 @@ class mat_file {
   /// \throws io_error if there is no such variable or matio cannot read it.
   [[nodiscard]] mat_value read(const std::string& variable) {
     std::shared_ptr<matvar_t> var;
-    if (m_format == detail::mat_format::v73 || contains(variable))
+    if (m_format == detail::mat_format::v73 || contains(variable)) {
+      const detail::hdf5_errors_off quiet(m_format == detail::mat_format::v73);
       var.reset(Mat_VarRead(m_mat.get(), variable.c_str()), detail::mat_var_free{});
+    }
     if (!var) {
       std::string known;
       for (const auto& v : variables()) known.append(known.empty() ? "" : ", ").append(v);

@@ -262,7 +262,8 @@ template <typename T>
   const unsigned char* magic =
       layout.raw.data() + (v1 ? offsetof(nifti_1_header, magic) : offsetof(nifti_2_header, magic));
   const char digit = v1 ? '1' : '2';
-  if (magic[0] != 'n' || (magic[1] != '+' && magic[1] != 'i') || magic[2] != digit || magic[3] != 0)
+  if (magic[0] != 'n' || (magic[1] != '+' && magic[1] != 'i') ||
+      magic[2] != static_cast<unsigned char>(digit) || magic[3] != 0)
     origin.fail("expected header field 'magic' 'n+", digit, "' or 'ni", digit, "' (NIfTI-", digit,
                 ", sizeof_hdr ", layout.header_bytes, "), got ", nifti_printable(magic, 4),
                 magic[0] == 0 ? " (an Analyze 7.5 header, which has no magic)" : "");

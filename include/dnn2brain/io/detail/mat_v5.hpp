@@ -343,6 +343,11 @@ class mat_v5_matrix_check {
       }
       case 16:  // function handle
       case 17:  // opaque (MATLAB classdef objects): not read here; their elements must be framed
+        // matio reads a function handle's elements as cells, allocating a pointer per element
+        // first: bound their count by the bytes present (each takes a tag of at least 8 bytes).
+        if (numel > (end - at) / 8)
+          fail(here, "expected at most one element per 8 bytes of its data (", end - at,
+               " bytes), got dimensions ", shape);
         while (at < end) at = read_tag(at, end, here, "element").next;
         break;
       default: {  // numeric and logical

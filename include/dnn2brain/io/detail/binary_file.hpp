@@ -17,6 +17,11 @@
 
 namespace dnn2brain::io::detail {
 
+/// Deflate's largest expansion: a 2-bit code per 258-byte match, 1032 output bytes per input
+/// byte. Compressed data of N bytes never inflates to more than 1032·N bytes, so a stored size
+/// claiming more is forged or corrupt, and refusing it up front avoids allocating what it asks.
+inline constexpr std::uint64_t deflate_max_ratio = 1032;
+
 /// Where bytes come from, so that every error names the function and the file
 /// ("dnn2brain::read_npy: '/x/y.npy': header field 'descr' ...").
 struct file_origin {

@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/io/detail/binary_file.hpp>
 
 namespace dnn2brain::io::detail {
 
@@ -33,20 +34,12 @@ namespace dnn2brain::io::detail {
 /// a stream that ends early costs at most one piece beyond the bytes it delivered.
 inline constexpr std::size_t nifti_chunk_bytes = std::size_t(1) << 20;
 
-/// Deflate's largest expansion: a 2-bit code per 258-byte match, 1032 output bytes per input
-/// byte. A gzip file of N bytes never inflates to more than 1032·N bytes.
-inline constexpr std::uint64_t nifti_deflate_max_ratio = 1032;
-
-/// Error messages name the function and the file: "dnn2brain::read_nifti: 'x.nii': ...".
-struct nifti_origin {
-  const char* function;
+/// Error messages name the function and the file: "dnn2brain::read_nifti: 'x.nii': ...";
+/// the path is kept to open the file (and a pair's other half).
+struct nifti_origin : file_origin {
+  nifti_origin(const char* name, std::filesystem::path file)
+      : file_origin{name, quoted(file)}, path(std::move(file)) {}
   std::filesystem::path path;
-
-  template <typename... Parts>
-  [[noreturn]] DNN2BRAIN_COLD void fail(const Parts&... parts) const {
-    dnn2brain::detail::throw_io_error(
-        function, dnn2brain::detail::concat("'", path.string(), "': ", parts...));
-  }
 };
 
 /// The bytes of a file, through stdio, or through zlib when the name ends in ".gz" (the rule
@@ -56,9 +49,7 @@ class nifti_input {
  public:
   explicit nifti_input(nifti_origin origin) : m_origin(std::move(origin)) {
     const std::string name = m_origin.path.string();
-    std::error_code error;
-    m_file_size = std::filesystem::file_size(m_origin.path, error);
-    if (error) m_origin.fail("cannot read the file's size (", error.message(), ")");
+    m_file_size = regular_file_size(m_origin.path, m_origin);
     if (name.size() > 3 && (name.ends_with(".gz") || name.ends_with(".GZ"))) {
       m_gzip = gzopen(name.c_str(), "rb");
       if (m_gzip == nullptr) m_origin.fail("cannot open the file");
@@ -212,22 +203,6 @@ template <typename T>
   }
 }
 
-[[nodiscard]] inline std::string nifti_printable(const unsigned char* bytes, std::size_t size) {
-  constexpr const char* hex = "0123456789abcdef";
-  std::string out = "'";
-  for (std::size_t i = 0; i < size; ++i) {
-    const unsigned c = bytes[i];
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out += char(c);
-    } else {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 0xfU];
-    }
-  }
-  return out + "'";
-}
-
 /// Reads and validates the header and the extension headers, leaving `in` at the end of the
 /// extensions (at most at vox_offset for a single file). Nothing is allocated from the file's
 /// numbers: the header is a fixed 540-byte array and extension bodies are skipped in 4 KiB steps.
@@ -265,7 +240,8 @@ template <typename T>
   if (magic[0] != 'n' || (magic[1] != '+' && magic[1] != 'i') ||
       magic[2] != static_cast<unsigned char>(digit) || magic[3] != 0)
     origin.fail("expected header field 'magic' 'n+", digit, "' or 'ni", digit, "' (NIfTI-", digit,
-                ", sizeof_hdr ", layout.header_bytes, "), got ", nifti_printable(magic, 4),
+                ", sizeof_hdr ", layout.header_bytes, "), got ",
+                printable({reinterpret_cast<const char*>(magic), 4}),
                 magic[0] == 0 ? " (an Analyze 7.5 header, which has no magic)" : "");
   layout.single_file = magic[1] == '+';
   if (!v1) {
@@ -275,7 +251,8 @@ template <typename T>
       origin.fail(
           "expected bytes 4..7 of header field 'magic' to be \\r\\n\\x1a\\n (or zeros), "
           "got ",
-          nifti_printable(magic + 4, 4), " (a file transferred in text mode?)");
+          printable({reinterpret_cast<const char*>(magic) + 4, 4}),
+          " (a file transferred in text mode?)");
   }
 
   // dim: dim[0] in 1..7, dim[1..dim[0]] at least 1.
@@ -432,14 +409,14 @@ struct nifti_raw_data {
       data_origin.fail("the declared size exceeds the file: expected ", declared(),
                        ", got a file of ", size, " bytes (truncated, or a wrong header)");
   } else {
-    const std::uint64_t most =
-        size > std::numeric_limits<std::uint64_t>::max() / nifti_deflate_max_ratio
-            ? std::numeric_limits<std::uint64_t>::max()
-            : size * nifti_deflate_max_ratio;
+    const std::uint64_t most = size > std::numeric_limits<std::uint64_t>::max() / deflate_max_ratio
+                                   ? std::numeric_limits<std::uint64_t>::max()
+                                   : size * deflate_max_ratio;
     if (layout.data_bytes > most || layout.vox_offset > most - layout.data_bytes)
       data_origin.fail("the declared size exceeds the file: expected ", declared(),
                        ", more than a gzip file of ", size,
-                       " bytes can inflate to (deflate expands at most 1032:1; truncated, or a "
+                       " bytes can inflate to (deflate expands at most ", deflate_max_ratio,
+                       ":1; truncated, or a "
                        "wrong header)");
   }
   if (in.position() < layout.vox_offset) {

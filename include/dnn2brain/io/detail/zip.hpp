@@ -35,9 +35,6 @@ inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50;
 inline constexpr std::uint32_t zip_saturated = 0xFFFFFFFF;
 // zlib counts in uInt; larger buffers go through in pieces.
 inline constexpr std::size_t zlib_chunk = std::size_t{1} << 30;
-// The best ratio deflate achieves is about 1032:1; an entry that claims more is corrupt, and
-// refusing it up front avoids allocating what a forged size asks for.
-inline constexpr std::uint64_t deflate_max_ratio = 1032;
 
 [[nodiscard]] inline std::uint32_t crc32_of(const unsigned char* data, std::size_t size) {
   uLong crc = crc32(0L, Z_NULL, 0);

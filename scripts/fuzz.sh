@@ -2,6 +2,8 @@
 # Builds the libFuzzer harnesses of the readers (clang, ASan + UBSan) and runs each for a given
 # time, as many at once as there are cores:
 #   scripts/fuzz.sh [SECONDS] [READER...]     (default: 20 s each, all readers)
+# FUZZ_RUNS=N stops each reader after N executions instead (SECONDS still bounds it; 0: no limit);
+# FUZZ_JOBS=J runs J readers at once (default: the number of cores).
 # Readers: npy npz nifti nifti_gz mat_v5 mat_v73 neighbor_table. Each starts from the committed
 # seeds in tests/fuzz/corpus/<reader> plus what earlier runs found (build/fuzz/corpus/<reader>; the
 # committed seeds are never modified). A crash, a sanitizer report, an exception other than io_error,
@@ -46,7 +48,7 @@ run() {
   TMPDIR=$tmp ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/tests/fuzz/$(binary_of "$reader")" "$corpus" "tests/fuzz/corpus/$reader" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -timeout=10 -rss_limit_mb=2048 \
     -malloc_limit_mb="${FUZZ_MALLOC_LIMIT_MB:-256}" -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="$findings/" >"$log" 2>&1 || status=$?
   rm -rf "$tmp"
@@ -65,7 +67,7 @@ echo "== fuzzing ${readers[*]} for ${seconds} s each"
 failed=0
 pids=()
 for reader in "${readers[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || failed=1; done
+  while [ "$(jobs -rp | wc -l)" -ge "${FUZZ_JOBS:-$(nproc)}" ]; do wait -n || failed=1; done
   run "$reader" &
 done
 while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || failed=1; done

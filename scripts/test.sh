@@ -4,7 +4,9 @@
 #     self-containment, two-TU ODR check, compile-time API check and the find_package consumer;
 #  2. the unit tests, real-data tests and examples again under AddressSanitizer +
 #     UndefinedBehaviorSanitizer (a Debug build at -O0, dnn2brain's internal asserts on);
-#  3. clang-format and clang-tidy.
+#  3. every file reader under libFuzzer (clang, ASan + UBSan) for 20 s each, from the committed
+#     seed corpora (scripts/fuzz.sh; a longer campaign is the same script with more seconds);
+#  4. clang-format and clang-tidy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -27,11 +29,13 @@ cmake --build build/sanitize -j "$jobs" --target dnn2brain_sanitizer_programs
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E "^(package|compile|odr)\."
 
+scripts/fuzz.sh 20
+
 echo "== clang-format"
 files=$(git ls-files '*.hpp' '*.cpp' 2>/dev/null || find include tests examples bench -name '*.[hc]pp')
 clang-format --dry-run -Werror $files
 
 echo "== clang-tidy"
-clang-tidy --quiet -p build/release tests/tidy/all_headers.cpp
+clang-tidy --quiet -p build/release tests/tidy/all_headers.cpp tests/tidy/io_headers.cpp
 
 echo "== all tests passed"

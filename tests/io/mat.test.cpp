@@ -4,7 +4,10 @@
 #include <dnn2brain/io/mat.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +18,7 @@
 #include <vector>
 
 #include <hdf5.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
@@ -573,4 +577,106 @@ TEST_CASE("v7.3 files are read and refused silently; HDF5's error handler is kep
   const hid_t file = H5Fopen(bad_root.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (file >= 0) H5Fclose(file);
   CHECK(handler.reports == 1);
+}
+
+namespace {
+
+// The sanitizer builds report a crash themselves and end the child with exit status 1.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+#else
+constexpr bool sanitized = false;
+#endif
+
+// True when this process has no child at all: none running, and no zombie to reap.
+bool no_children() {
+  errno = 0;
+  return ::waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
+}
+
+}  // namespace
+
+TEST_CASE("v7.3 files that crash HDF5 are refused with io_error: HDF5 ran in a separate process",
+          "[io][mat][cases]") {
+  REQUIRE(no_children());
+  // A local heap at an undefined address: HDF5 1.10 memcpys from NULL inside H5Literate.
+  for (const std::string name :
+       {"mat_v73_hdf5_crash_heap_address.mat", "mat_v73_hdf5_crash_fuzzer.mat"}) {
+    INFO(name);
+    CHECK_THROWS_WITH(io::mat_file(mat_case(name)),
+                      Contains("dnn2brain::mat_file") && Contains(name) &&
+                          Contains("made HDF5 crash (") &&
+                          Contains(sanitized ? "exit status 1" : "signal 11") &&
+                          Contains("while it was checked in a separate process"));
+  }
+  // A 2^44-byte heap: malloc gives NULL and HDF5 fails (an abort under ASan).
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_hdf5_crash_heap_size.mat")),
+                    Contains("mat_v73_hdf5_crash_heap_size.mat"));
+  // The crashes print nothing, and leave no zombie behind.
+  CHECK(stderr_during([] {
+          CHECK_THROWS_AS(io::mat_file(mat_case("mat_v73_hdf5_crash_heap_address.mat")),
+                          dnn2brain::io_error);
+        }) == "");
+  // Valid files still read, with and without isolation; the in-process checks run in both.
+  for (const bool isolate : {true, false}) {
+    INFO(isolate);
+    const io::mat_options options{.isolate_hdf5 = isolate};
+    io::mat_file compact(mat_case("mat_v73_compact.mat"), options);
+    CHECK(compact.variables() == std::vector<std::string>{"x"});
+    CHECK(compact.read("x").array<double>()(1, 0) == -2.5);
+    CHECK(
+        io::mat_file(mat_case("mat_v73_contiguous.mat"), options).read("y").array<double>()(3, 5) ==
+        43.0);
+    CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v73_compact_empty.mat"), options),
+                      Contains("HDF5 dataset '/x'") && Contains("expected 16 stored bytes"));
+  }
+  CHECK(no_children());
+}
+
+TEST_CASE("The separate process: reports, crashes and deadlines become io_error, never zombies",
+          "[io][mat]") {
+  namespace detail = dnn2brain::io::detail;
+  const std::chrono::milliseconds ten_seconds(10'000);
+  REQUIRE(no_children());
+  const detail::file_origin origin{"mat_file", "'f.mat'"};
+  CHECK(detail::mat_v73_isolation_deadline(0) == std::chrono::seconds(30));
+  CHECK(detail::mat_v73_isolation_deadline(std::uint64_t{5} << 20) == std::chrono::seconds(35));
+  const auto returns = [] {};
+  CHECK_NOTHROW(detail::run_in_child_process(origin, ten_seconds, returns));
+  // The child's io_error comes back as it was.
+  const auto throws = [] { throw dnn2brain::io_error("dnn2brain::mat_file: exact"); };
+  CHECK_THROWS_WITH(detail::run_in_child_process(origin, ten_seconds, throws),
+                    Catch::Equals("dnn2brain::mat_file: exact"));
+  // Killed by a signal: named, with the last line the child printed (never printed here).
+  const auto aborts = [] {
+    std::fputs("first\nlast words\n", stderr);
+    std::fflush(stderr);
+    std::signal(SIGABRT, SIG_DFL);
+    std::raise(SIGABRT);
+  };
+  const std::string said = stderr_during([&] {
+    CHECK_THROWS_WITH(detail::run_in_child_process(origin, ten_seconds, aborts),
+                      Contains("dnn2brain::mat_file: 'f.mat': ") &&
+                          Contains("made HDF5 crash (signal 6") &&
+                          Contains("it wrote: 'last words'"));
+  });
+  CHECK(said == "");
+  const auto exits = [] { ::_exit(7); };
+  CHECK_THROWS_WITH(detail::run_in_child_process(origin, ten_seconds, exits),
+                    Contains("made HDF5 crash (exit status 7)"));
+  // Past the deadline: killed and reaped.
+  const auto hangs = [] {
+    for (;;) ::pause();
+  };
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(detail::run_in_child_process(origin, std::chrono::milliseconds(300), hangs),
+                    Contains("within 300 ms") && Contains("still working") && Contains("killed"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(no_children());
 }

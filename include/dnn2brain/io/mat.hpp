@@ -21,6 +21,7 @@
 #include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
 #include <dnn2brain/io/detail/mat_hdf5.hpp>
+#include <dnn2brain/io/detail/mat_hdf5_isolation.hpp>
 #include <dnn2brain/io/detail/mat_v5.hpp>
 #include <dnn2brain/io/detail/utf8.hpp>
 
@@ -466,21 +467,40 @@ class mat_value {
   std::filesystem::path m_file;
 };
 
+/// How mat_file opens a file: a small policy struct, e.g. mat_file(path, {.isolate_hdf5 = false}).
+struct mat_options {
+  /// \brief v7.3 (HDF5) files only: before this process lets HDF5 see the file, a forked child
+  /// process checks it, opens it and reads every variable with HDF5 and matio; a crash, an abort
+  /// or a loop of HDF5 there (deadline 30 s + 1 s per MiB of file) becomes an io_error here.
+  /// Costs a second reading of the file. Programs that cannot fork (MPI with RDMA, ...) set it
+  /// to false: the in-process checks still run, but HDF5's own parsers are then trusted.
+  bool isolate_hdf5 = true;
+};
+
 /// \brief A MATLAB .mat file (v4, v5/v7, or v7.3 HDF5) open for reading through matio.
 /// \throws io_error from every member when the file or a variable cannot be read.
 class mat_file {
  public:
   /// \brief Opens a file after checking its structure (see docs/io.md, "What each reader
   /// checks"): for v4 and v5/v7 every variable's tags, sizes and nesting, for v7.3 every HDF5
-  /// dataset's storage against its dataspace. Only then does matio see the file.
-  /// \throws io_error if the file does not exist, is not a .mat file, or fails a check.
-  explicit mat_file(std::filesystem::path path) : m_path(std::move(path)) {
+  /// dataset's storage against its dataspace, and (with options.isolate_hdf5) everything HDF5
+  /// will do with the file, run first in a separate process. Only then does matio see the file.
+  /// \throws io_error if the file does not exist, is not a .mat file, fails a check, makes HDF5
+  /// crash or hang in the separate process, or fork() fails (see mat_options).
+  explicit mat_file(std::filesystem::path path, mat_options options = {})
+      : m_path(std::move(path)) {
     std::error_code error;
     if (!std::filesystem::is_regular_file(m_path, error))
       detail::throw_io_error("mat_file",
                              detail::concat("expected a readable .mat file, got '", m_path.string(),
                                             "', which does not exist or is not a regular file"));
     m_format = detail::check_mat_structure(m_path, m_names);
+    if (m_format == detail::mat_format::v73 && options.isolate_hdf5) {
+      const detail::file_origin origin{"mat_file", detail::quoted(m_path)};
+      const std::uint64_t size = detail::regular_file_size(m_path, origin);
+      detail::run_in_child_process(origin, detail::mat_v73_isolation_deadline(size),
+                                   [this] { detail::use_mat_v73_as_mat_file_does(m_path); });
+    }
     if (m_format == detail::mat_format::v73) detail::check_mat_v73(m_path);
     const detail::hdf5_errors_off quiet(m_format == detail::mat_format::v73);
     m_mat.reset(Mat_Open(m_path.c_str(), MAT_ACC_RDONLY));

@@ -146,3 +146,28 @@ v73("mat_v73_contiguous.mat", contiguous)
 with open("mat_v73_contiguous.mat", "rb") as f:
     data = f.read()
 write("mat_v73_contiguous_cut60.mat", data[: len(data) * 60 // 100])
+
+
+# The local heap of the root group (an old-style group: symbol table, B-tree, local heap) with a
+# hostile data segment. HDF5 1.10 trusts it inside H5Literate, which the checks themselves call:
+# an undefined address makes it memcpy from NULL (SIGSEGV); a 2^44-byte segment elsewhere makes it
+# malloc 2^44 bytes (NULL without a sanitizer, an abort under ASan). libFuzzer found both first
+# (build/fuzz/findings/mat_v73); mat_v73_hdf5_crash_fuzzer.mat is its input as found, not
+# written by this script. The heap header: "HEAP", version, 3 reserved bytes, data segment size,
+# offset of the free list, data segment address (8-byte lengths and addresses).
+with open("mat_v73_compact.mat", "rb") as f:
+    data = f.read()
+assert data.count(b"HEAP") == 1, "local heap not found"
+heap = data.index(b"HEAP")
+
+
+def patched_heap(path, **fields):
+    out = bytearray(data)
+    for field, value in fields.items():
+        at = heap + {"size": 8, "address": 24}[field]
+        out[at:at + 8] = struct.pack("<Q", value)
+    write(path, bytes(out))
+
+
+patched_heap("mat_v73_hdf5_crash_heap_address.mat", address=0xFFFFFFFFFFFFFFFF)
+patched_heap("mat_v73_hdf5_crash_heap_size.mat", size=1 << 44, address=0x100)

@@ -10,6 +10,7 @@
 #include "support/io_support.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -42,8 +43,10 @@ TEST_CASE("write_atomically creates the file only when the writer finished", "[i
 
   // The same for a first write: nothing appears at all.
   const fs::path fresh = dir.path / "fresh.bin";
-  CHECK_THROWS(dnn2brain::io::write_atomically(
-      fresh, [](std::ostream&) { throw std::runtime_error("interrupted"); }));
+  // The writer's own exception comes through, not an io_error in its place.
+  CHECK_THROWS_MATCHES(dnn2brain::io::write_atomically(
+                           fresh, [](std::ostream&) { throw std::runtime_error("interrupted"); }),
+                       std::runtime_error, Catch::Matchers::Message("interrupted"));
   CHECK_FALSE(fs::exists(fresh));
   CHECK(count_entries(dir.path) == 1);
 }
@@ -55,7 +58,56 @@ TEST_CASE("atomic_file keeps the target's name as the temporary's suffix", "[io]
   CHECK(name.size() > std::string("map.nii.gz").size());
   CHECK(name.ends_with("-map.nii.gz"));
   CHECK(file.temporary_path().parent_path() == dir.path);
-  // Never used and never committed: nothing is created.
+  CHECK(name.starts_with(".dnn2brain-"));
+}
+
+TEST_CASE("atomic_file leaves nothing behind when never committed", "[io]") {
+  const scratch_dir dir("atomic-unused");
+  {
+    // The temporary exists from construction on (so C libraries can open it by name) ...
+    const dnn2brain::io::atomic_file file(dir.path / "map.nii.gz");
+    CHECK(fs::is_regular_file(file.temporary_path()));
+    CHECK(fs::file_size(file.temporary_path()) == 0);
+  }
+  // ... and goes with the object.
+  CHECK(count_entries(dir.path) == 0);
+}
+
+TEST_CASE("atomic_file writes file names of any valid length", "[io]") {
+  const scratch_dir dir("atomic-long");
+  // 250 bytes, near the 255-byte limit of a file name: the temporary's prefix cannot simply be
+  // added, so the name's beginning gives way and its extension stays.
+  const std::string name = std::string(246, 'n') + ".csv";
+  REQUIRE(name.size() == 250);
+  const fs::path target = dir.path / name;
+  {
+    dnn2brain::io::atomic_file file(target);
+    const std::string temporary = file.temporary_path().filename().string();
+    CHECK(temporary.size() <= 255);
+    CHECK(temporary.starts_with(".dnn2brain-"));
+    CHECK(temporary.ends_with("nnnn.csv"));
+    file.stream() << "long";
+    file.commit();
+  }
+  CHECK(read_file(target) == "long");
+  CHECK(count_entries(dir.path) == 1);
+  // A name with multi-byte characters is cut between characters, not inside one.
+  std::string wide;
+  while (wide.size() < 240) wide += "\xc3\xa9";  // é
+  wide += ".nii";
+  dnn2brain::io::write_atomically(dir.path / wide, [](std::ostream& out) { out << "w"; });
+  CHECK(read_file(dir.path / wide) == "w");
+  {
+    const dnn2brain::io::atomic_file file(dir.path / wide);
+    const std::string temporary = file.temporary_path().filename().string();
+    const std::size_t cut = std::string(".dnn2brain-123456789abc-").size();
+    REQUIRE(temporary.size() > cut);
+    CHECK(temporary.size() <= 255);
+    CHECK(temporary.substr(cut, 2) == "\xc3\xa9");
+  }
+  // Too long even for the system: the message says why.
+  CHECK_THROWS_WITH(dnn2brain::io::atomic_file(dir.path / (std::string(300, 'x') + "/out.csv")),
+                    Catch::Contains("dnn2brain::atomic_file") && Catch::Contains("too long"));
 }
 
 TEST_CASE("atomic_file reports a directory that does not exist", "[io]") {
@@ -65,7 +117,8 @@ TEST_CASE("atomic_file reports a directory that does not exist", "[io]") {
     dnn2brain::io::write_atomically(target, [](std::ostream& out) { out << "x"; });
     FAIL("expected dnn2brain::io_error");
   } catch (const dnn2brain::io_error& e) {
-    CHECK_THAT(e.what(), Catch::Contains("dnn2brain::atomic_file") && Catch::Contains("out.txt"));
+    CHECK_THAT(e.what(), Catch::Contains("dnn2brain::atomic_file") && Catch::Contains("out.txt") &&
+                             Catch::Contains("No such file or directory"));
   }
   CHECK_THROWS_AS(dnn2brain::io::atomic_file(dir.path / ""), dnn2brain::io_error);
 }
@@ -107,8 +160,9 @@ TEST_CASE("atomic_file writes through symbolic links and keeps them", "[io]") {
   CHECK(read_file(real) == "chained\n");
 
   // A failed write through the link leaves the file as it was and no temporary.
-  CHECK_THROWS(dnn2brain::io::write_atomically(
-      first, [](std::ostream&) { throw std::runtime_error("interrupted"); }));
+  CHECK_THROWS_MATCHES(dnn2brain::io::write_atomically(
+                           first, [](std::ostream&) { throw std::runtime_error("interrupted"); }),
+                       std::runtime_error, Catch::Matchers::Message("interrupted"));
   CHECK(read_file(real) == "chained\n");
   CHECK(count_entries(real.parent_path()) == 1);
 
@@ -192,4 +246,182 @@ TEST_CASE("atomic_file keeps the permission bits of the file it replaces", "[io]
   dnn2brain::io::write_atomically(fresh, [](std::ostream& out) { out << "x"; });
   write_file(dir.path / "plain.csv", "x");
   CHECK(fs::status(fresh).permissions() == fs::status(dir.path / "plain.csv").permissions());
+}
+
+TEST_CASE("atomic_file writes the content under mode 0600, then gives the final mode", "[io]") {
+  const scratch_dir dir("atomic-private");
+  const auto private_mode = fs::perms::owner_read | fs::perms::owner_write;
+  // Replacing a file of mode 0640: 0600 while written, 0640 once committed.
+  const fs::path target = dir.path / "secret.csv";
+  write_file(target, "old");
+  const auto mode = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read;
+  fs::permissions(target, mode, fs::perm_options::replace);
+  {
+    dnn2brain::io::atomic_file file(target);
+    CHECK(fs::status(file.temporary_path()).permissions() == private_mode);
+    file.stream() << "new";
+    file.stream().flush();
+    CHECK(fs::status(file.temporary_path()).permissions() == private_mode);
+    file.commit();
+  }
+  CHECK(read_file(target) == "new");
+  CHECK(fs::status(target).permissions() == mode);
+
+  // A new file: 0600 while written, then 0666 without the umask's bits (set here to 027).
+  const ::mode_t saved = ::umask(027);
+  const fs::path fresh = dir.path / "fresh.csv";
+  {
+    dnn2brain::io::atomic_file file(fresh);
+    file.stream() << "x";
+    file.stream().flush();
+    CHECK(fs::status(file.temporary_path()).permissions() == private_mode);
+    file.commit();
+  }
+  write_file(dir.path / "plain.csv", "x");
+  ::umask(saved);
+  CHECK(fs::status(fresh).permissions() == fs::status(dir.path / "plain.csv").permissions());
+  CHECK(fs::status(fresh).permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+
+  // The same for a writer that opens the temporary by name (gzopen, fopen): an existing file
+  // keeps its mode when reopened for writing.
+  {
+    dnn2brain::io::atomic_file file(dir.path / "by-name.bin");
+    write_file(file.temporary_path(), "by name");
+    CHECK(fs::status(file.temporary_path()).permissions() == private_mode);
+    file.commit();
+  }
+  CHECK(read_file(dir.path / "by-name.bin") == "by name");
+}
+
+TEST_CASE("atomic_file refuses a target that became a FIFO before commit", "[io]") {
+  const scratch_dir dir("atomic-fifo-later");
+  const fs::path target = dir.path / "out.csv";
+  write_file(target, "old");
+  dnn2brain::io::atomic_file file(target);
+  file.stream() << "new";
+  // Someone replaces the file by a FIFO meanwhile: commit neither blocks nor replaces it.
+  fs::remove(target);
+  REQUIRE(::mkfifo(target.c_str(), 0600) == 0);
+  CHECK_THROWS_MATCHES(file.commit(), dnn2brain::io_error,
+                       Catch::Matchers::Predicate<std::exception>([](const std::exception& e) {
+                         const std::string what = e.what();
+                         return what.find("out.csv") != std::string::npos &&
+                                what.find("FIFO") != std::string::npos;
+                       }));
+  CHECK(fs::is_fifo(target));
+  // The temporary is still there until the object goes; then only the FIFO is left.
+  CHECK(count_entries(dir.path) == 2);
+}
+
+TEST_CASE("atomic_file leaves no temporary after a refused commit", "[io]") {
+  const scratch_dir dir("atomic-fifo-cleanup");
+  const fs::path target = dir.path / "out.csv";
+  {
+    dnn2brain::io::atomic_file file(target);
+    file.stream() << "new";
+    REQUIRE(::mkfifo(target.c_str(), 0600) == 0);
+    CHECK_THROWS_AS(file.commit(), dnn2brain::io_error);
+  }
+  CHECK(fs::is_fifo(target));
+  CHECK(count_entries(dir.path) == 1);
+}
+
+TEST_CASE("atomic_file reports why the destination cannot be examined at commit", "[io]") {
+  const scratch_dir dir("atomic-unexaminable");
+  fs::create_directory(dir.path / "sub");
+  const fs::path target = dir.path / "sub" / "out.csv";
+  {
+    dnn2brain::io::atomic_file file(target);
+    file.stream() << "new";
+    // The directory moves away and a loop of links takes its name: examining the destination
+    // fails (ELOOP) rather than finding a file of some type.
+    fs::rename(dir.path / "sub", dir.path / "moved");
+    fs::create_directory_symlink("sub", dir.path / "sub");
+    try {
+      file.commit();
+      FAIL("expected dnn2brain::io_error");
+    } catch (const dnn2brain::io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("dnn2brain::atomic_file") &&
+                               Catch::Contains("cannot examine") && Catch::Contains("out.csv") &&
+                               Catch::Contains("levels of symbolic links") &&
+                               !Catch::Contains("unknown type"));
+    }
+  }
+  CHECK_FALSE(fs::exists(dir.path / "moved" / "out.csv"));
+}
+
+TEST_CASE("atomic_file follows links in sticky, world-writable directories only when safe",
+          "[io]") {
+  if (::geteuid() != 0) {
+    // Giving a link another owner (lchown) needs root.
+    WARN(
+        "dnn2brain-skip: this test needs root (to lchown a symbolic link to another user); "
+        "skipped as uid "
+        << ::geteuid());
+    return;
+  }
+  constexpr ::uid_t nobody = 65534;
+  const scratch_dir dir("atomic-sticky");
+  // A /tmp of our own: sticky and world-writable, owned by root.
+  const fs::path shared = dir.path / "tmp";
+  fs::create_directory(shared);
+  REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+  const fs::path victim = dir.path / "bashrc";
+  write_file(victim, "mine");
+
+  // Another user's link to our file: refused, naming the link, its owner and the directory;
+  // the file it points to is untouched.
+  const fs::path planted = shared / "out.npy";
+  fs::create_symlink(victim, planted);
+  REQUIRE(::lchown(planted.c_str(), nobody, nobody) == 0);
+  const auto refused = [&](const fs::path& target) {
+    INFO("target " << target);
+    try {
+      dnn2brain::io::write_atomically(target, [](std::ostream& out) { out << "evil"; });
+      FAIL("expected dnn2brain::io_error");
+    } catch (const dnn2brain::io_error& e) {
+      CHECK_THAT(e.what(), Catch::Contains("dnn2brain::atomic_file") &&
+                               Catch::Contains("'" + planted.string() + "'") &&
+                               Catch::Contains("uid 65534") &&
+                               Catch::Contains("'" + shared.string() + "'") &&
+                               Catch::Contains("sticky") && Catch::Contains("protected_symlinks"));
+    }
+  };
+  refused(planted);
+  CHECK(read_file(victim) == "mine");
+  CHECK(fs::is_symlink(planted));
+  // A link of ours elsewhere that leads to it: each link of a chain is checked.
+  const fs::path mine = dir.path / "latest.npy";
+  fs::create_symlink(planted, mine);
+  refused(mine);
+  CHECK(read_file(victim) == "mine");
+  // A dangling one is refused too (it would create the file it names).
+  fs::remove(planted);
+  fs::create_symlink(dir.path / "created.npy", planted);
+  REQUIRE(::lchown(planted.c_str(), nobody, nobody) == 0);
+  refused(planted);
+  CHECK_FALSE(fs::exists(dir.path / "created.npy"));
+  CHECK(count_entries(shared) == 1);
+
+  // Our own link there is followed.
+  const fs::path own = shared / "own.npy";
+  fs::create_symlink(victim, own);
+  dnn2brain::io::write_atomically(own, [](std::ostream& out) { out << "new"; });
+  CHECK(read_file(victim) == "new");
+  CHECK(fs::is_symlink(own));
+
+  // So is a link owned by the directory's owner.
+  REQUIRE(::chown(shared.c_str(), nobody, nobody) == 0);
+  REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+  const fs::path owners = shared / "owners.npy";
+  fs::create_symlink(victim, owners);
+  REQUIRE(::lchown(owners.c_str(), nobody, nobody) == 0);
+  dnn2brain::io::write_atomically(owners, [](std::ostream& out) { out << "newer"; });
+  CHECK(read_file(victim) == "newer");
+
+  // Without the sticky bit (or without write access for all) the rule does not apply.
+  REQUIRE(::chmod(shared.c_str(), 0777) == 0);
+  dnn2brain::io::write_atomically(planted, [](std::ostream& out) { out << "plain"; });
+  CHECK(read_file(dir.path / "created.npy") == "plain");
 }

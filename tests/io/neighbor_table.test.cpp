@@ -153,13 +153,13 @@ TEST_CASE("Hostile neighbour-table files are refused before anything large is al
   expect_error("truncated", "truncated");
   expect_error("huge_counts", "'centers'");
   expect_error("wrapping_counts", "'centers'");
-  expect_error("offsets_decreasing", "non-decreasing");
-  expect_error("offsets_start", "'offsets': expected 0 first");
+  expect_error("offsets_decreasing", "field 'offsets': expected non-decreasing offsets, got ");
+  expect_error("offsets_start", "field 'offsets': expected 0 first");
   expect_error("offsets_end", "the last offset");
-  expect_error("member_range", "'columns': expected members in [0, 24), got 24");
+  expect_error("member_range", "field 'columns': expected members in [0, 24), got 24 at position ");
   expect_error("member_negative", "got -1");
   expect_error("mask_voxels", "'mask_voxels'");
   expect_error("shape_overflow", "'shape'");
-  expect_error("center_outside", "centers inside the volume");
+  expect_error("center_outside", "field 'centers': expected centers inside the volume, got (");
   expect_error("checksum", "checksum");
 }

@@ -171,35 +171,25 @@ inline void save_neighbor_table(const std::filesystem::path& path, const neighbo
   if (static_cast<std::uint32_t>(crc) != stored_crc)
     origin.fail("checksum mismatch: the file is corrupt");
 
-  // The content, field by field (the checksum only shows that the writer wrote it).
-  if (offsets.front() != 0) origin.fail("field 'offsets': expected 0 first, got ", offsets.front());
-  for (std::size_t c = 0; c < centers.size(); ++c)
-    if (offsets[c + 1] < offsets[c])
-      origin.fail("field 'offsets': expected non-decreasing offsets, got ", offsets[c + 1],
-                  " after ", offsets[c], " at centre ", c);
-  if (offsets.back() != static_cast<std::int64_t>(columns.size()))
-    origin.fail("field 'offsets': expected the last offset to be the member count ", columns.size(),
-                ", got ", offsets.back());
-  const auto mask_voxels = static_cast<index_t>(header.mask_voxels);
-  for (std::size_t p = 0; p < columns.size(); ++p)
-    if (columns[p] < 0 || columns[p] >= mask_voxels)
-      origin.fail("field 'columns': expected members in [0, ", mask_voxels, "), got ", columns[p],
-                  " at position ", p);
-
   volume_geometry geometry;
   for (int d = 0; d < 3; ++d) geometry.shape[std::size_t(d)] = header.shape[d];
   for (int r = 0; r < 4; ++r)
     for (int c = 0; c < 4; ++c) geometry.affine(r, c) = header.affine[4 * r + c];
+  // The content, field by field (the checksum only shows that the writer wrote it), is checked
+  // by the constructor, whose messages name the field and the position.
   try {
     return {geometry,
-            mask_voxels,
+            static_cast<index_t>(header.mask_voxels),
             static_cast<center_kind>(header.kind),
             neighborhood::paper_blocks{header.block_radius, header.block_stride},
             std::move(centers),
             std::move(offsets),
             std::move(columns)};
   } catch (const invalid_argument& e) {
-    origin.fail("inconsistent content: ", e.what());
+    constexpr std::string_view prefix = "dnn2brain::neighbor_table: ";
+    const std::string_view problem = e.what();
+    if (problem.starts_with(prefix)) origin.fail("field ", problem.substr(prefix.size()));
+    origin.fail("inconsistent content: ", problem);
   }
 }
 

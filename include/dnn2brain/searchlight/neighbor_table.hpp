@@ -377,33 +377,42 @@ class neighbor_table {
         m_centers(std::move(centers)),
         m_offsets(std::move(offsets)),
         m_columns(std::move(columns)) {
+    // Each message names the part ('offsets', ...) and the position, so that
+    // io::load_neighbor_table can report them as fields of the file.
     const auto fail = [](const std::string& problem) {
       detail::throw_invalid_argument("neighbor_table", problem);
     };
     if (m_mask_voxels < 0 || m_mask_voxels > m_geometry.voxel_count())
-      fail(detail::concat("expected 0 <= mask voxels <= ", m_geometry.voxel_count(), ", got ",
-                          m_mask_voxels));
-    if (m_offsets.size() != m_centers.size() + 1 || m_offsets.front() != 0 ||
-        m_offsets.back() != std::int64_t(m_columns.size()))
-      fail(detail::concat("expected ", m_centers.size() + 1, " offsets from 0 to ",
-                          m_columns.size(), ", got ", m_offsets.size()));
+      fail(detail::concat("'mask_voxels': expected 0 <= mask voxels <= ", m_geometry.voxel_count(),
+                          ", got ", m_mask_voxels));
+    if (m_offsets.size() != m_centers.size() + 1)
+      fail(detail::concat("'offsets': expected ", m_centers.size() + 1,
+                          " offsets (one more than the centers), got ", m_offsets.size()));
+    if (m_offsets.front() != 0)
+      fail(detail::concat("'offsets': expected 0 first, got ", m_offsets.front()));
     for (std::size_t c = 0; c < m_centers.size(); ++c) {
       if (m_offsets[c + 1] < m_offsets[c])
-        fail(detail::concat("expected non-decreasing offsets, got a decrease at center ", c));
+        fail(detail::concat("'offsets': expected non-decreasing offsets, got ", m_offsets[c + 1],
+                            " after ", m_offsets[c], " at center ", c));
       if (!m_geometry.contains(m_centers[c]))
-        fail(detail::concat("expected centers inside the volume, got center ", c, " outside"));
+        fail(detail::concat("'centers': expected centers inside the volume, got (", m_centers[c].i,
+                            ", ", m_centers[c].j, ", ", m_centers[c].k, ") at center ", c));
       if (c > 0 && m_geometry.linear(m_centers[c]) <= m_geometry.linear(m_centers[c - 1]))
         m_sorted = false;
     }
+    if (m_offsets.back() != std::int64_t(m_columns.size()))
+      fail(detail::concat("'offsets': expected the last offset to be the member count ",
+                          m_columns.size(), ", got ", m_offsets.back()));
     if (m_kind == center_kind::block &&
         (m_blocks.radius < 0 || m_blocks.stride < 1 || m_blocks.radius > max_block_parameter ||
          m_blocks.stride > max_block_parameter))
-      fail(detail::concat("expected blocks with 0 <= radius <= ", max_block_parameter,
+      fail(detail::concat("'blocks': expected 0 <= radius <= ", max_block_parameter,
                           " and 1 <= stride <= ", max_block_parameter, ", got radius ",
                           m_blocks.radius, " and stride ", m_blocks.stride));
-    for (const std::int32_t col : m_columns)
-      if (col < 0 || col >= m_mask_voxels)
-        fail(detail::concat("expected member columns in [0, ", m_mask_voxels, "), got ", col));
+    for (std::size_t p = 0; p < m_columns.size(); ++p)
+      if (m_columns[p] < 0 || m_columns[p] >= m_mask_voxels)
+        fail(detail::concat("'columns': expected members in [0, ", m_mask_voxels, "), got ",
+                            m_columns[p], " at position ", p));
     for (std::size_t c = 0; c < m_centers.size(); ++c)
       m_max_members = std::max(m_max_members, index_t(m_offsets[c + 1] - m_offsets[c]));
   }

@@ -680,3 +680,69 @@ TEST_CASE("The separate process: reports, crashes and deadlines become io_error,
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
   CHECK(no_children());
 }
+
+TEST_CASE("Struct fields and names that matio would read differently are refused",
+          "[io][mat][cases]") {
+  // matio reads a field's name tag as exactly 8 bytes and the next bytes as the data tag: a named
+  // field gave 1.98e-313 for 42.0, and name bytes shaped like a miDOUBLE tag uninitialised memory.
+  CHECK_THROWS_WITH(
+      io::mat_file(mat_case("mat_struct_named_field.mat")),
+      Contains("variable 's', s(1).a") && Contains("expected none for a struct field"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_struct_field_name_overread.mat")),
+                    Contains("s(1).a") && Contains("expected none for a struct field"));
+  // A long-form field-name length tag: matio takes its byte count for the length.
+  CHECK_THROWS_WITH(
+      io::mat_file(mat_case("mat_struct_long_field_name_length.mat")),
+      Contains("variable 's'") && Contains("field name length") && Contains("small data element"));
+  // A long-form miUTF8 name: matio skips a long-form name only when it is miINT8.
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_name_utf8_tag.mat")),
+                    Contains("name: expected a miINT8 text") && Contains("got data type 16"));
+}
+
+TEST_CASE("Opaque values, function handles and MATLAB's subsystem data: the other variables read",
+          "[io][mat][cases]") {
+  for (const std::string name : {"mat_string_object.mat", "mat_string_object_z.mat",
+                                 "mat_function_handle.mat", "mat_function_handle_z.mat"}) {
+    INFO(name);
+    io::mat_file file(mat_case(name));
+    // The unnamed subsystem element (scipy's __function_workspace__) is no variable.
+    const std::string first = name.find("string") != std::string::npos ? "s" : "f";
+    CHECK(file.variables() == std::vector<std::string>{first, "x"});
+    CHECK_FALSE(file.contains(""));
+    CHECK_THROWS_WITH(file.read(""), Contains("got only: " + first + ", x"));
+    const auto x = file.read("x").array<double>();
+    REQUIRE(x.size() == 3);
+    CHECK(x(0, 0) == 1.5);
+    CHECK(x(0, 2) == 3.0);
+  }
+  // matio reads function handles, but not opaque values: a clear error, no crash.
+  CHECK(io::mat_file(mat_case("mat_function_handle.mat")).read("f").class_name() ==
+        "function_handle");
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_string_object.mat")).read("s"),
+                    Contains("variable 's'") && Contains("got a matio error"));
+  // matio reads an opaque value's name tag where dimensions would be: a miINT32 tag is refused.
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_opaque_int32_name.mat")),
+                    Contains("name: expected a miINT8 text") && Contains("got data type 5"));
+  // 4 x 16580612 elements with one present: matio allocated 0.5 GB of pointers first.
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_function_handle_huge_dims.mat")),
+                    Contains("variable 'rdm'") && Contains("4x16580612") && Contains("got 1"));
+}
+
+TEST_CASE("Sparse arrays: row indices, values and imaginary values agree", "[io][mat][cases]") {
+  io::mat_file valid(mat_case("mat_sparse_valid.mat"));
+  CHECK(valid.read("a").class_name() == "sparse");
+  CHECK(valid.read("x").array<double>()(0, 1) == 2.5);
+  // matio reads the imaginary values with the real values' count.
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_sparse_short_imaginary.mat")),
+                    Contains("variable 'a'") && Contains("sparse imaginary values") &&
+                        Contains("expected 16 bytes") && Contains("got 8 bytes"));
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_sparse_rows_over_nzmax.mat")),
+                    Contains("variable 'a'") && Contains("at most nzmax = 1") && Contains("got 2"));
+}
+
+TEST_CASE("A compressed element declaring more than its stream holds is refused",
+          "[io][mat][cases]") {
+  // 64 KiB of stream declaring 60 MB: the buffer grows with the stream (it was allocated whole).
+  CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v5z_declares_more.mat")),
+                    Contains("expected 60000008 bytes after inflating") && Contains("got 65592"));
+}

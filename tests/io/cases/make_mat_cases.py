@@ -8,14 +8,18 @@ header, 8-byte tags, small data elements, 8-byte padding); the rest is written b
 and then cut or patched.
 """
 import io
+import random
 import struct
+import zlib
 
 import h5py
 import numpy as np
 import scipy.io
 
-MI_INT8, MI_UINT16, MI_INT32, MI_UINT32, MI_DOUBLE, MI_MATRIX = 1, 4, 5, 6, 9, 14
-MX_CELL, MX_STRUCT, MX_CHAR, MX_DOUBLE = 1, 2, 4, 6
+MI_INT8, MI_UINT8, MI_UINT16, MI_INT32, MI_UINT32, MI_DOUBLE = 1, 2, 4, 5, 6, 9
+MI_MATRIX, MI_COMPRESSED, MI_UTF8 = 14, 15, 16
+MX_CELL, MX_STRUCT, MX_CHAR, MX_SPARSE, MX_DOUBLE, MX_INT8, MX_UINT8 = 1, 2, 4, 5, 6, 8, 9
+MX_UINT32, MX_FUNCTION, MX_OPAQUE = 13, 16, 17
 
 
 def header(text=b"MATLAB 5.0 MAT-file, written by make_mat_cases.py"):
@@ -30,8 +34,8 @@ def element(mi_type, data, declared=None):
     return struct.pack("<II", mi_type, count) + data + b"\0" * (-len(data) % 8)
 
 
-def matrix(mx_class, dims, name, *parts, dims_format="i"):
-    body = element(MI_UINT32, struct.pack("<II", mx_class, 0))
+def matrix(mx_class, dims, name, *parts, dims_format="i", flags=0, nzmax=0):
+    body = element(MI_UINT32, struct.pack("<II", mx_class | flags, nzmax))
     body += element(MI_INT32, struct.pack("<%d%s" % (len(dims), dims_format), *dims))
     body += element(MI_INT8, name)
     return element(MI_MATRIX, body + b"".join(parts))
@@ -171,3 +175,153 @@ def patched_heap(path, **fields):
 
 patched_heap("mat_v73_hdf5_crash_heap_address.mat", address=0xFFFFFFFFFFFFFFFF)
 patched_heap("mat_v73_hdf5_crash_heap_size.mat", size=1 << 44, address=0x100)
+
+
+# --- struct fields, field-name lengths and names that matio reads differently ---------------------
+# matio 1.5.23 (src/mat5.c, ReadNextStructField) reads a struct field's name tag as exactly 8 bytes
+# and takes the next bytes as the data tag, and reads the field-name length as 8 bytes whose second
+# word is the length (MATLAB's small data element). Reproducers of the review of 2024-12 (mk.py).
+def field_names(*names, width=8):
+    return (struct.pack("<HHI", MI_INT32, 4, width)  # small data element, as MATLAB writes it
+            + element(MI_INT8, b"".join(n.ljust(width, b"\0") for n in names)))
+
+
+def struct_var(name, names_part, *fields):
+    return matrix(MX_STRUCT, (1, 1), name, names_part, *fields)
+
+
+# Field a = 42.0 whose element carries an 8-byte name: matio returned 1.98e-313.
+write("mat_struct_named_field.mat",
+      header() + struct_var(b"s", field_names(b"a"),
+                            matrix(MX_DOUBLE, (1, 1), b"\x09\x01\x01\x01ZZZZ",
+                                   element(MI_DOUBLE, struct.pack("<d", 42.0)))))
+# An int8 1x4000 field whose name bytes look like a miDOUBLE tag: matio read uninitialised memory.
+write("mat_struct_field_name_overread.mat",
+      header() + struct_var(b"s", field_names(b"a"),
+                            matrix(MX_INT8, (1, 4000), b"\x09\x01\x01\x01\x01\x01\x01\x01",
+                                   element(MI_INT8, b"\x01" * 4000))))
+# The field-name length as a long-form tag: matio takes its byte count (4) as the length.
+write("mat_struct_long_field_name_length.mat",
+      header() + struct_var(b"s", element(MI_INT32, struct.pack("<i", 8), declared=4)
+                            + element(MI_INT8, b"a".ljust(8, b"\0")),
+                            matrix(MX_DOUBLE, (1, 1), b"", element(MI_DOUBLE, struct.pack("<d", 42.0)))))
+# A variable name in a long-form miUTF8 tag: matio skips a long-form name only when it is miINT8.
+write("mat_name_utf8_tag.mat",
+      header() + element(MI_MATRIX, element(MI_UINT32, struct.pack("<II", MX_DOUBLE, 0))
+                         + element(MI_INT32, struct.pack("<2i", 1, 1))
+                         + struct.pack("<II", MI_UTF8, 5) + b"hello\0\0\0"
+                         + element(MI_DOUBLE, struct.pack("<d", 1.0))))
+
+
+# --- opaque values, function handles and MATLAB's subsystem data ----------------------------------
+# No MATLAB here: built from the layout scipy documents (scipy/io/matlab/_mio5.py, "Note on
+# functions and mat files"; _mio5_utils.pyx, VarReader5.read_header and read_opaque):
+# - an mxOPAQUE_CLASS (17) array has array flags but no dimensions, then three miINT8 strings
+#   (the name, the type system "MCOS", the class name) and the object data as a miMATRIX (for
+#   MATLAB's classdef objects a uint32 column of object ids);
+# - an mxFUNCTION_CLASS (16) array has the usual flags, dimensions and name, then one miMATRIX: a
+#   struct describing the function (an anonymous function's workspace is an opaque value);
+# - a file holding either ends with an unnamed miMATRIX (scipy's __function_workspace__), a
+#   uint8 row of a mini MAT file (version, endian indicator, 4 zero bytes, miMATRIX elements);
+#   the header's subsystem data offset (bytes 116-123) gives its position.
+def text(value):
+    return element(MI_INT8, value)
+
+
+def char(name, value):
+    return matrix(MX_CHAR, (1, len(value)), name, element(MI_UINT16, value.encode("utf-16-le")))
+
+
+def opaque(name, class_name, object_ids=(0xDD000000, 2, 1, 1, 1, 1)):
+    ids = matrix(MX_UINT32, (len(object_ids), 1), b"",
+                 element(MI_UINT32, struct.pack("<%dI" % len(object_ids), *object_ids)))
+    body = element(MI_UINT32, struct.pack("<II", MX_OPAQUE, 0))
+    return element(MI_MATRIX, body + text(name) + text(b"MCOS") + text(class_name) + ids)
+
+
+def subsystem():
+    inner = matrix(MX_STRUCT, (1, 1), b"", field_names(b"MCOS"),
+                   opaque(b"", b"FileWrapper__", (0xDD000000, 2, 1, 1, 0, 0)))
+    data = struct.pack("<H", 0x0100) + b"IM" + b"\0" * 4 + inner
+    return matrix(MX_UINT8, (1, len(data)), b"", element(MI_UINT8, data))
+
+
+def with_subsystem(*variables):
+    body = b"".join(variables)
+    out = bytearray(header() + body + subsystem())
+    out[116:124] = struct.pack("<Q", 128 + len(body))
+    return bytes(out)
+
+
+def compressed(data):
+    """Every top-level element of a v5 file as a miCOMPRESSED element, as MATLAB's -v7 writes."""
+    out, at = bytearray(data[:128]), 128
+    while at < len(data):
+        size = struct.unpack_from("<I", data, at + 4)[0]
+        packed = zlib.compress(data[at:at + 8 + size])
+        if at == struct.unpack_from("<Q", data, 116)[0]:
+            out[116:124] = struct.pack("<Q", len(out))
+        out += struct.pack("<II", MI_COMPRESSED, len(packed)) + packed
+        at += 8 + size
+    return bytes(out)
+
+
+x_value = matrix(MX_DOUBLE, (1, 3), b"x", element(MI_DOUBLE, struct.pack("<3d", 1.5, 2.5, 3.0)))
+# s = "hello" (a string object), a plain double x, and the subsystem data.
+string_file = with_subsystem(opaque(b"s", b"string"), x_value)
+write("mat_string_object.mat", string_file)
+write("mat_string_object_z.mat", compressed(string_file))
+
+# f = @(t) t + k (an anonymous function handle whose workspace is an opaque value), then x.
+handle_info = matrix(MX_STRUCT, (1, 1), b"", field_names(b"function", b"type", b"workspace", width=16),
+                     char(b"", "@(t)t+k"), char(b"", "anonymous"),
+                     opaque(b"", b"FileWrapper__", (0xDD000000, 2, 1, 1, 2, 1)))
+handle = matrix(MX_FUNCTION, (1, 1), b"f",
+                matrix(MX_STRUCT, (1, 1), b"",
+                       field_names(b"matlabroot", b"separator", b"sentinel", b"function_handle",
+                                   width=16),
+                       char(b"", "/usr/local/MATLAB"), char(b"", "/"), char(b"", "@"), handle_info))
+handle_file = with_subsystem(handle, x_value)
+write("mat_function_handle.mat", handle_file)
+write("mat_function_handle_z.mat", compressed(handle_file))
+
+# A function handle of 4 x 16580612 elements with one: matio allocated a pointer per element
+# first (0.5 GB; found by fuzz_mat, /tmp/issue13/mat_v5_function_handle_oom.mat).
+write("mat_function_handle_huge_dims.mat",
+      header() + matrix(MX_FUNCTION, (4, 16580612), b"rdm",
+                        matrix(MX_DOUBLE, (1, 1), b"", element(MI_DOUBLE, struct.pack("<d", 1.0)))))
+# An opaque value whose name tag is miINT32: matio reads that tag as the dimensions.
+write("mat_opaque_int32_name.mat",
+      header() + element(MI_MATRIX, element(MI_UINT32, struct.pack("<II", MX_OPAQUE, 0))
+                         + element(MI_INT32, struct.pack("<2i", 0x7FFFFFFF, 0x7FFFFFFF)) + text(b"MCOS")
+                         + text(b"string")) + x_value)
+
+
+# --- sparse arrays ---------------------------------------------------------------------------------
+# A complex 3 x 2 sparse array with 2 values but 1 imaginary value: matio reads the imaginary part
+# with the real part's count (uninitialised memory), and one with more row indices than nzmax.
+def sparse(name, nzmax, rows, starts, real, imag=None):
+    parts = [element(MI_INT32, struct.pack("<%di" % len(rows), *rows)),
+             element(MI_INT32, struct.pack("<%di" % len(starts), *starts)),
+             element(MI_DOUBLE, struct.pack("<%dd" % len(real), *real))]
+    if imag is not None:
+        parts.append(element(MI_DOUBLE, struct.pack("<%dd" % len(imag), *imag)))
+    return matrix(MX_SPARSE, (3, 2), name, *parts, flags=0x800 if imag is not None else 0,
+                  nzmax=nzmax)
+
+
+write("mat_sparse_short_imaginary.mat",
+      header() + sparse(b"a", 2, (0, 2), (0, 1, 2), (1.0, 2.0), (0.5,)) + x_value)
+write("mat_sparse_rows_over_nzmax.mat",
+      header() + sparse(b"a", 1, (0, 2), (0, 1, 2), (1.0, 2.0)) + x_value)
+write("mat_sparse_valid.mat", header() + sparse(b"a", 2, (0, 2), (0, 1, 2), (1.0, 2.0)) + x_value)
+
+
+# --- compressed elements ---------------------------------------------------------------------------
+# A compressed element whose stream holds 64 KiB (random bytes: deflate cannot shrink them) but
+# declares 60 MB, within deflate's 1032:1: the inflate buffer grows only with the stream.
+inner = bytearray(matrix(MX_UINT8, (1, 65536), b"z", element(MI_UINT8, random.Random(13).randbytes(65536))))
+inner[4:8] = struct.pack("<I", 60_000_000)
+packed = zlib.compress(bytes(inner), 9)
+write("mat_v5z_declares_more.mat",
+      header() + struct.pack("<II", MI_COMPRESSED, len(packed)) + packed)

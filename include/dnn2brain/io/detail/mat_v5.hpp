@@ -8,12 +8,28 @@
 // every declared size is consistent with the bytes that are there:
 //
 // - v5: the 128-byte header, then every top-level element. An miMATRIX element is checked in
-//   place; an miCOMPRESSED element is inflated (into a buffer of the size its inner tag declares,
-//   at most 1032 times the compressed size, deflate's largest ratio, and below 4 GiB) and must
-//   inflate to exactly that many bytes. Inside: array flags, dimensions (non-negative, product
-//   without overflow), name, the real and imaginary parts (byte count == numel x element size),
-//   char data, struct field-name length and names, and the children of cells and structs,
-//   recursively to mat_max_depth levels.
+//   place; an miCOMPRESSED element is inflated (into a buffer that grows as the stream proves it
+//   holds the bytes, up to the size its inner tag declares, at most 1032 times the compressed
+//   size, deflate's largest ratio, and below 4 GiB) and must inflate to exactly that many bytes.
+//   Inside: array flags, dimensions (non-negative, product without overflow), name, the real and
+//   imaginary parts (byte count == numel x element size), char data, sparse indices and values,
+//   struct field-name length and names, the children of cells, structs and function handles, and
+//   the strings and object data of opaque (classdef) values, recursively to mat_max_depth levels.
+//   Unnamed top-level elements (MATLAB's subsystem data, scipy's __function_workspace__) are
+//   checked the same way but are not variables.
+//
+// Where matio 1.5.23 (src/mat5.c: Mat_VarReadNextInfo5, ReadNextCell, ReadNextStructField,
+// ReadRankDims) reads a fixed-size block, only the form it expects there is accepted, so that the
+// check and matio never read the same bytes differently:
+// - an element's array flags (16 bytes), its dimensions tag (8 bytes, miINT32) and its name tag
+//   (8 bytes) sit at fixed places; names are miINT8, in the small form or the long form (matio
+//   skips a long-form name only when its type is exactly miINT8);
+// - a struct field's name tag is read as exactly 8 bytes and never skipped, so fields have no name;
+// - the field-name length is read as 8 bytes whose second word is the length: it must be the small
+//   data element MATLAB writes ((4 << 16) | miINT32, then the value);
+// - an opaque value (class 17) has no dimensions: flags, name, type-system name, class name, then
+//   its object data as miMATRIX elements. matio reads its name tag where the dimensions would be
+//   (a miINT32 tag there would be taken as dimensions), so that tag must be miINT8.
 // - v4: every variable's 20-byte header, name and data size against the file.
 
 #include <algorithm>
@@ -24,6 +40,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <zlib.h>
@@ -71,6 +88,13 @@ inline constexpr std::uint32_t mi_int8 = 1, mi_uint8 = 2, mi_int16 = 3, mi_uint1
   }
 }
 
+/// The 32-bit word at p in the file's byte order.
+[[nodiscard]] inline std::uint32_t mat_u32(const unsigned char* p, bool big_endian) noexcept {
+  std::uint32_t v = 0;
+  for (int k = 0; k < 4; ++k) v = v << 8 | p[big_endian ? k : 3 - k];
+  return v;
+}
+
 /// a * b, or false if it does not fit in 64 bits.
 [[nodiscard]] constexpr bool mat_multiply(std::uint64_t a, std::uint64_t b,
                                           std::uint64_t& product) noexcept {
@@ -101,6 +125,8 @@ class mat_memory_bytes {
   explicit mat_memory_bytes(const std::vector<unsigned char>& bytes) : m_bytes(&bytes) {}
   [[nodiscard]] std::uint64_t size() const noexcept { return m_bytes->size(); }
   void read(std::uint64_t offset, void* destination, std::size_t count) {
+    DNN2BRAIN_ASSERT(offset <= m_bytes->size() && count <= m_bytes->size() - offset,
+                     "mat_memory_bytes::read: the checks keep every read inside the buffer");
     std::memcpy(destination, m_bytes->data() + offset, count);
   }
 
@@ -115,10 +141,11 @@ class mat_v5_matrix_check {
   mat_v5_matrix_check(Bytes& bytes, bool big_endian, const file_origin& origin)
       : m_bytes(&bytes), m_big_endian(big_endian), m_origin(&origin) {}
 
-  /// Checks a top-level variable and returns its name.
+  /// Checks a top-level element and returns its name: empty for MATLAB's unnamed subsystem data,
+  /// which is no variable.
   std::string variable(std::uint64_t begin, std::uint64_t end, const std::string& where) {
     m_name.clear();
-    matrix(begin, end, 0, where, true);
+    matrix(begin, end, 0, where, role::variable);
     return m_name;
   }
 
@@ -139,11 +166,7 @@ class mat_v5_matrix_check {
     m_origin->fail("variable '", m_name, "', ", where, ": ", parts...);
   }
 
-  std::uint32_t u32(const unsigned char* p) const {
-    std::uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v = v << 8 | p[m_big_endian ? k : 3 - k];
-    return v;
-  }
+  std::uint32_t u32(const unsigned char* p) const { return mat_u32(p, m_big_endian); }
 
   tag read_tag(std::uint64_t at, std::uint64_t end, const std::string& where, const char* what) {
     if (at > end || end - at < 8)
@@ -179,9 +202,10 @@ class mat_v5_matrix_check {
     return text;
   }
 
+  // A name: miINT8 text without NUL. matio takes a small-form name only when its type is miINT8,
+  // and skips a long-form name's bytes only when its type is exactly miINT8.
   std::string read_name(const tag& t, const std::string& where, const char* what) {
-    if (t.type != mi_int8 && t.type != mi_uint8 && t.type != mi_utf8)
-      fail(where, what, ": expected a miINT8 text, got data type ", t.type);
+    if (t.type != mi_int8) fail(where, what, ": expected a miINT8 text, got data type ", t.type);
     if (t.bytes > mat_max_name)
       fail(where, what, ": expected at most ", mat_max_name, " bytes, got ", t.bytes);
     std::string text = read_text(t);
@@ -203,6 +227,15 @@ class mat_v5_matrix_check {
     return t.next;
   }
 
+  // What holds an element decides how matio reads its name tag.
+  enum class role {
+    variable,  // top level: the name, or none for MATLAB's subsystem data
+    cell,      // a cell's element: a name is skipped when it is miINT8
+    field,     // a struct field: the name tag is read as exactly 8 bytes, never skipped
+    handle,    // a function handle's element: read by matio as a top-level element
+    object     // an opaque value's object data
+  };
+
   void children(std::uint64_t at, std::uint64_t end, std::uint64_t count, int depth,
                 const std::string& where, const std::vector<std::string>& fields) {
     const std::uint64_t per_element = fields.empty() ? 1 : fields.size();
@@ -218,13 +251,90 @@ class mat_v5_matrix_check {
                            : dnn2brain::detail::concat(where, "(", k + 1, ").",
                                                        fields[static_cast<std::size_t>(f)]);
         const tag t = expect(at, end, child, "element", mi_matrix);
-        matrix(t.data, t.data + t.bytes, depth + 1, child, false);
+        matrix(t.data, t.data + t.bytes, depth + 1, child,
+               fields.empty() ? role::cell : role::field);
         at = t.next;
       }
   }
 
+  // miMATRIX elements from at to end (a function handle's or an opaque value's data); returns
+  // their number. matio reads a function handle's elements as top-level ones: none may be empty.
+  std::uint64_t elements(std::uint64_t at, std::uint64_t end, int depth, const std::string& where,
+                         role kind) {
+    std::uint64_t count = 0;
+    while (at < end) {
+      const std::string child = dnn2brain::detail::concat(where, "{", count + 1, "}");
+      const tag t = expect(at, end, child, "element", mi_matrix);
+      if (t.bytes == 0) fail(child, "element: expected an array, got an empty miMATRIX element");
+      matrix(t.data, t.data + t.bytes, depth + 1, child, kind);
+      at = t.next;
+      ++count;
+    }
+    return count;
+  }
+
+  std::uint64_t struct_fields(std::uint64_t at, std::uint64_t end, std::uint64_t numel, int depth,
+                              const std::string& here) {
+    // matio reads 8 bytes and takes the second word as the length: only the small data element
+    // (4 bytes of miINT32) says that; a long-form tag would give its byte count instead.
+    if (at > end || end - at < 8)
+      fail(here, "field name length: expected an 8-byte small data element, got ",
+           at > end ? 0 : end - at, " bytes");
+    unsigned char raw[8];
+    m_bytes->read(at, raw, 8);
+    if (u32(raw) != (4U << 16 | mi_int32))
+      fail(here, "field name length: expected a small data element of 4 bytes of miINT32 (",
+           4U << 16 | mi_int32, "), got a tag ", u32(raw));
+    const std::uint32_t width = u32(raw + 4);
+    if (width < 1 || width > mat_max_name)
+      fail(here, "field name length: expected 1 to ", mat_max_name, ", got ", width);
+    const tag names = expect(at + 8, end, here, "field names", mi_int8);
+    if (names.bytes % width != 0)
+      fail(here, "field names: expected a multiple of ", width, " bytes, got ", names.bytes);
+    const std::string text = read_text(names);
+    std::vector<std::string> fields;
+    for (std::size_t f = 0; f < text.size(); f += width) {
+      const std::size_t nul = text.find('\0', f);
+      if (nul == std::string::npos || nul >= f + width)
+        fail(here, "field names: expected names of at most ", width - 1,
+             " bytes, each ending in NUL, got ", printable(text.substr(f, width)));
+      fields.push_back(text.substr(f, nul - f));
+    }
+    if (!fields.empty()) children(names.next, end, numel, depth, here, fields);
+    return fields.size();
+  }
+
+  void sparse(std::uint64_t at, std::uint64_t end, const std::vector<std::uint64_t>& dims,
+              std::uint32_t nzmax, bool complex, const std::string& here,
+              const std::string& shape) {
+    // matio keeps ir, jc and the values as counted by their own tags, and reads the imaginary
+    // values with the real part's count and type: all must agree.
+    if (dims.size() != 2) fail(here, "dimensions: expected 2 for a sparse array, got ", shape);
+    const tag ir = expect(at, end, here, "sparse row indices", mi_int32);
+    const tag jc = expect(ir.next, end, here, "sparse column starts", mi_int32);
+    if (ir.bytes % 4 != 0 || jc.bytes != (dims[1] + 1) * 4)
+      fail(here, "sparse indices: expected ", dims[1] + 1, " column starts, got ", jc.bytes,
+           " bytes");
+    const std::uint64_t rows = ir.bytes / 4;
+    if (rows > nzmax)
+      fail(here, "sparse row indices: expected at most nzmax = ", nzmax, ", got ", rows);
+    const tag values = read_tag(jc.next, end, here, "sparse values");
+    const std::uint64_t size = mi_numeric_size(values.type);
+    if (size == 0 || values.bytes != rows * size)
+      fail(here, "sparse values: expected ", rows, " numeric values (one per row index), got type ",
+           values.type, " with ", values.bytes, " bytes");
+    if (complex) {
+      const tag imag = read_tag(values.next, end, here, "sparse imaginary values");
+      if (imag.type != values.type || imag.bytes != values.bytes)
+        fail(here, "sparse imaginary values: expected ", values.bytes,
+             " bytes of the real values' type ", values.type, ", got ", imag.bytes,
+             " bytes of type ", imag.type);
+    }
+  }
+
   void matrix(std::uint64_t begin, std::uint64_t end, int depth, const std::string& where,
-              bool top) {
+              role kind) {
+    const bool top = kind == role::variable;
     if (depth > mat_max_depth)
       fail(where, "expected cells and structs nested at most ", mat_max_depth, " deep, got deeper");
     if (begin == end) {  // an empty miMATRIX: matio's empty value, allowed inside cells/structs
@@ -240,6 +350,11 @@ class mat_v5_matrix_check {
     const bool complex = (word & 0x800U) != 0;
     if (class_type < 1 || class_type > 17)
       fail(where, "array flags: expected a class from 1 to 17, got ", class_type);
+
+    if (class_type == 17) {  // opaque: no dimensions (scipy's _mio5_utils.pyx, read_header)
+      opaque(flags.next, end, depth, where, kind);
+      return;
+    }
 
     const tag dims_tag = expect(flags.next, end, where, "dimensions", mi_int32);
     if (dims_tag.bytes % 4 != 0 || dims_tag.bytes < 8)
@@ -264,43 +379,23 @@ class mat_v5_matrix_check {
 
     const tag name_tag = read_tag(dims_tag.next, end, where, "name");
     std::string name = read_name(name_tag, where, "name");
-    if (top) {
-      if (name.empty()) fail(where, "expected a variable name, got an empty one");
-      m_name = name;
-    }
-    const std::string& here = top ? m_name : where;
+    if (kind == role::field && !name.empty())
+      fail(where, "name: expected none for a struct field (matio reads its tag as 8 bytes), got ",
+           printable(name));
+    if (top) m_name = name;
+    const std::string& here = top && !name.empty() ? m_name : where;
     std::uint64_t at = name_tag.next;
 
     switch (class_type) {
       case 1:  // cell
         children(at, end, numel, depth, here, {});
         break;
-      case 2:    // struct
-      case 3: {  // object: a class name, then as a struct
-        if (class_type == 3) at = read_tag(at, end, here, "class name").next;
-        const tag length = expect(at, end, here, "field name length", mi_int32);
-        if (length.bytes != 4)
-          fail(here, "field name length: expected 4 bytes, got ", length.bytes);
-        unsigned char raw_length[4];
-        m_bytes->read(length.data, raw_length, 4);
-        const std::uint32_t width = u32(raw_length);
-        if (width < 1 || width > mat_max_name)
-          fail(here, "field name length: expected 1 to ", mat_max_name, ", got ", width);
-        const tag names = expect(length.next, end, here, "field names", mi_int8);
-        if (names.bytes % width != 0)
-          fail(here, "field names: expected a multiple of ", width, " bytes, got ", names.bytes);
-        const std::string text = read_text(names);
-        std::vector<std::string> fields;
-        for (std::size_t f = 0; f < text.size(); f += width) {
-          const std::size_t nul = text.find('\0', f);
-          if (nul == std::string::npos || nul >= f + width)
-            fail(here, "field names: expected names of at most ", width - 1,
-                 " bytes, each ending in NUL, got ", printable(text.substr(f, width)));
-          fields.push_back(text.substr(f, nul - f));
-        }
-        if (!fields.empty()) children(names.next, end, numel, depth, here, fields);
+      case 2:  // struct
+        struct_fields(at, end, numel, depth, here);
         break;
-      }
+      case 3:  // object: a class name, then as a struct
+        struct_fields(read_tag(at, end, here, "class name").next, end, numel, depth, here);
+        break;
       case 4: {  // char
         if (complex) fail(here, "array flags: expected a real char array, got a complex one");
         const tag t = read_tag(at, end, here, "characters");
@@ -322,40 +417,42 @@ class mat_v5_matrix_check {
                "), got ", t.bytes, " bytes");
         break;
       }
-      case 5: {  // sparse: row indices, column starts, values (and imaginary values)
-        if (dims.size() != 2) fail(here, "dimensions: expected 2 for a sparse array, got ", shape);
-        const tag ir = expect(at, end, here, "sparse row indices", mi_int32);
-        const tag jc = expect(ir.next, end, here, "sparse column starts", mi_int32);
-        if (ir.bytes % 4 != 0 || jc.bytes != (dims[1] + 1) * 4)
-          fail(here, "sparse indices: expected ", dims[1] + 1, " column starts, got ", jc.bytes,
-               " bytes");
-        const tag values = read_tag(jc.next, end, here, "sparse values");
-        const std::uint64_t size = mi_numeric_size(values.type);
-        if (size == 0 || values.bytes % size != 0)
-          fail(here, "sparse values: expected numeric data, got type ", values.type, " with ",
-               values.bytes, " bytes");
-        if (complex) {
-          const tag imag = read_tag(values.next, end, here, "sparse imaginary values");
-          if (mi_numeric_size(imag.type) == 0)
-            fail(here, "sparse imaginary values: expected numeric data, got type ", imag.type);
-        }
+      case 5:  // sparse: row indices, column starts, values (and imaginary values)
+        sparse(at, end, dims, u32(raw + 4), complex, here, shape);
+        break;
+      case 16: {  // function handle: numel miMATRIX elements, which matio reads as top-level ones
+        // matio allocates a pointer per element first: the count must be the elements present.
+        const std::uint64_t count = elements(at, end, depth, here, role::handle);
+        if (count != numel)
+          fail(here, "expected as many elements as the dimensions say (", shape, "), got ", count);
         break;
       }
-      case 16:  // function handle
-      case 17:  // opaque (MATLAB classdef objects): not read here; their elements must be framed
-        // matio reads a function handle's elements as cells, allocating a pointer per element
-        // first: bound their count by the bytes present (each takes a tag of at least 8 bytes).
-        if (numel > (end - at) / 8)
-          fail(here, "expected at most one element per 8 bytes of its data (", end - at,
-               " bytes), got dimensions ", shape);
-        while (at < end) at = read_tag(at, end, here, "element").next;
-        break;
       default: {  // numeric and logical
         at = numeric_part(at, end, numel, here, "real part");
         if (complex) numeric_part(at, end, numel, here, "imaginary part");
         break;
       }
     }
+  }
+
+  // An opaque value (MATLAB classdef objects: string, datetime, table, function handle
+  // workspaces): after the array flags, three miINT8 strings (name, type-system name such as
+  // "MCOS", class name) and the object data as miMATRIX elements; see scipy's
+  // _mio5_utils.pyx, VarReader5.read_header and read_opaque.
+  void opaque(std::uint64_t at, std::uint64_t end, int depth, const std::string& where, role kind) {
+    const tag name_tag = read_tag(at, end, where, "name");
+    const std::string name = read_name(name_tag, where, "name");
+    if (kind == role::field && !name.empty())
+      fail(where, "name: expected none for a struct field (matio reads its tag as 8 bytes), got ",
+           printable(name));
+    if (kind == role::variable) m_name = name;
+    const std::string& here = kind == role::variable && !name.empty() ? m_name : where;
+    const tag system = read_tag(name_tag.next, end, here, "type-system name");
+    (void)read_name(system, here, "type-system name");
+    const tag class_name = read_tag(system.next, end, here, "class name");
+    (void)read_name(class_name, here, "class name");
+    if (elements(class_name.next, end, depth, here, role::object) == 0)
+      fail(here, "expected the object data of an opaque value, got none");
   }
 
   Bytes* m_bytes;
@@ -402,37 +499,37 @@ inline std::vector<unsigned char> mat_inflate_element(const std::vector<unsigned
   if (have < 8)
     origin.fail(where, ": expected a compressed miMATRIX element, got ", have,
                 " bytes after inflating");
-  const auto u32 = [&](const unsigned char* p) {
-    std::uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v = v << 8 | p[big_endian ? k : 3 - k];
-    return v;
-  };
-  if (u32(head) != mi_matrix)
-    origin.fail(where, ": expected a compressed miMATRIX (14) element, got data type ", u32(head));
-  const std::uint64_t declared = u32(head + 4);
+  if (mat_u32(head, big_endian) != mi_matrix)
+    origin.fail(where, ": expected a compressed miMATRIX (14) element, got data type ",
+                mat_u32(head, big_endian));
+  const std::uint64_t declared = mat_u32(head + 4, big_endian);
   std::uint64_t limit = 0;
   if (!mat_multiply(in.size(), mat_deflate_max_ratio, limit) || declared + 8 > limit)
     origin.fail(where, ": expected at most ", mat_deflate_max_ratio, " times the compressed size (",
                 in.size(), " bytes) after inflating, the element ", "declares ", declared + 8);
-  std::vector<unsigned char> out(static_cast<std::size_t>(declared + 8));
+  // The buffer grows (1 MiB, then doubling) only as the stream delivers bytes, so that a small
+  // file declaring a huge element commits no more memory than it really inflates to.
+  const std::size_t total = static_cast<std::size_t>(declared + 8);
+  std::vector<unsigned char> out(std::min<std::size_t>(total, std::size_t{1} << 20));
   std::memcpy(out.data(), head, 8);
   std::size_t filled = 8;
-  while (filled < out.size() && status != Z_STREAM_END) {
+  while (filled < total && status != Z_STREAM_END) {
+    if (filled == out.size()) out.resize(std::min(total, 2 * out.size()));
     const uLong before = z.total_out;
     status = step(out.data() + filled, std::min<std::size_t>(out.size() - filled, 1U << 30));
     filled += static_cast<std::size_t>(z.total_out - before);
     if (z.total_out == before && status != Z_STREAM_END && z.avail_in == 0)
       fail_stream(Z_BUF_ERROR);
   }
-  if (filled < out.size())
-    origin.fail(where, ": expected ", out.size(), " bytes after inflating as the element declares",
+  if (filled < total)
+    origin.fail(where, ": expected ", total, " bytes after inflating as the element declares",
                 ", got ", filled, " (truncated or corrupt compressed data)");
   if (status != Z_STREAM_END) {  // the output is full: the stream must end here
     unsigned char extra = 0;
     const uLong before = z.total_out;
     status = step(&extra, 1);
     if (z.total_out != before || status != Z_STREAM_END)
-      origin.fail(where, ": expected ", out.size(),
+      origin.fail(where, ": expected ", total,
                   " bytes after inflating as the element declares, got more or a stream that does "
                   "not end (truncated file?)");
   }
@@ -468,13 +565,8 @@ inline mat_format check_mat_structure(const std::filesystem::path& path,
                       " bytes at the end of the file (truncated file?)");
         unsigned char raw[8];
         bytes.read(at, raw, 8);
-        const auto u32 = [&](const unsigned char* p) {
-          std::uint32_t v = 0;
-          for (int k = 0; k < 4; ++k) v = v << 8 | p[big ? k : 3 - k];
-          return v;
-        };
-        const std::uint32_t type = u32(raw);
-        const std::uint64_t count = u32(raw + 4), data = at + 8;
+        const std::uint32_t type = mat_u32(raw, big);
+        const std::uint64_t count = mat_u32(raw + 4, big), data = at + 8;
         if (count > size - data)
           origin.fail("element ", where, ": expected ", count,
                       " bytes of data as its tag declares, got only ", size - data,
@@ -482,7 +574,8 @@ inline mat_format check_mat_structure(const std::filesystem::path& path,
         if (type == mi_matrix) {
           if (count % 8 != 0)
             origin.fail("element ", where, ": expected a multiple of 8 bytes, got ", count);
-          names.push_back(file_check.variable(data, data + count, "element " + where));
+          std::string name = file_check.variable(data, data + count, "element " + where);
+          if (!name.empty()) names.push_back(std::move(name));
         } else if (type == mi_compressed) {
           std::vector<unsigned char> compressed(static_cast<std::size_t>(count));
           if (count > 0) bytes.read(data, compressed.data(), compressed.size());
@@ -491,7 +584,8 @@ inline mat_format check_mat_structure(const std::filesystem::path& path,
           compressed = {};
           mat_memory_bytes memory(inflated);
           mat_v5_matrix_check<mat_memory_bytes> memory_check(memory, big, origin);
-          names.push_back(memory_check.variable(8, inflated.size(), "element " + where));
+          std::string name = memory_check.variable(8, inflated.size(), "element " + where);
+          if (!name.empty()) names.push_back(std::move(name));
         } else {
           origin.fail("element ", where, ": expected a miMATRIX (14) or miCOMPRESSED (15) ",
                       "element, got data type ", type);
@@ -519,11 +613,7 @@ inline mat_format check_mat_structure(const std::filesystem::path& path,
                   ": expected a 20-byte header, got ", size - at, " bytes");
     unsigned char raw[20];
     bytes.read(at, raw, 20);
-    const auto field = [&](int k, bool big) {
-      std::uint32_t v = 0;
-      for (int b = 0; b < 4; ++b) v = v << 8 | raw[4 * k + (big ? b : 3 - b)];
-      return v;
-    };
+    const auto field = [&](std::size_t k, bool big) { return mat_u32(raw + 4 * k, big); };
     const bool big = field(0, false) > 9999;
     const std::uint32_t type = field(0, big);
     const std::uint32_t order = type / 1000, zero = type / 100 % 10, precision = type / 10 % 10,

@@ -699,6 +699,16 @@ TEST_CASE("Struct fields and names that matio would read differently are refused
                     Contains("name: expected a miINT8 text") && Contains("got data type 16"));
 }
 
+TEST_CASE("A struct without fields reads, and asking it for a field says it has none",
+          "[io][mat][cases]") {
+  io::mat_file file(mat_case("mat_struct_no_fields.mat"));
+  const io::mat_value s = file.read("s");
+  CHECK(s.kind() == io::mat_kind::structure);
+  CHECK(s.field_names().empty());
+  CHECK_THROWS_WITH(s.field("a"), Contains("expected a field 'a'") &&
+                                      Contains("got a struct with no fields"));
+}
+
 TEST_CASE("Opaque values, function handles and MATLAB's subsystem data: the other variables read",
           "[io][mat][cases]") {
   for (const std::string name : {"mat_string_object.mat", "mat_string_object_z.mat",

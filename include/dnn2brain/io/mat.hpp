@@ -225,7 +225,8 @@ class mat_value {
     if (!has_field(name)) {
       std::string known;
       for (const auto& f : field_names()) known.append(known.empty() ? "" : ", ").append(f);
-      fail("field", "a field '" + name + "'", "only the fields " + known);
+      fail("field", "a field '" + name + "'",
+           known.empty() ? "a struct with no fields" : "only the fields " + known);
     }
     // matio keeps numel x nfields pointers; check that they are there before it indexes them.
     std::uint64_t pointers = 0;

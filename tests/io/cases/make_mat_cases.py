@@ -205,6 +205,8 @@ write("mat_struct_long_field_name_length.mat",
       header() + struct_var(b"s", element(MI_INT32, struct.pack("<i", 8), declared=4)
                             + element(MI_INT8, b"a".ljust(8, b"\0")),
                             matrix(MX_DOUBLE, (1, 1), b"", element(MI_DOUBLE, struct.pack("<d", 42.0)))))
+# A struct with no fields (MATLAB's struct() with every field removed): valid, and field() says so.
+write("mat_struct_no_fields.mat", header() + struct_var(b"s", field_names()))
 # A variable name in a long-form miUTF8 tag: matio skips a long-form name only when it is miINT8.
 write("mat_name_utf8_tag.mat",
       header() + element(MI_MATRIX, element(MI_UINT32, struct.pack("<II", MX_DOUBLE, 0))

@@ -145,8 +145,8 @@ class mat_v73_check {
                      points, " points of ", size, " bytes");
     std::uint64_t bytes = 0, limit = 0;
     if (!mat_multiply(static_cast<std::uint64_t>(points), size, bytes) ||
-        !mat_multiply(m_file_size, mat_deflate_max_ratio, limit) || bytes > limit)
-      m_origin->fail("HDF5 dataset '", path, "': expected at most ", mat_deflate_max_ratio,
+        !mat_multiply(m_file_size, deflate_max_ratio, limit) || bytes > limit)
+      m_origin->fail("HDF5 dataset '", path, "': expected at most ", deflate_max_ratio,
                      " times the file size (", m_file_size, " bytes) of data, got ", points,
                      " points of ", size, " bytes");
     if (H5Pget_external_count(plist.get()) != 0)

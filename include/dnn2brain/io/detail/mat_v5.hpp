@@ -55,8 +55,6 @@ enum class mat_format { v4, v5, v73 };
 
 /// Nesting of cells and structs that the checks follow before refusing a file.
 inline constexpr int mat_max_depth = 32;
-/// deflate never expands by more than this factor (zlib's technical notes: 1032:1).
-inline constexpr std::uint64_t mat_deflate_max_ratio = 1032;
 /// Longest variable or field name accepted (MATLAB's own limit is 63 characters).
 inline constexpr std::uint64_t mat_max_name = 4096;
 
@@ -504,8 +502,8 @@ inline std::vector<unsigned char> mat_inflate_element(const std::vector<unsigned
                 mat_u32(head, big_endian));
   const std::uint64_t declared = mat_u32(head + 4, big_endian);
   std::uint64_t limit = 0;
-  if (!mat_multiply(in.size(), mat_deflate_max_ratio, limit) || declared + 8 > limit)
-    origin.fail(where, ": expected at most ", mat_deflate_max_ratio, " times the compressed size (",
+  if (!mat_multiply(in.size(), deflate_max_ratio, limit) || declared + 8 > limit)
+    origin.fail(where, ": expected at most ", deflate_max_ratio, " times the compressed size (",
                 in.size(), " bytes) after inflating, the element ", "declares ", declared + 8);
   // The buffer grows (1 MiB, then doubling) only as the stream delivers bytes, so that a small
   // file declaring a huge element commits no more memory than it really inflates to.

@@ -46,6 +46,7 @@ run() {
   tmp=$(mktemp -d "${FUZZ_TMPDIR:-/dev/shm}/dnn2brain-fuzz.XXXXXX" 2>/dev/null || mktemp -d)
   local status=0
   TMPDIR=$tmp ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "$build/tests/fuzz/$(binary_of "$reader")" "$corpus" "tests/fuzz/corpus/$reader" \
     -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -timeout=10 -rss_limit_mb=2048 \

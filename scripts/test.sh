@@ -26,7 +26,8 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
   -DDNN2BRAIN_SANITIZE=ON -DDNN2BRAIN_TEST_KERNEL_WIDTHS=OFF >/dev/null
 cmake --build build/sanitize -j "$jobs" --target dnn2brain_sanitizer_programs
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+  UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/sanitize -j "$jobs" --output-on-failure -E "^(package|compile|odr)\."
 
 scripts/fuzz.sh 20

@@ -705,8 +705,8 @@ TEST_CASE("A struct without fields reads, and asking it for a field says it has 
   const io::mat_value s = file.read("s");
   CHECK(s.kind() == io::mat_kind::structure);
   CHECK(s.field_names().empty());
-  CHECK_THROWS_WITH(s.field("a"), Contains("expected a field 'a'") &&
-                                      Contains("got a struct with no fields"));
+  CHECK_THROWS_WITH(s.field("a"),
+                    Contains("expected a field 'a'") && Contains("got a struct with no fields"));
 }
 
 TEST_CASE("Opaque values, function handles and MATLAB's subsystem data: the other variables read",

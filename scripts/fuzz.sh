@@ -35,7 +35,11 @@ for reader in "${readers[@]}"; do
   [ -d "tests/fuzz/corpus/$reader" ] || { echo "unknown reader '$reader'" >&2; exit 2; }
   targets+=("$(binary_of "$reader")")
 done
-cmake --build "$build" -j "$(nproc)" --target $(printf '%s\n' "${targets[@]}" | sort -u)
+if [ ${#readers[@]} -ge 7 ]; then
+  cmake --build "$build" -j "$(nproc)" --target dnn2brain_fuzzers
+else
+  cmake --build "$build" -j "$(nproc)" --target $(printf '%s\n' "${targets[@]}" | sort -u)
+fi
 
 run() {
   local reader=$1 log="$build/logs/$1.log"

@@ -62,6 +62,21 @@ inline std::uint32_t crc32_of(bytes data) {
   return static_cast<std::uint32_t>(crc32_z(0L, data.data(), data.size()));
 }
 
+/// `raw` deflated in one call: window_bits -15 gives raw deflate (zip entries), 15 + 16 gzip.
+inline std::vector<std::uint8_t> deflate_bytes(bytes raw, int window_bits) {
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
+  std::vector<std::uint8_t> out(deflateBound(&z, static_cast<uLong>(raw.size())) + 32);
+  z.next_in = const_cast<Bytef*>(raw.data());  // zlib's API is not const-correct
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
 inline void append_le(std::vector<std::uint8_t>& out, std::uint64_t value, int width) {
   for (int b = 0; b < width; ++b) out.push_back(static_cast<std::uint8_t>(value >> (8 * b)));
 }

@@ -10,20 +10,8 @@
 namespace {
 
 std::vector<std::uint8_t> wrap_in_zip(fuzz::bytes npy, bool compress) {
-  std::vector<std::uint8_t> stored(npy.begin(), npy.end());
-  if (compress) {
-    // Raw deflate (windowBits -15), as zip stores it.
-    z_stream z{};
-    if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) std::abort();
-    stored.resize(deflateBound(&z, static_cast<uLong>(npy.size())));
-    z.next_in = const_cast<Bytef*>(npy.data());
-    z.avail_in = static_cast<uInt>(npy.size());
-    z.next_out = stored.data();
-    z.avail_out = static_cast<uInt>(stored.size());
-    if (deflate(&z, Z_FINISH) != Z_STREAM_END) std::abort();
-    stored.resize(z.total_out);
-    deflateEnd(&z);
-  }
+  const std::vector<std::uint8_t> stored =
+      compress ? fuzz::deflate_bytes(npy, -15) : std::vector<std::uint8_t>(npy.begin(), npy.end());
   const std::string name = "a.npy";
   const std::uint32_t crc = fuzz::crc32_of(npy);
   const auto header = [&](std::vector<std::uint8_t>& out, bool central) {

@@ -15,6 +15,7 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <hdf5.h>
@@ -432,36 +433,12 @@ TEST_CASE("Bad v7.3 files are refused before HDF5 reads their data", "[io][mat][
 
 namespace {
 
-// What is written to file descriptor 2 while f runs (HDF5 and matio write with fprintf(stderr)):
-// fd 2 points at a temporary file meanwhile, and is restored also when f throws.
+// What is written to file descriptor 2 while f runs (HDF5 and matio write with fprintf(stderr)).
 template <typename F>
 std::string stderr_during(F&& f) {
-  struct redirect {
-    std::FILE* file = std::tmpfile();
-    int saved = -1;
-    redirect() {
-      REQUIRE(file != nullptr);
-      std::fflush(stderr);
-      saved = ::dup(2);
-      REQUIRE(saved >= 0);
-      REQUIRE(::dup2(::fileno(file), 2) >= 0);
-    }
-    redirect(const redirect&) = delete;
-    redirect& operator=(const redirect&) = delete;
-    ~redirect() {
-      std::fflush(stderr);
-      ::dup2(saved, 2);
-      ::close(saved);
-      std::fclose(file);
-    }
-  } to_file;
-  f();
-  std::fflush(stderr);
-  std::string text;
-  std::rewind(to_file.file);
-  for (int c = std::fgetc(to_file.file); c != EOF; c = std::fgetc(to_file.file))
-    text += static_cast<char>(c);
-  return text;
+  dnn2brain::test::stderr_capture capture;
+  std::forward<F>(f)();
+  return capture.text();
 }
 
 // mat_v73_compact.mat with the root group's object header address (superblock version 0, 8-byte

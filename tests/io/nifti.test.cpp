@@ -508,44 +508,6 @@ TEST_CASE("write_nifti refuses bad input and leaves no partial file", "[io][nift
 
 namespace {
 
-// Everything written to file descriptor 2 while the object lives (nifti_clib and zlib write
-// there with fprintf(stderr, ...)): fd 2 is pointed at a temporary file and restored after.
-class stderr_capture {
- public:
-  stderr_capture() : m_file(std::tmpfile()) {
-    REQUIRE(m_file != nullptr);
-    std::fflush(stderr);
-    m_saved = ::dup(2);
-    REQUIRE(m_saved >= 0);
-    REQUIRE(::dup2(::fileno(m_file), 2) >= 0);
-  }
-  stderr_capture(const stderr_capture&) = delete;
-  stderr_capture& operator=(const stderr_capture&) = delete;
-  ~stderr_capture() {
-    restore();
-    std::fclose(m_file);
-  }
-  // Restores fd 2 and returns what was written meanwhile.
-  std::string text() {
-    restore();
-    std::string out;
-    std::rewind(m_file);
-    for (int c = std::fgetc(m_file); c != EOF; c = std::fgetc(m_file)) out += char(c);
-    return out;
-  }
-
- private:
-  void restore() {
-    if (m_saved < 0) return;
-    std::fflush(stderr);
-    ::dup2(m_saved, 2);
-    ::close(m_saved);
-    m_saved = -1;
-  }
-  std::FILE* m_file;
-  int m_saved = -1;
-};
-
 fs::path nifti_case(const std::string& name) {
   return fs::path(DNN2BRAIN_IO_CASES_DIR) / name;
 }
@@ -597,7 +559,7 @@ TEST_CASE("read_nifti validates the header before nifti_clib sees it and prints 
       {"nifti_truncated.nii", {"declared size exceeds the file", "96 bytes", "402 bytes"}},
       {"nifti_short_stream.nii.gz", {"truncated", "1048576 bytes", "ends after 1376 bytes"}},
   };
-  stderr_capture capture;
+  dnn2brain::test::stderr_capture capture;
   for (const auto& [name, parts] : header_cases) {
     INFO(name);
     for (const auto read : {+[](const fs::path& p) { (void)io::read_nifti_header(p); },

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <ios>
@@ -12,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 #include <Eigen/Core>
 
@@ -116,6 +119,45 @@ inline std::vector<std::size_t> io_reference_shape(const std::string& name) {
   return shape;
 }
 #endif
+
+/// Everything written to file descriptor 2 while the object lives (C libraries such as
+/// nifti_clib, zlib, HDF5 write there with fprintf(stderr, ...)): fd 2 is pointed at a temporary
+/// file and restored by text() or the destructor, also when the code under test throws.
+class stderr_capture {
+ public:
+  stderr_capture() : m_file(std::tmpfile()) {
+    REQUIRE(m_file != nullptr);
+    std::fflush(stderr);
+    m_saved = ::dup(2);
+    REQUIRE(m_saved >= 0);
+    REQUIRE(::dup2(::fileno(m_file), 2) >= 0);
+  }
+  stderr_capture(const stderr_capture&) = delete;
+  stderr_capture& operator=(const stderr_capture&) = delete;
+  ~stderr_capture() {
+    restore();
+    std::fclose(m_file);
+  }
+  /// Restores fd 2 and returns what was written meanwhile.
+  std::string text() {
+    restore();
+    std::string out;
+    std::rewind(m_file);
+    for (int c = std::fgetc(m_file); c != EOF; c = std::fgetc(m_file)) out += char(c);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (m_saved < 0) return;
+    std::fflush(stderr);
+    ::dup2(m_saved, 2);
+    ::close(m_saved);
+    m_saved = -1;
+  }
+  std::FILE* m_file;
+  int m_saved = -1;
+};
 
 }  // namespace dnn2brain::test
 

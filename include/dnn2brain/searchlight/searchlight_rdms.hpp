@@ -52,6 +52,133 @@ struct searchlight_summary {
   index_t degenerate = 0;
 };
 
+/// \brief The RDMs of any searchlights of a neighbor table on demand: the data checked once, one
+/// workspace per thread, then compute(first, out) for any range of searchlights. searchlight_rdms
+/// streams a whole table through it; an analysis that needs the same searchlights of several
+/// subjects at once (their mean, a noise ceiling) holds one engine per subject.
+///
+/// data: conditions × in-mask voxels (column c = the mask's voxel c, e.g. from
+/// brain_mask::apply); read in place when column-major with contiguous columns, so it must
+/// outlive the engine, else copied once. The table must outlive the engine too.
+/// metric: correlation (default), cosine, euclidean and sq_euclidean run on the searchlight kernel
+/// (see detail::searchlight_kernel); other metrics (spearman, mahalanobis) call compute_rdm_into
+/// on each searchlight's patterns.
+template <std::floating_point Scalar, typename Metric = metric::correlation>
+requires metric::gram_metric<Metric>
+class searchlight_engine {
+ public:
+  /// \throws invalid_argument if the data do not match the table, contain NaN/Inf, or a
+  /// searchlight has no member.
+  template <floating_eigen Derived>
+  requires std::same_as<typename Derived::Scalar, Scalar> searchlight_engine(
+      const Eigen::MatrixBase<Derived>& data, const neighbor_table& table,
+      const Metric& metric = {})
+      : m_table(&table), m_metric(metric), m_conditions(data.rows()) {
+    constexpr const char* function = "searchlight_rdms";
+    if (m_conditions < 2)
+      detail::throw_invalid_argument(
+          function, detail::concat("expected at least 2 conditions, got ", m_conditions));
+    if (data.cols() != table.mask_voxels())
+      detail::throw_invalid_argument(
+          function, detail::concat("expected data with one column per mask voxel (",
+                                   table.mask_voxels(), "), got ", data.cols(), " columns"));
+    for (index_t c = 0; c < table.size(); ++c)
+      if (table[c].members.empty())
+        detail::throw_invalid_argument(function,
+                                       detail::concat("expected searchlights with at least one "
+                                                      "voxel, got none at searchlight ",
+                                                      c));
+    // Column-major with contiguous columns is read in place; anything else is evaluated once.
+    constexpr bool direct = requires(const Derived& d) {
+      d.data();
+    }
+    &&!(Derived::Flags & Eigen::RowMajorBit) && Derived::InnerStrideAtCompileTime == 1;
+    if constexpr (direct) {
+      m_base = data.derived().data();
+      m_ld = data.derived().outerStride();
+    } else {
+      m_copy = data.derived();
+      m_base = m_copy.data();
+      m_ld = m_copy.outerStride();
+    }
+    detail::require_finite_activations(
+        Eigen::Map<const matrix, 0, Eigen::OuterStride<>>(m_base, m_conditions, data.cols(),
+                                                          Eigen::OuterStride<>(m_ld)),
+        0, function);
+    const metric::scaled_recipe recipe = metric.recipe();
+    if (recipe.per_feature && recipe.gram.output == metric::gram_output::one_minus_r)
+      detail::throw_invalid_argument(
+          function, "expected per_feature with a distance output, got it with 1 - r");
+    // One workspace per thread, allocated here, where an allocation failure can still throw.
+    if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>)
+      m_kernels.assign(std::size_t(detail::max_threads()),
+                       detail::searchlight_kernel<Scalar>(
+                           m_conditions, std::size_t(table.max_members()), recipe));
+  }
+
+  [[nodiscard]] index_t conditions() const noexcept { return m_conditions; }
+  [[nodiscard]] const neighbor_table& table() const noexcept { return *m_table; }
+
+  /// \brief The RDMs of searchlights first, …, first + out.size() − 1 (in table order) into out,
+  /// in parallel over searchlights (OpenMP); each RDM depends on its own searchlight only, so
+  /// results are identical for any thread count and range. Returns how many are degenerate (an
+  /// undefined distance: some condition's pattern is constant over the searchlight).
+  /// \throws invalid_argument if out is not over conditions() or the range leaves the table.
+  index_t compute(index_t first, rdm_stack<Scalar>& out) const {
+    const index_t count = out.size();
+    if (out.conditions() != m_conditions || first < 0 || first + count > m_table->size())
+      detail::throw_invalid_argument(
+          "searchlight_engine::compute",
+          detail::concat("expected a stack over ", m_conditions,
+                         " conditions and searchlights in [0, ", m_table->size(), "), got ",
+                         out.conditions(), " conditions and [", first, ", ", first + count, ")"));
+    auto values = out.values();
+    index_t degenerate = 0;
+    detail::parallel_error error;
+    const int threads = detail::max_threads();
+    // Grains small enough that every thread gets work even in chunks of few large RDMs.
+    const auto grain =
+        static_cast<int>(std::clamp<index_t>(count / (8 * index_t(threads)), 1, 256));
+    DNN2BRAIN_OMP(parallel num_threads(threads) reduction(+ : degenerate))
+    {
+      if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>) {
+        auto& kernel = m_kernels[std::size_t(detail::thread_num())];
+        DNN2BRAIN_OMP(for schedule(dynamic, grain))
+        for (index_t s = 0; s < count; ++s)
+          degenerate +=
+              kernel(m_base, m_ld, (*m_table)[first + s].members, values.col(s).data()) ? 1 : 0;
+      } else {
+        const Eigen::Map<const matrix, 0, Eigen::OuterStride<>> x(
+            m_base, m_conditions, m_table->mask_voxels(), Eigen::OuterStride<>(m_ld));
+        matrix patterns;
+        DNN2BRAIN_OMP(for schedule(dynamic, grain))
+        for (index_t s = 0; s < count; ++s)
+          error.run(s, [&] {
+            const auto members = (*m_table)[first + s].members;
+            patterns.resize(m_conditions, index_t(members.size()));
+            for (std::size_t v = 0; v < members.size(); ++v)
+              patterns.col(index_t(v)) = x.col(members[v]);
+            auto column = values.col(s);
+            degenerate += compute_rdm_into(patterns, column, m_metric).empty() ? 0 : 1;
+          });
+      }
+    }
+    error.rethrow();
+    return degenerate;
+  }
+
+ private:
+  using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  const neighbor_table* m_table;
+  Metric m_metric;
+  index_t m_conditions;
+  matrix m_copy;  // the data when they cannot be read in place
+  const Scalar* m_base = nullptr;
+  Eigen::Index m_ld = 0;
+  // Per thread; a kernel's workspace changes in a call, the engine's results do not.
+  mutable std::vector<detail::searchlight_kernel<Scalar>> m_kernels;
+};
+
 /// \brief Computes the RDM of every searchlight of a neighbor table, chunk by chunk, and hands
 /// each chunk to a consumer while it is hot.
 ///
@@ -63,9 +190,7 @@ struct searchlight_summary {
 ///                 searchlights first, first + 1, …, first + chunk.size() − 1, in table order, on
 ///                 the calling thread. It may feed a regression (fit(models, chunk.values())), a
 ///                 comparison, a writer, or copy what it keeps; the chunk is reused afterwards.
-/// \param metric   correlation (default), cosine, euclidean and sq_euclidean run on the
-///                 searchlight kernel (see detail::searchlight_kernel); other metrics (spearman,
-///                 mahalanobis) call compute_rdm_into on each searchlight's patterns.
+/// \param metric   as for searchlight_engine.
 ///
 /// Searchlights are computed in parallel (OpenMP) within a chunk; each RDM depends on its own
 /// searchlight only, so results are identical for any thread count and memory budget.
@@ -76,86 +201,22 @@ requires metric::gram_metric<Metric> searchlight_summary searchlight_rdms(
     const Eigen::MatrixBase<Derived>& data, const neighbor_table& table, Consumer&& consume,
     const Metric& metric = {}, const searchlight_options& options = {}) {
   using Scalar = typename Derived::Scalar;
-  using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  constexpr const char* function = "searchlight_rdms";
+  const searchlight_engine<Scalar, Metric> engine(data, table, metric);
   const Eigen::Index n = data.rows();
-  if (n < 2)
-    detail::throw_invalid_argument(function,
-                                   detail::concat("expected at least 2 conditions, got ", n));
-  if (data.cols() != table.mask_voxels())
-    detail::throw_invalid_argument(
-        function, detail::concat("expected data with one column per mask voxel (",
-                                 table.mask_voxels(), "), got ", data.cols(), " columns"));
-  const Eigen::Index pairs = condensed_size(n);
-  const std::size_t per_rdm = std::size_t(pairs) * sizeof(Scalar);
+  const std::size_t per_rdm = std::size_t(condensed_size(n)) * sizeof(Scalar);
   if (options.memory_budget < per_rdm)
-    detail::throw_invalid_argument(
-        function, detail::concat("expected a memory budget of at least one RDM (", per_rdm,
-                                 " bytes), got ", options.memory_budget));
-  for (index_t c = 0; c < table.size(); ++c)
-    if (table[c].members.empty())
-      detail::throw_invalid_argument(function,
-                                     detail::concat("expected searchlights with at least one "
-                                                    "voxel, got none at searchlight ",
-                                                    c));
-
-  // Column-major with contiguous columns is read in place; anything else is evaluated once.
-  constexpr bool direct = requires(const Derived& d) {
-    d.data();
-  }
-  &&!(Derived::Flags & Eigen::RowMajorBit) && Derived::InnerStrideAtCompileTime == 1;
-  std::conditional_t<direct, const Derived&, matrix> x(data.derived());
-  detail::require_finite_activations(x, 0, function);
-  const Scalar* base = x.data();
-  const Eigen::Index ld = x.outerStride();
-
+    detail::throw_invalid_argument("searchlight_rdms",
+                                   detail::concat("expected a memory budget of at least one RDM (",
+                                                  per_rdm, " bytes), got ", options.memory_budget));
   const index_t total = table.size();
   const auto chunk_size = static_cast<index_t>(
       std::max<std::size_t>(1, std::min(std::size_t(total), options.memory_budget / per_rdm)));
   rdm_stack<Scalar> chunk(n, std::min(chunk_size, std::max<index_t>(total, 1)));
   searchlight_summary summary;
-  const metric::scaled_recipe recipe = metric.recipe();
-  if (recipe.per_feature && recipe.gram.output == metric::gram_output::one_minus_r)
-    detail::throw_invalid_argument(
-        function, "expected per_feature with a distance output, got it with 1 - r");
-  // One workspace per thread, allocated here, where an allocation failure can still throw.
-  const int threads = detail::max_threads();
-  std::vector<detail::searchlight_kernel<Scalar>> kernels;
-  if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>)
-    kernels.assign(std::size_t(threads),
-                   detail::searchlight_kernel<Scalar>(n, std::size_t(table.max_members()), recipe));
-
   for (index_t first = 0; first < total; first += chunk_size) {
     const index_t count = std::min(chunk_size, total - first);
     if (count != chunk.size()) chunk = rdm_stack<Scalar>(n, count);
-    auto values = chunk.values();
-    index_t degenerate = 0;
-    detail::parallel_error error;
-    // Grains small enough that every thread gets work even in chunks of few large RDMs.
-    const auto grain =
-        static_cast<int>(std::clamp<index_t>(count / (8 * index_t(threads)), 1, 256));
-    DNN2BRAIN_OMP(parallel num_threads(threads) reduction(+ : degenerate))
-    {
-      if constexpr (detail::searchlight_kernel_metric<Metric, Scalar>) {
-        auto& kernel = kernels[std::size_t(detail::thread_num())];
-        DNN2BRAIN_OMP(for schedule(dynamic, grain))
-        for (index_t s = 0; s < count; ++s)
-          degenerate += kernel(base, ld, table[first + s].members, values.col(s).data()) ? 1 : 0;
-      } else {
-        matrix patterns;
-        DNN2BRAIN_OMP(for schedule(dynamic, grain))
-        for (index_t s = 0; s < count; ++s)
-          error.run(s, [&] {
-            const auto members = table[first + s].members;
-            patterns.resize(n, index_t(members.size()));
-            for (std::size_t v = 0; v < members.size(); ++v)
-              patterns.col(index_t(v)) = x.col(members[v]);
-            auto column = values.col(s);
-            degenerate += compute_rdm_into(patterns, column, metric).empty() ? 0 : 1;
-          });
-      }
-    }
-    error.rethrow();
+    const index_t degenerate = engine.compute(first, chunk);
     consume(first, static_cast<const rdm_stack<Scalar>&>(chunk));
     summary.searchlights += count;
     summary.degenerate += degenerate;

@@ -1,6 +1,7 @@
 #ifndef DNN2BRAIN_DNN2BRAIN_HPP
 #define DNN2BRAIN_DNN2BRAIN_HPP
 
+#include <dnn2brain/analysis.hpp>
 #include <dnn2brain/compare.hpp>
 #include <dnn2brain/core.hpp>
 #include <dnn2brain/metrics.hpp>

@@ -94,15 +94,14 @@ class searchlight_engine {
     }
     &&!(Derived::Flags & Eigen::RowMajorBit) && Derived::InnerStrideAtCompileTime == 1;
     if constexpr (direct) {
-      m_base = data.derived().data();
+      m_data = data.derived().data();
       m_ld = data.derived().outerStride();
     } else {
       m_copy = data.derived();
-      m_base = m_copy.data();
       m_ld = m_copy.outerStride();
     }
     detail::require_finite_activations(
-        Eigen::Map<const matrix, 0, Eigen::OuterStride<>>(m_base, m_conditions, data.cols(),
+        Eigen::Map<const matrix, 0, Eigen::OuterStride<>>(base(), m_conditions, data.cols(),
                                                           Eigen::OuterStride<>(m_ld)),
         0, function);
     const metric::scaled_recipe recipe = metric.recipe();
@@ -146,10 +145,10 @@ class searchlight_engine {
         DNN2BRAIN_OMP(for schedule(dynamic, grain))
         for (index_t s = 0; s < count; ++s)
           degenerate +=
-              kernel(m_base, m_ld, (*m_table)[first + s].members, values.col(s).data()) ? 1 : 0;
+              kernel(base(), m_ld, (*m_table)[first + s].members, values.col(s).data()) ? 1 : 0;
       } else {
         const Eigen::Map<const matrix, 0, Eigen::OuterStride<>> x(
-            m_base, m_conditions, m_table->mask_voxels(), Eigen::OuterStride<>(m_ld));
+            base(), m_conditions, m_table->mask_voxels(), Eigen::OuterStride<>(m_ld));
         matrix patterns;
         DNN2BRAIN_OMP(for schedule(dynamic, grain))
         for (index_t s = 0; s < count; ++s)
@@ -172,8 +171,10 @@ class searchlight_engine {
   const neighbor_table* m_table;
   Metric m_metric;
   index_t m_conditions;
-  matrix m_copy;  // the data when they cannot be read in place
-  const Scalar* m_base = nullptr;
+  // The data: read in place (m_data), or copied once (m_copy); base() survives a move or copy.
+  [[nodiscard]] const Scalar* base() const noexcept { return m_data ? m_data : m_copy.data(); }
+  const Scalar* m_data = nullptr;
+  matrix m_copy;
   Eigen::Index m_ld = 0;
   // Per thread; a kernel's workspace changes in a call, the engine's results do not.
   mutable std::vector<detail::searchlight_kernel<Scalar>> m_kernels;

@@ -64,6 +64,9 @@ struct permutation_options {
   permutation_scheme scheme = permutation_scheme::conditions;
   /// Also count the null of every ordered model difference (D² counts per target).
   bool differences = true;
+  /// Also count the null of the observed best model's margin over the observed runner-up (one
+  /// count per target, for maps with many targets where D² differences cost too much).
+  bool runner_up = false;
   /// Besag–Clifford sequential stopping: a p-value stops once this many null values have reached
   /// its observed value (10 to 20 is usual); 0 runs every permutation for every target.
   index_t stop_after = 0;
@@ -93,6 +96,10 @@ struct permutation_result {
   /// (D·D) × T, row a·D + b: the p-values of p_difference(a, b). Empty unless
   /// permutation_options::differences.
   Eigen::MatrixXd p_differences;
+  /// T: whether the observed best model beats the observed runner-up by the observed margin
+  /// (null of score_best − score_second, the two chosen on the data); NaN with fewer than 2
+  /// models. Empty unless permutation_options::runner_up.
+  Eigen::VectorXd p_runner_up;
 
   [[nodiscard]] index_t models() const noexcept { return observed.rows(); }
   [[nodiscard]] index_t targets() const noexcept { return observed.cols(); }
@@ -125,6 +132,7 @@ struct permutation_result {
     }
     if (chunk.models() != models() || chunk.permutations != permutations ||
         chunk.p_differences.rows() != p_differences.rows() ||
+        (chunk.p_runner_up.size() > 0) != (p_runner_up.size() > 0) ||
         chunk.max_null.rows() != max_null.rows())
       detail::throw_invalid_argument(
           "permutation_result::append",
@@ -143,9 +151,13 @@ struct permutation_result {
     join(evaluated, chunk.evaluated);
     if (p_differences.size() + chunk.p_differences.size() > 0)
       join(p_differences, chunk.p_differences);
-    Eigen::VectorXd best(p_best.size() + chunk.p_best.size());
-    best << p_best, chunk.p_best;
-    p_best = std::move(best);
+    const auto join_vector = [](Eigen::VectorXd& into, const Eigen::VectorXd& more) {
+      Eigen::VectorXd joined(into.size() + more.size());
+      joined << into, more;
+      into = std::move(joined);
+    };
+    join_vector(p_best, chunk.p_best);
+    if (p_runner_up.size() > 0) join_vector(p_runner_up, chunk.p_runner_up);
     if (max_null.size() > 0) {
       max_null = max_null.cwiseMax(chunk.max_null);  // -inf where a chunk had no target
       family_wise();
@@ -204,6 +216,24 @@ using target_matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 template <typename Scalar>
 using target_view = Eigen::Map<const target_matrix<Scalar>, 0, Eigen::OuterStride<>>;
 
+// The indices of the largest and second-largest non-NaN scores (the first index on ties); −1
+// where there are not that many.
+[[nodiscard]] inline std::pair<index_t, index_t> top_two(std::span<const double> scores) noexcept {
+  index_t first = -1, second = -1;
+  for (std::size_t k = 0; k < scores.size(); ++k) {
+    const double v = scores[k];
+    if (std::isnan(v)) continue;
+    const auto d = static_cast<index_t>(k);
+    if (first < 0 || v > scores[static_cast<std::size_t>(first)]) {
+      second = first;
+      first = d;
+    } else if (second < 0 || v > scores[static_cast<std::size_t>(second)]) {
+      second = d;
+    }
+  }
+  return {first, second};
+}
+
 // NaN-ignoring maximum; NaN if all are NaN.
 [[nodiscard]] inline double best_of(std::span<const double> scores) noexcept {
   double best = std::numeric_limits<double>::quiet_NaN();
@@ -221,9 +251,11 @@ class null_counter {
  public:
   null_counter(const Eigen::MatrixXd& observed, const permutation_options& options)
       : m_models(observed.rows()),
-        m_tracked(m_models + (options.differences ? m_models * m_models : 0) + 1),
+        m_best_row(m_models + (options.differences ? m_models * m_models : 0)),
+        m_tracked(m_best_row + 1 + (options.runner_up ? 1 : 0)),
         m_stop_after(options.stop_after),
         m_differences(options.differences),
+        m_runner_up(options.runner_up),
         m_observed(m_tracked, observed.cols()),
         m_exceed(counts::Zero(m_tracked, observed.cols())),
         m_stopped(counts::Zero(sequential() ? m_tracked : 0, sequential() ? observed.cols() : 0)) {
@@ -234,8 +266,14 @@ class null_counter {
         for (index_t a = 0; a < m_models; ++a)
           for (index_t b = 0; b < m_models; ++b)
             m_observed(m_models + a * m_models + b, t) = o[a] - o[b];
-      m_observed(m_tracked - 1, t) =
-          best_of(std::span(o.data(), static_cast<std::size_t>(m_models)));
+      m_observed(m_best_row, t) = best_of(std::span(o.data(), static_cast<std::size_t>(m_models)));
+      if (m_runner_up) {
+        const auto [first, second] =
+            top_two(std::span(o.data(), static_cast<std::size_t>(m_models)));
+        m_top_two.emplace_back(first, second);
+        m_observed(m_best_row + 1, t) =
+            second < 0 ? std::numeric_limits<double>::quiet_NaN() : o[first] - o[second];
+      }
     }
     if (!sequential())
       m_max_null.setConstant(options.permutations, m_models,
@@ -258,8 +296,8 @@ class null_counter {
   void tally(index_t first, index_t size, std::span<const index_t> ids, index_t j0, index_t width,
              const double* scores, index_t q_stride, index_t j_stride) {
     const auto null = [=](index_t q, index_t j) { return scores + q * q_stride + j * j_stride; };
-    const bool seq = sequential(), differences = m_differences;
-    const index_t h = m_stop_after, tracked = m_tracked;
+    const bool seq = sequential(), differences = m_differences, runner_up = m_runner_up;
+    const index_t h = m_stop_after, tracked = m_tracked, best_row = m_best_row;
     DNN2BRAIN_OMP(parallel for schedule(static) if (width * size * tracked > (index_t(1) << 16)))
     for (index_t j = 0; j < width; ++j) {
       const index_t t = ids[static_cast<std::size_t>(j0 + j)];
@@ -292,7 +330,11 @@ class null_counter {
               for (index_t b = 0; b < size_d; ++b) ea[b] += v[a] - v[b] >= oa[b];
             }
         }
-        tally_one(tracked - 1, best_of(std::span(v, static_cast<std::size_t>(size_d))), q);
+        tally_one(best_row, best_of(std::span(v, static_cast<std::size_t>(size_d))), q);
+        if (runner_up) {
+          const auto [a, b] = m_top_two[static_cast<std::size_t>(t)];
+          if (b >= 0) tally_one(best_row + 1, v[a] - v[b], q);
+        }
       }
     }
     if (seq) return;
@@ -328,6 +370,7 @@ class null_counter {
     r.evaluated.resize(models, count);
     r.p_best.resize(count);
     if (m_differences) r.p_differences.resize(models * models, count);
+    if (m_runner_up) r.p_runner_up.resize(count);
     for (index_t t = 0; t < count; ++t) {
       for (index_t d = 0; d < models; ++d) {
         r.p_value(d, t) = p_of(d, t);
@@ -337,7 +380,8 @@ class null_counter {
         for (index_t a = 0; a < models; ++a)
           for (index_t b = 0; b < models; ++b)
             r.p_differences(a * models + b, t) = a == b ? nan : p_of(models + a * models + b, t);
-      r.p_best[t] = p_of(m_tracked - 1, t);
+      r.p_best[t] = p_of(m_best_row, t);
+      if (m_runner_up) r.p_runner_up[t] = p_of(m_best_row + 1, t);
     }
     if (!sequential()) {
       r.max_null = std::move(m_max_null);
@@ -348,9 +392,12 @@ class null_counter {
 
  private:
   using counts = Eigen::Matrix<index_t, Eigen::Dynamic, Eigen::Dynamic>;
-  index_t m_models, m_tracked, m_stop_after;
-  bool m_differences;
-  // Rows [0, D) the scores, then D² ordered differences a·D + b, then the best score.
+  index_t m_models, m_best_row, m_tracked, m_stop_after;
+  bool m_differences, m_runner_up;
+  // Per target, the observed best and runner-up models (runner_up only; −1 when undefined).
+  std::vector<std::pair<index_t, index_t>> m_top_two;
+  // Rows [0, D) the scores, then D² ordered differences a·D + b, then the best score, then the
+  // best's margin over the runner-up.
   Eigen::MatrixXd m_observed;
   counts m_exceed;
   counts m_stopped;  // the permutation that stopped a p-value, 0 while open (sequential only)

@@ -36,7 +36,7 @@ struct scoring {
   model_score score = model_score::adjusted_r_squared;
   /// For the correlation scores: the layer whose RDM is compared; may stay empty for a set of
   /// one layer.
-  std::string layer;
+  std::string layer{};
 };
 
 /// Whether a score is a regression fit (adjusted R², R², R) rather than a correlation.

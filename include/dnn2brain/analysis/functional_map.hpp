@@ -58,7 +58,7 @@ struct map_options {
   /// Label only searchlights whose lower noise ceiling exceeds this (the paper:
   /// paper::noise_ceiling_threshold); these alone form the family that is corrected. Needs the
   /// analysis' noise ceilings.
-  std::optional<double> noise_ceiling_threshold;
+  std::optional<double> noise_ceiling_threshold{};
   runner_up_test runner_up = runner_up_test::none;
   /// The runner-up test's p-values are corrected, with `method`, across the searchlights labelled
   /// so far, and must not exceed this.

@@ -329,7 +329,10 @@ class model_set {
   }
   [[nodiscard]] std::string layer_list() const {
     std::string list;
-    for (const std::string& l : m_layers) list += (list.empty() ? "" : ", ") + l;
+    for (const std::string& l : m_layers) {
+      if (!list.empty()) list += ", ";
+      list += l;
+    }
     return list;
   }
   [[nodiscard]] index_t layer_index(std::string_view layer, const char* function) const {

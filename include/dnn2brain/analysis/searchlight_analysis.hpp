@@ -35,7 +35,7 @@ enum class ceiling_measure { spearman, pearson };
 
 /// Options of searchlight_analysis().
 struct searchlight_analysis_options {
-  scoring score;
+  scoring score{};
   /// Score the set's groups (their mean layer RDMs) instead of its models (the paper's Fig. 3a).
   bool groups = false;
   /// Condition-label permutations of every searchlight (0: scores only). Permutation b is a
@@ -59,13 +59,13 @@ struct searchlight_analysis_options {
   bool noise_ceiling = false;
   ceiling_measure ceiling = ceiling_measure::spearman;
   /// The paper's are paper::noise_ceiling_options() (raw means of the subjects' RDMs).
-  dnn2brain::noise_ceiling_options ceiling_options;
+  dnn2brain::noise_ceiling_options ceiling_options{};
   /// Bytes of searchlight RDMs held at once (the chunk of centres analysed together, every
   /// subject's RDMs of it when subject_tests or noise_ceiling need them). Results do not depend on
   /// it; larger chunks amortise the per-chunk preparation of the permuted models.
   std::size_t memory_budget = std::size_t{256} << 20;
   /// Called on the calling thread after each chunk with (searchlights done, total).
-  std::function<void(index_t, index_t)> progress;
+  std::function<void(index_t, index_t)> progress{};
 };
 
 /// \brief Results of a searchlight analysis: D models (or groups) × T searchlights, in table order.

@@ -23,7 +23,7 @@ namespace dnn2brain::simulate {
 struct options {
   /// Every random number derives from it (Philox streams, one per purpose and subject).
   std::uint64_t seed = 2021;
-  /// Stimuli: 5 categories of stimuli / 5 stimuli each (a multiple of 5, at least 10).
+  /// Stimuli: 5 categories of stimuli / 5 consecutive stimuli (a multiple of 5, at least 10).
   index_t stimuli = 50;
   /// Voxel grid (i, j, k).
   std::array<std::size_t, 3> grid{40, 48, 40};

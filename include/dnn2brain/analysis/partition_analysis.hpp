@@ -354,30 +354,19 @@ class top_k_statistic {
   return out;
 }
 
-// A bootstrap result of F statistics × R targets from R results of F × 1 (same samples, level).
-[[nodiscard]] inline bootstrap_result joined(const std::vector<bootstrap_result>& parts) {
-  const index_t f = parts.front().models(), count = static_cast<index_t>(parts.size());
-  Eigen::MatrixXd estimate(f, count), draws(parts.front().samples(), f * count);
-  for (index_t r = 0; r < count; ++r) {
-    const bootstrap_result& part = parts[static_cast<std::size_t>(r)];
-    estimate.col(r) = part.estimate.col(0);
-    for (index_t s = 0; s < f; ++s) draws.col(s + f * r) = part.distribution(s, 0);
-  }
-  return bootstrap_result(std::move(estimate), std::move(draws), parts.front().level);
-}
-
 inline void check_partition_options(const partition_analysis_options& options,
                                     const char* function) {
   check_resampling(options.permutations, options.bootstrap_samples, options.level, function);
   if (options.partition.score == regression_score::multiple_r) throw_bad_partition_score(function);
 }
 
-// Everything but the selection-adjusted test; partitioning(r) is ROI r's variance_partitioning,
-// the same one for every ROI when `shared`. out has names, rois, groups, k, members and
+// Everything but the selection-adjusted test. ROI r is partitioned by partitionings[which[r]]
+// (ROIs with the same models share one). out has names, rois, groups, k, members and
 // member_scores.
-template <typename PartitioningOf>
-void partition_rois(const PartitioningOf& partitioning, bool shared, const roi_set& rois,
-                    const partition_analysis_options& options, partition_analysis_result& out) {
+inline void partition_rois(const std::vector<variance_partitioning<double>>& partitionings,
+                           const std::vector<index_t>& which, const roi_set& rois,
+                           const partition_analysis_options& options,
+                           partition_analysis_result& out) {
   const index_t count = rois.size(), f = out.fraction_count(), k = out.k;
   const auto nan = std::numeric_limits<double>::quiet_NaN();
   out.unions.resize(f, count);
@@ -390,12 +379,9 @@ void partition_rois(const PartitioningOf& partitioning, bool shared, const roi_s
                                .scheme = options.scheme,
                                .differences = options.differences,
                                .strategy = permutation_strategy::permute_targets};
-  const bootstrap_options bo{
-      .samples = options.bootstrap_samples, .seed = options.seed + 1, .level = options.level};
-  std::vector<bootstrap_result> resampled;
   report(options.progress, "partitions", 0, count);
   for (index_t r = 0; r < count; ++r) {
-    const variance_partitioning<double>& vp = partitioning(r);
+    const auto& vp = partitionings[static_cast<std::size_t>(which[static_cast<std::size_t>(r)])];
     const rdm<double> mean = rois.mean_rdm(r);
     const partition_result fitted = fit(vp, mean, options.partition);
     out.unions.col(r) = fitted.unions.col(0);
@@ -409,22 +395,41 @@ void partition_rois(const PartitioningOf& partitioning, bool shared, const roi_s
       out.subject_t.col(r) = t.statistic;
       out.subject_p.col(r) = t.p_value;
     }
-    const partition_statistic<double> statistic(vp, options.partition);
-    if (options.permutations > 0) out.permutation.append(permutation_test(statistic, mean, po));
-    // A shared partitioning is bootstrapped once for all ROIs (one refit per resample).
-    if (options.bootstrap_samples > 0 && !shared)
-      resampled.push_back(bootstrap_conditions(statistic, mean, bo));
+    if (options.permutations > 0)
+      out.permutation.append(
+          permutation_test(partition_statistic<double>(vp, options.partition), mean, po));
     report(options.progress, "partitions", r + 1, count);
   }
+
   if (options.bootstrap_samples > 0) {
-    if (shared) {
-      report(options.progress, "bootstrap", 0, 1);
-      out.bootstrap = bootstrap_conditions(
-          partition_statistic<double>(partitioning(0), options.partition), rois.mean_rdms(), bo);
-      report(options.progress, "bootstrap", 1, 1);
-    } else {
-      out.bootstrap = joined(resampled);
+    // One bootstrap per partitioning, of all its ROIs: every resample refits the models once, and
+    // a target's draws do not depend on the other targets, so the result is that of one ROI at a
+    // time.
+    const rdm_stack<double> means = rois.mean_rdms();
+    Eigen::MatrixXd estimate(f, count), draws(options.bootstrap_samples, f * count);
+    const auto distinct = static_cast<index_t>(partitionings.size());
+    report(options.progress, "bootstrap", 0, distinct);
+    for (index_t q = 0; q < distinct; ++q) {
+      std::vector<index_t> members;
+      for (index_t r = 0; r < count; ++r)
+        if (which[static_cast<std::size_t>(r)] == q) members.push_back(r);
+      Eigen::MatrixXd targets(means.pairs(), static_cast<index_t>(members.size()));
+      for (std::size_t j = 0; j < members.size(); ++j)
+        targets.col(static_cast<index_t>(j)) = means.column(members[j]);
+      const bootstrap_result part = bootstrap_conditions(
+          partition_statistic<double>(partitionings[static_cast<std::size_t>(q)],
+                                      options.partition),
+          targets,
+          {.samples = options.bootstrap_samples, .seed = options.seed + 1, .level = options.level});
+      for (std::size_t j = 0; j < members.size(); ++j) {
+        const index_t r = members[j];
+        estimate.col(r) = part.estimate.col(static_cast<index_t>(j));
+        for (index_t s = 0; s < f; ++s)
+          draws.col(s + f * r) = part.distribution(s, static_cast<index_t>(j));
+      }
+      report(options.progress, "bootstrap", q + 1, distinct);
     }
+    out.bootstrap = bootstrap_result(std::move(estimate), std::move(draws), options.level);
   }
 
   const std::vector<index_t> family = family_rows(k, options.family);
@@ -479,22 +484,25 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
   out.partition = options.partition;
   out.members.resize(k, count);
   out.member_scores.resize(k, count);
+  // One partitioning per distinct ranked set of models.
+  std::vector<std::vector<index_t>> sets;
   std::vector<variance_partitioning<double>> partitionings;
-  partitionings.reserve(static_cast<std::size_t>(count));
+  std::vector<index_t> which;
   for (index_t r = 0; r < count; ++r) {
     const std::vector<index_t> order = descending_order(scores.col(r));
+    const std::vector<index_t> top(order.begin(), order.begin() + k);
     for (index_t j = 0; j < k; ++j) {
-      out.members(j, r) = order[static_cast<std::size_t>(j)];
+      out.members(j, r) = top[static_cast<std::size_t>(j)];
       out.member_scores(j, r) = scores(out.members(j, r), r);
     }
-    const std::vector<index_t> top(order.begin(), order.begin() + k);
-    partitionings.push_back(models.partitioning<double>(top));
+    const auto known = std::ranges::find(sets, top);
+    which.push_back(static_cast<index_t>(known - sets.begin()));
+    if (known == sets.end()) {
+      sets.push_back(top);
+      partitionings.push_back(models.partitioning<double>(top));
+    }
   }
-  partition_rois(
-      [&](index_t r) -> const variance_partitioning<double>& {
-        return partitionings[static_cast<std::size_t>(r)];
-      },
-      false, rois, options, out);
+  partition_rois(partitionings, which, rois, options, out);
 
   if (options.permutations > 0 && options.selection_adjusted) {
     const top_k_statistic<Ranker> statistic(ranker, models, k, options.partition);
@@ -606,10 +614,9 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
       models, options.rank_by, true, [&](const auto& statistic) -> Eigen::MatrixXd {
         return statistic(rois.mean_rdms().values());
       });
-  const variance_partitioning<double> partitioning = models.group_partitioning<double>();
-  detail::partition_rois(
-      [&](index_t) -> const variance_partitioning<double>& { return partitioning; }, true, rois,
-      options, out);
+  detail::partition_rois({models.group_partitioning<double>()},
+                         std::vector<index_t>(static_cast<std::size_t>(count), 0), rois, options,
+                         out);
   return out;
 }
 

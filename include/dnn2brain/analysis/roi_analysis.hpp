@@ -208,6 +208,23 @@ struct roi_options {
   progress_callback progress{};
 };
 
+namespace detail {
+
+// Indices of scores by descending value, NaN last, ties in index order.
+[[nodiscard]] inline std::vector<index_t> descending_order(
+    const Eigen::Ref<const Eigen::VectorXd>& scores) {
+  std::vector<index_t> order(static_cast<std::size_t>(scores.size()));
+  std::iota(order.begin(), order.end(), index_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) {
+    const double x = scores[a], y = scores[b];
+    if (std::isnan(y)) return !std::isnan(x);
+    return x > y;
+  });
+  return order;
+}
+
+}  // namespace detail
+
 /// \brief What roi_analysis() found: D models (or groups) × R ROIs in every matrix.
 ///
 /// Empty members belong to a part that was switched off (subject tests, permutations, bootstrap,
@@ -261,7 +278,13 @@ struct roi_result {
 
   /// \brief The models of an ROI by descending score (scores), NaN last, ties in model order.
   /// \throws invalid_argument for an ROI out of range.
-  [[nodiscard]] std::vector<index_t> ranking(index_t roi) const;
+  [[nodiscard]] std::vector<index_t> ranking(index_t roi) const {
+    if (roi < 0 || roi >= scores.cols())
+      detail::throw_invalid_argument(
+          "roi_result::ranking",
+          detail::concat("expected an ROI in [0, ", scores.cols(), "), got ", roi));
+    return detail::descending_order(scores.col(roi));
+  }
   [[nodiscard]] std::vector<index_t> ranking(std::string_view roi) const {
     return ranking(roi_index(roi));
   }
@@ -304,19 +327,6 @@ struct roi_result {
 };
 
 namespace detail {
-
-// Indices of scores by descending value, NaN last, ties in index order.
-[[nodiscard]] inline std::vector<index_t> descending_order(
-    const Eigen::Ref<const Eigen::VectorXd>& scores) {
-  std::vector<index_t> order(static_cast<std::size_t>(scores.size()));
-  std::iota(order.begin(), order.end(), index_t(0));
-  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) {
-    const double x = scores[a], y = scores[b];
-    if (std::isnan(y)) return !std::isnan(x);
-    return x > y;
-  });
-  return order;
-}
 
 // A D × R (or any) matrix of p-values corrected as one family; NaN stays NaN and out of it.
 [[nodiscard]] inline Eigen::MatrixXd corrected(const Eigen::MatrixXd& p, correction method) {
@@ -481,14 +491,6 @@ roi_result roi_analysis_with(const Statistic& statistic, const model_set& models
 }
 
 }  // namespace detail
-
-inline std::vector<index_t> roi_result::ranking(index_t roi) const {
-  if (roi < 0 || roi >= scores.cols())
-    detail::throw_invalid_argument(
-        "roi_result::ranking",
-        detail::concat("expected an ROI in [0, ", scores.cols(), "), got ", roi));
-  return detail::descending_order(scores.col(roi));
-}
 
 /// \brief Scores every model (or, with options.groups, every group) of a model set on every ROI,
 /// with inference by subjects, by condition-label permutation and by condition bootstrap, and the

@@ -467,6 +467,22 @@ inline void check_partition_inputs(const model_set& models, const roi_set& rois,
       function);
 }
 
+// Throws unless the top k of `given` (a roi_result's scores) are those of `own` (the same score
+// on these ROIs' subject-mean RDMs): the selection-adjusted test repeats the ranking on this data.
+inline void check_same_selection(const Eigen::MatrixXd& own, const Eigen::MatrixXd& given,
+                                 const roi_set& rois, index_t k, const char* function) {
+  for (index_t r = 0; r < rois.size(); ++r) {
+    const std::vector<index_t> a = descending_order(own.col(r)), b = descending_order(given.col(r));
+    if (!std::equal(a.begin(), a.begin() + k, b.begin()))
+      throw_invalid_argument(
+          function,
+          concat("expected an roi_result of these ROIs' data for the selection-adjusted test, "
+                 "which ranks the models again on it; got other top models for ROI '",
+                 rois.names()[static_cast<std::size_t>(r)],
+                 "' (a ranking from independent data needs selection_adjusted = false)"));
+  }
+}
+
 // The top-k analysis with ranking scores `scores` (D × R) and the statistic that made them.
 template <typename Ranker>
 partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd& scores,
@@ -559,8 +575,13 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
 
 /// \brief top_k_partitioning() with the ranking of an roi_analysis() of the same models (not
 /// groups) and ROIs: its scores rank the models, and its scoring is the ranking score
-/// (options.rank_by is ignored). \throws invalid_argument if the result's models or ROIs are not
-/// the set's, or it scored groups.
+/// (options.rank_by is ignored).
+///
+/// A ranking from independent data (other subjects or sessions, whose roi_set has the same ROI
+/// names) makes the selection independent of the RDMs tested, and the fixed-set p-values valid;
+/// set selection_adjusted = false then, since that test ranks the models again on these RDMs.
+/// \throws invalid_argument if the result's models or ROIs are not the set's, it scored groups,
+/// or (selection_adjusted) its top k differ from the top k of these ROIs' own scores.
 [[nodiscard]] inline partition_analysis_result top_k_partitioning(
     const model_set& models, const roi_set& rois, const roi_result& ranking,
     const partition_analysis_options& options = {}) {
@@ -581,6 +602,9 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
   detail::check_partition_inputs(models, rois, false, adjusted, function);
   return detail::with_model_statistic<double>(
       models, ranking.scoring, false, [&](const auto& ranker) {
+        if (adjusted.permutations > 0 && adjusted.selection_adjusted)
+          detail::check_same_selection(ranker(rois.mean_rdms().values()), ranking.scores, rois,
+                                       std::min(adjusted.top, models.size()), function);
         return detail::top_k_with(ranker, ranking.scores, models, rois, ranking.scoring, adjusted);
       });
 }

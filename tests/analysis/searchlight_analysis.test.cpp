@@ -126,7 +126,7 @@ TEST_CASE(
   options.permutations = 49;
   options.seed = 3;
   options.subject_tests = true;
-  options.noise_ceiling = true;
+  options.ceiling.compute = true;
   const auto whole = d2b::searchlight_analysis(models, data.subject_data, table, options);
   REQUIRE(whole.chunks == 1);
 
@@ -175,8 +175,9 @@ TEST_CASE(
   CHECK(direct.p_value == whole.permutation.p_value);
   CHECK(direct.p_best == whole.permutation.p_best);
   CHECK(direct.p_runner_up == whole.permutation.p_runner_up);
+  // The ceilings of an R² score: squared Pearson (ceiling_measure::automatic).
   const auto ceilings = d2b::noise_ceiling(std::span<const d2b::rdm_stack<float>>(subjects),
-                                           d2b::measure::spearman{});
+                                           d2b::measure::pearson{}, {.squared = true});
   CHECK(ceilings.lower == whole.ceilings.lower);
   for (const d2b::index_t t : {d2b::index_t(0), table.size() / 2, table.size() - 1}) {
     Eigen::MatrixXd per_subject(d2b::index_t(subjects.size()), models.size());
@@ -191,7 +192,7 @@ TEST_CASE(
       d2b::searchlight_analysis(models, std::span<const d2b::rdm_stack<float>>(subjects), options);
   CHECK(from_stacks.permutation.p_value == whole.permutation.p_value);
   CHECK(from_stacks.ceilings.lower == whole.ceilings.lower);
-  options.subject_tests = options.noise_ceiling = false;
+  options.subject_tests = options.ceiling.compute = false;
   const auto from_mean = d2b::searchlight_analysis(
       models, d2b::rdm_stack<float>::from_columns(mean, models.conditions()), options);
   CHECK(from_mean.permutation.p_best == whole.permutation.p_best);

@@ -1,5 +1,6 @@
 // Linked with b.cpp: both include every header, so a non-inline definition would clash.
 #include <dnn2brain/dnn2brain.hpp>
+#include <dnn2brain/simulate.hpp>
 
 #include <cstdio>
 

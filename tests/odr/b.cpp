@@ -1,4 +1,5 @@
 #include <dnn2brain/dnn2brain.hpp>
+#include <dnn2brain/simulate.hpp>
 
 double odr_b() {
   const Eigen::MatrixXd x = Eigen::MatrixXd::Identity(4, 6);

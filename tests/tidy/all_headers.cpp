@@ -1,5 +1,6 @@
 // The translation unit clang-tidy checks: every public header, with their templates instantiated.
 #include <dnn2brain/dnn2brain.hpp>
+#include <dnn2brain/simulate.hpp>
 
 #include <xtensor/xtensor.hpp>
 
@@ -50,6 +51,32 @@ int main() try {
   s += dnn2brain::from_squares(squares).values().sum();
   s += dnn2brain::rank_transform(a).values().sum();
   s += dnn2brain::partial_correlation(b, a, stack, dnn2brain::measure::spearman{});
+  // The analysis layer on a tiny planted-truth brain.
+  dnn2brain::simulate::options tiny;
+  tiny.grid = {12, 15, 12};
+  tiny.mask_semi_axes = {5.4, 6.6, 5.1};
+  tiny.subjects = 2;
+  tiny.stimuli = 10;
+  const auto data = dnn2brain::simulate::make_dataset(tiny);
+  dnn2brain::model_set set(data.models.layers);
+  for (std::size_t m = 0; m < data.models.names.size(); ++m)
+    for (std::size_t l = 0; l < data.models.layers.size(); ++l)
+      set.add_activations(data.models.names[m], data.models.layers[l],
+                          data.models.activations[m][l]);
+  for (const auto& group : dnn2brain::paper::task_groups())
+    set.add_group(group.name, group.members);
+  const auto table =
+      dnn2brain::make_neighbor_table(data.mask, dnn2brain::neighborhood::sphere{1.0});
+  dnn2brain::searchlight_analysis_options searchlights;
+  searchlights.permutations = 9;
+  const auto analysis =
+      dnn2brain::searchlight_analysis(set, data.subject_data, table, searchlights);
+  const auto map = dnn2brain::make_functional_map(analysis);
+  const std::vector<dnn2brain::index_t> labels(map.label.data(),
+                                               map.label.data() + map.label.size());
+  s += double(dnn2brain::simulate::score_map(data, labels).discoveries) +
+       double(map.label_volume(data.mask, table).size()) +
+       double(dnn2brain::paper_palette(set).models.size());
   return (s > -100 && d.pairs() == 15 && e.pairs() == 3) ? 0 : 1;
 } catch (const std::exception&) {
   return 2;

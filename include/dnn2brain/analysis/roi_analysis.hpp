@@ -18,6 +18,7 @@
 
 #include <dnn2brain/config.hpp>
 
+#include <dnn2brain/analysis/ceiling.hpp>
 #include <dnn2brain/analysis/model_set.hpp>
 #include <dnn2brain/analysis/scoring.hpp>
 #include <dnn2brain/compare/kendall.hpp>
@@ -157,28 +158,6 @@ class roi_set {
   std::vector<rdm_stack<double>> m_rdms;  // per region: pairs × subjects
   Eigen::MatrixXd m_means;                // pairs × regions
   index_t m_conditions = 0;
-};
-
-/// The comparison measure of a noise ceiling.
-enum class ceiling_measure {
-  /// The score's own: Pearson for the regression scores and for pearson, Spearman for spearman,
-  /// Kendall's τ_A for kendall_tau_a.
-  automatic,
-  pearson,
-  spearman,
-  kendall_tau_a,
-};
-
-/// How roi_analysis computes the noise ceilings (noise_ceiling(), Nili et al. 2014).
-struct ceiling_options {
-  bool compute = true;
-  ceiling_measure measure = ceiling_measure::automatic;
-  /// Report r² rather than r; unset: squared for the scores r_squared and adjusted_r_squared
-  /// (a ceiling on the R² scale), not for the others.
-  std::optional<bool> squared{};
-  /// How subject RDMs are pooled into the reference (rsatoolbox's by_measure, or the paper's
-  /// raw_mean).
-  rdm_pooling pooling = rdm_pooling::by_measure;
 };
 
 /// Options of roi_analysis().
@@ -365,30 +344,6 @@ inline void check_inputs(const model_set& models, const roi_set& rois, bool grou
     throw_invalid_argument(function,
                            concat("expected at least 2 subjects for ", per_subject, ", got ",
                                   rois.subjects(), " in ROI '", rois.names().front(), "'"));
-}
-
-// The ceiling options as used: automatic choices resolved for the score.
-[[nodiscard]] inline ceiling_options resolved_ceiling(ceiling_options c, model_score score) {
-  if (c.measure == ceiling_measure::automatic)
-    c.measure = score == model_score::spearman        ? ceiling_measure::spearman
-                : score == model_score::kendall_tau_a ? ceiling_measure::kendall_tau_a
-                                                      : ceiling_measure::pearson;
-  if (!c.squared)
-    c.squared = score == model_score::r_squared || score == model_score::adjusted_r_squared;
-  return c;
-}
-
-[[nodiscard]] inline noise_ceiling_result ceiling_of(const rdm_stack<double>& subjects,
-                                                     const ceiling_options& c) {
-  const noise_ceiling_options options{.pooling = c.pooling, .squared = c.squared.value_or(false)};
-  switch (c.measure) {
-    case ceiling_measure::spearman:
-      return noise_ceiling(subjects, measure::spearman{}, options);
-    case ceiling_measure::kendall_tau_a:
-      return noise_ceiling(subjects, measure::kendall_tau_a{}, options);
-    default:
-      return noise_ceiling(subjects, measure::pearson{}, options);
-  }
 }
 
 // The subject-level part of an ROI analysis for ROI r: scores (D × S), one-sample and paired

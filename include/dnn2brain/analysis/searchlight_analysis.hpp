@@ -16,10 +16,9 @@
 
 #include <dnn2brain/config.hpp>
 
+#include <dnn2brain/analysis/ceiling.hpp>
 #include <dnn2brain/analysis/model_set.hpp>
 #include <dnn2brain/analysis/scoring.hpp>
-#include <dnn2brain/compare/pearson.hpp>
-#include <dnn2brain/compare/spearman.hpp>
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/core/rdm_stack.hpp>
 #include <dnn2brain/searchlight/neighbor_table.hpp>
@@ -29,9 +28,6 @@
 #include <dnn2brain/stats/ttest.hpp>
 
 namespace dnn2brain {
-
-/// The measure of searchlight noise ceilings.
-enum class ceiling_measure { spearman, pearson };
 
 /// Options of searchlight_analysis().
 struct searchlight_analysis_options {
@@ -55,14 +51,12 @@ struct searchlight_analysis_options {
   /// t-test per model and a paired t-test of the best against the runner-up per searchlight.
   /// Needs the subjects' RDMs (not a subject-mean stack); costs one fit per subject.
   bool subject_tests = false;
-  /// Noise ceilings per searchlight (Nili et al. 2014), from the subjects' RDMs.
-  bool noise_ceiling = false;
-  ceiling_measure ceiling = ceiling_measure::spearman;
-  /// The paper's are paper::noise_ceiling_options() (raw means of the subjects' RDMs).
-  dnn2brain::noise_ceiling_options ceiling_options{};
+  /// Noise ceilings per searchlight (Nili et al. 2014), from the subjects' RDMs; off by default
+  /// (a ranking of every subject's RDM per searchlight under Spearman).
+  ceiling_options ceiling{.compute = false};
   /// Bytes of searchlight RDMs held at once (the chunk of centres analysed together, every
-  /// subject's RDMs of it when subject_tests or noise_ceiling need them). Results do not depend on
-  /// it; larger chunks amortise the per-chunk preparation of the permuted models.
+  /// subject's RDMs of it when subject_tests or ceiling.compute need them). Results do not depend
+  /// on it; larger chunks amortise the per-chunk preparation of the permuted models.
   std::size_t memory_budget = std::size_t{256} << 20;
   /// Called on the calling thread after each chunk with (searchlights done, total).
   std::function<void(index_t, index_t)> progress{};
@@ -83,8 +77,10 @@ struct searchlight_result {
   /// T: paired t-test p (greater) of the best model (on the mean RDM) against the runner-up over
   /// subjects; empty unless subject_tests.
   Eigen::VectorXd runner_up_subject_p;
-  /// Per searchlight; empty unless noise_ceiling.
+  /// Per searchlight; empty unless ceiling.compute.
   noise_ceilings ceilings;
+  /// The ceilings' measure and squaring as used (automatic choices resolved).
+  ceiling_options ceiling{.compute = false};
   index_t degenerate = 0;  ///< searchlights with an undefined RDM entry (constant patterns)
   index_t chunks = 0;
 
@@ -194,7 +190,7 @@ searchlight_result run_searchlight_analysis(const model_set& models,
   if (n != models.conditions())
     throw_invalid_argument(function, concat("expected searchlight RDMs over the models' ",
                                             models.conditions(), " conditions, got ", n));
-  const bool per_subject = options.subject_tests || options.noise_ceiling;
+  const bool per_subject = options.subject_tests || options.ceiling.compute;
   if (per_subject && subjects < 2)
     throw_invalid_argument(
         function,
@@ -227,7 +223,10 @@ searchlight_result run_searchlight_analysis(const model_set& models,
     r.subject_p.resize(d_count, total);
     r.runner_up_subject_p.resize(total);
   }
-  if (options.noise_ceiling) r.ceilings = {Eigen::VectorXd(total), Eigen::VectorXd(total)};
+  if (options.ceiling.compute) {
+    r.ceiling = resolved_ceiling(options.ceiling, options.score.score);
+    r.ceilings = {Eigen::VectorXd(total), Eigen::VectorXd(total)};
+  }
 
   permutation_options permuting{.permutations = options.permutations,
                                 .seed = options.seed,
@@ -296,12 +295,8 @@ searchlight_result run_searchlight_analysis(const model_set& models,
         }
       }
 
-      if (options.noise_ceiling) {
-        const std::span<const rdm_stack<Scalar>> stacks(each);
-        const noise_ceilings c =
-            options.ceiling == ceiling_measure::pearson
-                ? noise_ceiling(stacks, measure::pearson{}, options.ceiling_options)
-                : noise_ceiling(stacks, measure::spearman{}, options.ceiling_options);
+      if (options.ceiling.compute) {
+        const noise_ceilings c = ceiling_of(std::span<const rdm_stack<Scalar>>(each), r.ceiling);
         r.ceilings.lower.segment(first, count) = c.lower;
         r.ceilings.upper.segment(first, count) = c.upper;
       }

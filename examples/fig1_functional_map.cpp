@@ -7,9 +7,10 @@
 // subject's radius-2 searchlight RDMs, fits all 19 DNNs to the subject-mean RDM of every
 // searchlight (adjusted R²), tests them with condition-label permutations, and labels each
 // searchlight with its best DNN where that DNN is significant against the null of the best of
-// all 19 (FDR across searchlights). It writes the label map, score and p maps (NIfTI), tables of
-// the searchlights and ROIs (CSV and JSON), the legend, and a summary of how much of the planted
-// truth was recovered.
+// all 19 (FDR across searchlights). The ROIs get the same scores with permutation and subject-level
+// inference and noise ceilings. It writes the label map, score and p maps (NIfTI), tables of the
+// searchlights and ROIs (CSV and JSON), the legend, and a summary of how much of the planted truth
+// was recovered.
 //
 // Usage: fig1_functional_map [--out DIR] [--permutations N] [--seed S] [--threads T] ...
 //        (--help lists every option)
@@ -17,6 +18,7 @@
 #include <dnn2brain/io.hpp>
 #include <dnn2brain/simulate.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -168,7 +171,9 @@ int main(int argc, char** argv) {
     d2b::searchlight_analysis_options options;
     options.permutations = permutations;
     options.seed = seed;
-    options.progress = [&](d2b::index_t done, d2b::index_t total) { analysing(done, total); };
+    options.progress = [&](std::string_view, d2b::index_t done, d2b::index_t total) {
+      analysing(done, total);
+    };
     const d2b::searchlight_result result =
         d2b::searchlight_analysis(models, data.subject_data, table, options);
     const double analysis_seconds = analysing.finish();
@@ -181,7 +186,25 @@ int main(int argc, char** argv) {
     map_options.selection = d2b::map_selection::winner_own_null;
     const d2b::functional_map naive = d2b::make_functional_map(result, map_options);
 
-    // 6. Outputs.
+    // 6. The ROIs: each subject's ROI RDM, then every DNN on the subject-mean RDM, with
+    // permutation and subject-level inference and noise ceilings.
+    progress_line regions("ROIs");
+    d2b::roi_set rois;
+    for (d2b::index_t r = 0; r < d2b::index_t(data.roi_names.size()); ++r) {
+      d2b::rdm_stack<float> subjects(models.conditions(), data.settings.subjects);
+      for (d2b::index_t s = 0; s < subjects.size(); ++s)
+        subjects.set(s, d2b::compute_rdm(data.roi_patterns(s, r)));
+      rois.add(data.roi_names[std::size_t(r)], subjects);
+    }
+    d2b::roi_options roi_options;
+    roi_options.permutations = std::max<d2b::index_t>(permutations, 10000);
+    roi_options.bootstrap_samples = 0;  // error bars are Fig. 2's (fig2_top3_rois)
+    roi_options.differences = false;
+    roi_options.seed = seed;
+    const d2b::roi_result roi = d2b::roi_analysis(models, rois, roi_options);
+    regions.finish();
+
+    // 7. Outputs.
     fs::create_directories(out);
     const auto& geometry = data.geometry;
     d2b::io::write_nifti(out / "functional_map.nii.gz", map.label_volume(data.mask, table),
@@ -221,7 +244,41 @@ int main(int argc, char** argv) {
     d2b::io::write_json(out / "legend.json", legend);
     d2b::io::write_csv(out / "legend.csv", legend);
 
-    // 7. How much of the planted truth came back.
+    std::vector<std::string> roi_names, roi_model;
+    std::vector<double> roi_score, roi_p, roi_p_best, roi_p_corrected, roi_subject_p, roi_lower,
+        roi_upper;
+    std::vector<int> roi_rank;
+    for (d2b::index_t r = 0; r < rois.size(); ++r) {
+      const std::vector<d2b::index_t> order = roi.ranking(r);
+      for (std::size_t k = 0; k < order.size(); ++k) {
+        const d2b::index_t d = order[k];
+        roi_names.push_back(roi.rois[std::size_t(r)]);
+        roi_model.push_back(roi.models[std::size_t(d)]);
+        roi_rank.push_back(int(k) + 1);
+        roi_score.push_back(roi.scores(d, r));
+        roi_p.push_back(roi.permutation.p_value(d, r));
+        roi_p_corrected.push_back(roi.p_corrected(d, r));
+        roi_p_best.push_back(roi.permutation.p_best[r]);
+        roi_subject_p.push_back(roi.subject_p(d, r));
+        roi_lower.push_back(roi.ceiling_lower[r]);
+        roi_upper.push_back(roi.ceiling_upper[r]);
+      }
+    }
+    d2b::io::table roi_table;
+    roi_table.add("roi", roi_names)
+        .add("rank", roi_rank)
+        .add("model", roi_model)
+        .add("adjusted_r_squared", roi_score)
+        .add("p", roi_p)
+        .add("p_fdr", roi_p_corrected)
+        .add("p_best", roi_p_best)
+        .add("subject_p", roi_subject_p)
+        .add("noise_ceiling_lower", roi_lower)
+        .add("noise_ceiling_upper", roi_upper);
+    d2b::io::write_csv(out / "rois.csv", roi_table);
+    d2b::io::write_json(out / "rois.json", roi_table);
+
+    // 8. How much of the planted truth came back.
     std::vector<d2b::index_t> labels(std::size_t(map.searchlights())), naive_labels(labels.size());
     for (d2b::index_t t = 0; t < map.searchlights(); ++t) {
       labels[std::size_t(t)] = map.label[t];
@@ -245,14 +302,30 @@ int main(int argc, char** argv) {
             << " %\n"
             << "the naive rule (the winner against its own null) for comparison: "
             << naive.labelled() << " labelled, " << 100.0 * naive_truth.noise_false_positive
-            << " % of the noise region\n";
+            << " % of the noise region\n"
+            << "ROIs (top 3 by adjusted R² of the subject-mean RDM; planted DNN in brackets):\n";
+    bool rois_recovered = true;
+    for (d2b::index_t r = 0; r < rois.size(); ++r) {
+      const std::vector<d2b::index_t> order = roi.ranking(r);
+      const std::string& planted = data.region_planted[std::size_t(r)];
+      summary << "  " << roi.rois[std::size_t(r)] << " [" << (planted.empty() ? "none" : planted)
+              << "]:";
+      for (std::size_t k = 0; k < 3 && k < order.size(); ++k)
+        summary << " " << roi.models[std::size_t(order[k])] << " " << roi.scores(order[k], r)
+                << " (p_fdr " << roi.p_corrected(order[k], r) << ")";
+      summary << "\n";
+      if (!planted.empty() && roi.models[std::size_t(order.front())] != planted)
+        rois_recovered = false;
+    }
+    summary << "  every planted ROI's best DNN is its planted DNN: "
+            << (rois_recovered ? "yes" : "no") << "\n";
     const double total_seconds = std::chrono::duration<double>(clock_type::now() - start).count();
     summary << "total " << total_seconds << " s; outputs in " << fs::absolute(out).string() << "\n";
     std::ofstream(out / "summary.txt") << summary.str();
     std::cout << summary.str();
     // The acceptance bands of the planted-truth design (docs/simulate.md).
     const bool recovered = truth.group_recovery >= 0.95 && truth.model_recovery >= 0.85 &&
-                           truth.noise_false_positive <= 0.02;
+                           truth.noise_false_positive <= 0.02 && rois_recovered;
     std::cout << "planted truth recovered: " << (recovered ? "yes" : "no") << "\n";
     return 0;
   } catch (const std::exception& e) {

@@ -37,11 +37,6 @@
 
 namespace dnn2brain {
 
-/// \brief Progress of a long analysis: `step` names what runs ("scores", "subject scores",
-/// "permutations", ...), `done` of its `total` units are finished. Called on the calling thread,
-/// with done = 0 when a step starts and after every unit (an ROI); the library never prints.
-using progress_callback = std::function<void(std::string_view step, index_t done, index_t total)>;
-
 /// \brief Regions of interest: each a named stack of the subjects' RDMs (pairs × subjects) over
 /// the same conditions, with the same subjects in every region, and each region's subject-mean
 /// RDM (the target of the paper's analyses).

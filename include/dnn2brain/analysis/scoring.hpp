@@ -2,6 +2,7 @@
 #define DNN2BRAIN_ANALYSIS_SCORING_HPP
 
 #include <concepts>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,11 @@ enum class model_score {
   spearman,
   kendall_tau_a,
 };
+
+/// \brief Progress of a long analysis: `step` names what runs ("searchlights", "scores",
+/// "permutations", ...), `done` of its `total` units are finished. Called on the calling thread,
+/// after every unit (a chunk of searchlights, an ROI); the library never prints.
+using progress_callback = std::function<void(std::string_view step, index_t done, index_t total)>;
 
 /// The score of the analyses.
 struct scoring {

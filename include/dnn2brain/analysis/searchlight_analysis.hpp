@@ -58,8 +58,8 @@ struct searchlight_analysis_options {
   /// subject's RDMs of it when subject_tests or ceiling.compute need them). Results do not depend
   /// on it; larger chunks amortise the per-chunk preparation of the permuted models.
   std::size_t memory_budget = std::size_t{256} << 20;
-  /// Called on the calling thread after each chunk with (searchlights done, total).
-  std::function<void(index_t, index_t)> progress{};
+  /// Called after each chunk with ("searchlights", searchlights done, total).
+  progress_callback progress{};
 };
 
 /// \brief Results of a searchlight analysis: D models (or groups) × T searchlights, in table order.
@@ -301,7 +301,7 @@ searchlight_result run_searchlight_analysis(const model_set& models,
         r.ceilings.upper.segment(first, count) = c.upper;
       }
       ++r.chunks;
-      if (options.progress) options.progress(first + count, total);
+      if (options.progress) options.progress("searchlights", first + count, total);
     }
   });
   return r;

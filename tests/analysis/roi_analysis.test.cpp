@@ -536,6 +536,26 @@ TEST_CASE("top_k_partitioning: k = 2 and k clamped to the models", "[analysis][v
   // All 3 fractions form the family of the subject p-values.
   CHECK(r.subject_p_corrected ==
         adjust_p_values(r.subject_p, correction::benjamini_hochberg).reshaped(3, rois.size()));
+  // Ranked by a correlation score: the top 2 by Spearman ρ of block4, re-ranked the same way in
+  // the selection-adjusted test.
+  const partition_analysis_result by_rho =
+      top_k_partitioning(models, rois,
+                         {.top = 2,
+                          .rank_by = {.score = model_score::spearman, .layer = "block4"},
+                          .subject_tests = false,
+                          .permutations = 19,
+                          .bootstrap_samples = 0});
+  const rdm_stack<double> means = rois.mean_rdms(), block4 = models.layer("block4");
+  for (index_t roi = 0; roi < rois.size(); ++roi) {
+    Eigen::VectorXd rho(4);
+    for (index_t d = 0; d < 4; ++d)
+      rho[d] = compare_columns(block4.column(d), means.values().col(roi), measure::spearman{})[0];
+    const std::vector<index_t> order = detail::descending_order(rho);
+    CHECK(by_rho.members(0, roi) == order[0]);
+    CHECK(by_rho.members(1, roi) == order[1]);
+    CHECK(by_rho.member_scores(0, roi) == rho[order[0]]);
+  }
+  CHECK(test::max_abs_diff(by_rho.selection.observed, by_rho.fractions) < 1e-12);
   const model_set two = make_models(2, 122);
   CHECK(top_k_partitioning(two, make_rois(make_models(4, 122), 123),
                            {.permutations = 0, .bootstrap_samples = 0})

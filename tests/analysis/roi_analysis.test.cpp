@@ -410,6 +410,11 @@ TEST_CASE("roi_analysis: bad input is refused with its name", "[analysis][roi]")
   REQUIRE_THROWS_WITH(r.ranking(3), Contains("roi_result::ranking: expected an ROI in [0, 3)"));
   REQUIRE_THROWS_WITH(r.roi_index("IT"), Contains("got 'IT'"));
   CHECK(r.permutation.p_value.size() == 0);
+  CHECK(r.ceiling.compute);
+  CHECK_FALSE(
+      roi_analysis(models, rois,
+                   {.permutations = 0, .bootstrap_samples = 0, .ceiling = {.compute = false}})
+          .ceiling.compute);
 }
 
 // --- variance partitioning ----------------------------------------------------------------------

@@ -238,7 +238,7 @@ struct roi_result {
   /// Noise ceilings per ROI (1 × R), and each ROI's full result (per-subject bounds).
   Eigen::RowVectorXd ceiling_lower, ceiling_upper;
   std::vector<noise_ceiling_result> ceilings;
-  /// The ceilings' measure and squaring as used (automatic choices resolved).
+  /// The ceiling options as used (automatic choices resolved; compute = false if skipped).
   ceiling_options ceiling;
 
   /// Row of a model (or group) by name. \throws invalid_argument for an unknown name.
@@ -425,8 +425,8 @@ roi_result roi_analysis_with(const Statistic& statistic, const model_set& models
     report(options.progress, "bootstrap", 1, 1);
   }
 
+  out.ceiling = resolved_ceiling(options.ceiling, options.score.score);
   if (options.ceiling.compute) {
-    out.ceiling = resolved_ceiling(options.ceiling, options.score.score);
     out.ceiling_lower.resize(count);
     out.ceiling_upper.resize(count);
     report(options.progress, "noise ceilings", 0, count);

@@ -398,7 +398,7 @@ double scores_only_seconds(const variant& v, const d2b::model_set& models, const
   const auto t0 = clock_type::now();
   const d2b::searchlight_result r =
       d2b::searchlight_analysis(models, data.subject_data, table, options);
-  benchmark::DoNotOptimize(r.score.data());
+  benchmark::DoNotOptimize(r.scores.data());
   return seconds[key] = seconds_since(t0);
 }
 

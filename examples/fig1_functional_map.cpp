@@ -76,8 +76,8 @@ d2b::io::table centre_table(const d2b::neighbor_table& table, const d2b::searchl
     k.push_back(c.k);
   }
   for (d2b::index_t t = 0; t < map.searchlights(); ++t) {
-    best.push_back(map.best[t] < 0 ? "" : r.names[std::size_t(map.best[t])]);
-    label.push_back(map.label[t] < 0 ? "" : r.names[std::size_t(map.label[t])]);
+    best.push_back(map.best[t] < 0 ? "" : r.models[std::size_t(map.best[t])]);
+    label.push_back(map.label[t] < 0 ? "" : r.models[std::size_t(map.label[t])]);
   }
   d2b::io::table out;
   out.add("i", i)
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     d2b::io::write_nifti(out / "functional_map.nii.gz", map.label_volume(data.mask, table),
                          geometry);
     d2b::io::write_nifti(out / "scores.nii.gz",
-                         xt::cast<float>(d2b::paint(data.mask, table, result.score)), geometry);
+                         xt::cast<float>(d2b::paint(data.mask, table, result.scores)), geometry);
     d2b::io::write_nifti(out / "p_best.nii.gz",
                          xt::cast<float>(d2b::paint(data.mask, table, result.permutation.p_best)),
                          geometry);

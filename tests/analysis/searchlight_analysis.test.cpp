@@ -71,11 +71,12 @@ TEST_CASE(
   d2b::searchlight_analysis_options options;
   options.permutations = reduced ? 20 : 400;
   options.seed = 7;
+  options.runner_up = true;
   const d2b::searchlight_result result =
       d2b::searchlight_analysis(models, data.subject_data, table, options);
   REQUIRE(result.searchlights() == data.mask.size());
-  REQUIRE(result.models() == 19);
-  REQUIRE(result.names == models.names());
+  REQUIRE(result.model_count() == 19);
+  REQUIRE(result.models == models.names());
 
   const d2b::functional_map map = d2b::make_functional_map(result);
   const d2b::functional_map naive =
@@ -125,6 +126,7 @@ TEST_CASE(
   d2b::searchlight_analysis_options options;
   options.permutations = 49;
   options.seed = 3;
+  options.runner_up = true;
   options.subject_tests = true;
   options.ceiling.compute = true;
   const auto whole = d2b::searchlight_analysis(models, data.subject_data, table, options);
@@ -140,7 +142,7 @@ TEST_CASE(
   omp_set_num_threads(threads);
 #endif
   CHECK(chunked.chunks > 1);
-  CHECK(chunked.score == whole.score);
+  CHECK(chunked.scores == whole.scores);
   CHECK(chunked.permutation.p_value == whole.permutation.p_value);
   CHECK(chunked.permutation.p_best == whole.permutation.p_best);
   CHECK(chunked.permutation.p_runner_up == whole.permutation.p_runner_up);
@@ -148,8 +150,8 @@ TEST_CASE(
   CHECK(chunked.permutation.p_fwe == whole.permutation.p_fwe);
   CHECK(chunked.subject_p == whole.subject_p);
   CHECK(chunked.runner_up_subject_p == whole.runner_up_subject_p);
-  CHECK(chunked.ceilings.lower == whole.ceilings.lower);
-  CHECK(chunked.ceilings.upper == whole.ceilings.upper);
+  CHECK(chunked.ceiling_lower == whole.ceiling_lower);
+  CHECK(chunked.ceiling_upper == whole.ceiling_upper);
   const auto map = d2b::make_functional_map(whole), map_chunked = d2b::make_functional_map(chunked);
   CHECK(map.label == map_chunked.label);
   CHECK(map.p_adjusted == map_chunked.p_adjusted);
@@ -164,7 +166,7 @@ TEST_CASE(
   mean /= float(subjects.size());
   const auto designs = models.designs<float>();
   const Eigen::MatrixXd scores = d2b::fit(designs, mean).adjusted_r_squared;
-  CHECK(whole.score == scores);
+  CHECK(whole.scores == scores);
   const auto direct =
       d2b::permutation_test(designs, mean,
                             {.permutations = 49,
@@ -178,7 +180,8 @@ TEST_CASE(
   // The ceilings of an R² score: squared Pearson (ceiling_measure::automatic).
   const auto ceilings = d2b::noise_ceiling(std::span<const d2b::rdm_stack<float>>(subjects),
                                            d2b::measure::pearson{}, {.squared = true});
-  CHECK(ceilings.lower == whole.ceilings.lower);
+  CHECK(ceilings.lower == whole.ceiling_lower);
+  CHECK(ceilings.upper == whole.ceiling_upper);
   for (const d2b::index_t t : {d2b::index_t(0), table.size() / 2, table.size() - 1}) {
     Eigen::MatrixXd per_subject(d2b::index_t(subjects.size()), models.size());
     for (std::size_t s = 0; s < subjects.size(); ++s)
@@ -191,7 +194,7 @@ TEST_CASE(
   const auto from_stacks =
       d2b::searchlight_analysis(models, std::span<const d2b::rdm_stack<float>>(subjects), options);
   CHECK(from_stacks.permutation.p_value == whole.permutation.p_value);
-  CHECK(from_stacks.ceilings.lower == whole.ceilings.lower);
+  CHECK(from_stacks.ceiling_lower == whole.ceiling_lower);
   options.subject_tests = options.ceiling.compute = false;
   const auto from_mean = d2b::searchlight_analysis(
       models, d2b::rdm_stack<float>::from_columns(mean, models.conditions()), options);
@@ -200,13 +203,13 @@ TEST_CASE(
   // Groups instead of models; a correlation score of one layer.
   options.groups = true;
   const auto grouped = d2b::searchlight_analysis(models, data.subject_data, table, options);
-  CHECK(grouped.names == std::vector<std::string>{"2D", "3D", "semantic"});
-  CHECK(grouped.score == d2b::fit(models.group_designs<float>(), mean).adjusted_r_squared);
+  CHECK(grouped.models == std::vector<std::string>{"2D", "3D", "semantic"});
+  CHECK(grouped.scores == d2b::fit(models.group_designs<float>(), mean).adjusted_r_squared);
   options.groups = false;
   options.score = {.score = d2b::model_score::spearman, .layer = "encoder_output"};
   const auto correlated = d2b::searchlight_analysis(models, data.subject_data, table, options);
   const d2b::correlation_statistic<d2b::measure::spearman> spearman(models.layer("encoder_output"));
-  CHECK(correlated.score.isApprox(spearman(mean), 1e-12));
+  CHECK(correlated.scores.isApprox(spearman(mean), 1e-12));
 }
 
 TEST_CASE("searchlight analyses and maps reject what does not fit", "[analysis][searchlight]") {
@@ -228,7 +231,7 @@ TEST_CASE("searchlight analyses and maps reject what does not fit", "[analysis][
   // Data that do not match the table.
   std::vector<Eigen::MatrixXf> narrow{data.subject_data[0].leftCols(5)};
   CHECK_THROWS_WITH(d2b::searchlight_analysis(models, narrow, table),
-                    Contains("one column per mask voxel"));
+                    Contains("760 mask voxels (the table's), got 20 × 5 for subject 0"));
   // Subject tests from a subject-mean stack, or from one subject.
   d2b::searchlight_analysis_options options;
   options.permutations = 9;
@@ -253,4 +256,72 @@ TEST_CASE("searchlight analyses and maps reject what does not fit", "[analysis][
   CHECK_THROWS_WITH(d2b::make_functional_map(tested, {.runner_up = d2b::runner_up_test::subjects}),
                     Contains("subject_tests"));
   CHECK_THROWS_WITH(d2b::make_functional_map(tested, {.alpha = 0.0}), Contains("alpha"));
+}
+
+TEST_CASE("ROI analyses recover every planted DNN and group", "[analysis][roi]") {
+  const auto data = d2b::simulate::make_dataset(reduced ? brain(0.4, 3) : brain(0.7, 12));
+  const d2b::model_set models = models_of(data);
+  d2b::roi_set rois;
+  for (d2b::index_t r = 0; r < d2b::index_t(data.roi_names.size()); ++r) {
+    d2b::rdm_stack<float> subjects(models.conditions(), data.settings.subjects);
+    for (d2b::index_t s = 0; s < subjects.size(); ++s)
+      subjects.set(s, d2b::compute_rdm(data.roi_patterns(s, r)));
+    rois.add(data.roi_names[std::size_t(r)], subjects);
+  }
+  d2b::roi_options options;
+  options.permutations = reduced ? 19 : 2000;
+  options.bootstrap_samples = 0;
+  options.differences = false;
+  const d2b::roi_result roi = d2b::roi_analysis(models, rois, options);
+  d2b::partition_analysis_options grouping;
+  grouping.permutations = 0;
+  grouping.bootstrap_samples = 0;
+  grouping.subject_tests = false;
+  const auto grouped = d2b::grouped_partitioning(models, rois, grouping);
+  if (reduced) return;
+  for (d2b::index_t r = 0; r < rois.size(); ++r) {
+    const std::string& planted = data.region_planted[std::size_t(r)];
+    INFO("ROI " << roi.rois[std::size_t(r)]);
+    if (planted.empty()) {  // the control region: no DNN survives the correction
+      CHECK((roi.p_corrected.col(r).array() > 0.05).all());
+      continue;
+    }
+    CHECK(roi.models[std::size_t(roi.best(r))] == planted);
+    CHECK(roi.p_corrected(roi.best(r), r) <= 0.05);
+    // The planted group has the largest unique variance (row 2^g − 1 is group g alone).
+    const int group = d2b::simulate::group_of(planted);
+    Eigen::Index largest = 0;
+    Eigen::VectorXd unique(3);
+    for (int g = 0; g < 3; ++g) unique[g] = grouped.fractions((1 << g) - 1, r);
+    unique.maxCoeff(&largest);
+    CHECK(largest == group);
+  }
+}
+
+TEST_CASE("the runner-up margin's permutation p-value is calibrated under exchangeability",
+          "[analysis][permutation]") {
+  // Pure-noise target RDMs against D random model RDMs: the margin of the best over the second
+  // best, tested against the same margin on every permutation, rejects at its nominal rate.
+  const d2b::index_t n = 12, targets = reduced ? 300 : 3000;
+  d2b::random_stream bits(11, 0);
+  const auto normal_matrix = [&](d2b::index_t rows, d2b::index_t cols) {
+    Eigen::MatrixXd m(rows, cols);
+    for (d2b::index_t k = 0; k < m.size(); ++k) m.data()[k] = bits.uniform() - 0.5;
+    return m;
+  };
+  Eigen::MatrixXd y(d2b::condensed_size(n), targets);
+  for (d2b::index_t t = 0; t < targets; ++t)
+    y.col(t) = d2b::compute_rdm(normal_matrix(n, 6)).values();
+  for (const d2b::index_t d : {d2b::index_t(2), d2b::index_t(5)}) {
+    Eigen::MatrixXd models(y.rows(), d);
+    for (d2b::index_t m = 0; m < d; ++m)
+      models.col(m) = d2b::compute_rdm(normal_matrix(n, 6)).values();
+    const d2b::correlation_statistic<d2b::measure::pearson> statistic(models);
+    const auto r = d2b::permutation_test(
+        statistic, y, {.permutations = 99, .seed = 5, .differences = false, .runner_up = true});
+    const double rate = double((r.p_runner_up.array() <= 0.05).count()) / double(targets);
+    INFO(d << " models: runner-up rejection rate " << rate);
+    CHECK(rate >= (reduced ? 0.01 : 0.035));
+    CHECK(rate <= (reduced ? 0.10 : 0.065));
+  }
 }

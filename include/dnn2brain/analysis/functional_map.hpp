@@ -41,12 +41,16 @@ enum class map_selection {
 /// Whether the best model must also beat the runner-up.
 enum class runner_up_test {
   none,  ///< the paper's maps
-  /// The permutation null of the best's margin over the runner-up
-  /// (permutation_result::p_runner_up): a test of the margin against label exchangeability.
-  permutation,
   /// A paired t-test over subjects of the best against the runner-up
-  /// (searchlight_result::runner_up_subject_p; needs subject_tests).
+  /// (searchlight_result::runner_up_subject_p; needs subject_tests): whether the best fits the
+  /// subjects better than the runner-up. The pair is chosen on the subject mean of the same data.
   subjects,
+  /// The permutation null of the margin between the best and second-best scores, both chosen
+  /// again on every permutation (permutation_result::p_runner_up; needs runner_up): whether the
+  /// margin exceeds what label exchangeability gives. Not a test of the two models' equality,
+  /// which no label permutation can test: two equally good models with signal still have a
+  /// margin far beyond the null's.
+  permutation,
 };
 
 /// Options of functional_map().
@@ -55,9 +59,11 @@ struct map_options {
   /// Across searchlights (and within, for within_then_across).
   correction method = correction::benjamini_hochberg;
   double alpha = 0.05;
-  /// Label only searchlights whose lower noise ceiling exceeds this (the paper:
-  /// paper::noise_ceiling_threshold); these alone form the family that is corrected. Needs the
-  /// analysis' noise ceilings.
+  /// Label only searchlights whose lower noise ceiling (searchlight_result::ceiling_lower, on the
+  /// scale of its `ceiling` options) exceeds this; these alone form the family that is corrected.
+  /// The paper's paper::noise_ceiling_threshold (0.033) is a Spearman ρ of raw-mean RDMs:
+  /// ceiling_options{.measure = ceiling_measure::spearman, .squared = false, .pooling =
+  /// rdm_pooling::raw_mean}.
   std::optional<double> noise_ceiling_threshold{};
   runner_up_test runner_up = runner_up_test::none;
   /// The runner-up test's p-values are corrected, with `method`, across the searchlights labelled
@@ -67,19 +73,19 @@ struct map_options {
 
 /// \brief A functional map: per searchlight the best model (or group) and whether it is labelled.
 struct functional_map {
-  std::vector<std::string> names;  ///< the models (or groups) of the analysis
-  Eigen::VectorXi best;            ///< T: argmax of the score (−1 where every score is NaN)
-  Eigen::VectorXi label;           ///< T: best where significant, −1 elsewhere
-  Eigen::VectorXd p;               ///< T: the best model's p-value under the selection rule
-  Eigen::VectorXd p_adjusted;      ///< T: corrected across the family (NaN outside it)
-  Eigen::VectorXd best_score;      ///< T: the best model's score
+  std::vector<std::string> models;  ///< the models (or groups) of the analysis
+  Eigen::VectorXi best;             ///< T: argmax of the score (−1 where every score is NaN)
+  Eigen::VectorXi label;            ///< T: best where significant, −1 elsewhere
+  Eigen::VectorXd p;                ///< T: the best model's p-value under the selection rule
+  Eigen::VectorXd p_adjusted;       ///< T: corrected across the family (NaN outside it)
+  Eigen::VectorXd best_score;       ///< T: the best model's score
 
   [[nodiscard]] index_t searchlights() const noexcept { return label.size(); }
   /// Number of labelled searchlights.
   [[nodiscard]] index_t labelled() const noexcept { return (label.array() >= 0).count(); }
   /// Labelled searchlights per model.
   [[nodiscard]] std::vector<index_t> counts() const {
-    std::vector<index_t> c(names.size(), 0);
+    std::vector<index_t> c(models.size(), 0);
     for (index_t t = 0; t < label.size(); ++t)
       if (label[t] >= 0) ++c[std::size_t(label[t])];
     return c;
@@ -109,7 +115,7 @@ struct functional_map {
 [[nodiscard]] inline functional_map make_functional_map(const searchlight_result& analysis,
                                                         const map_options& options = {}) {
   constexpr const char* function = "make_functional_map";
-  const index_t count = analysis.searchlights(), d_count = analysis.models();
+  const index_t count = analysis.searchlights(), d_count = analysis.model_count();
   const permutation_result& perm = analysis.permutation;
   if (perm.targets() != count)
     detail::throw_invalid_argument(
@@ -119,7 +125,7 @@ struct functional_map {
     detail::throw_invalid_argument(
         function, detail::concat("expected alpha levels in (0, 1], got ", options.alpha, " and ",
                                  options.runner_up_alpha));
-  if (options.noise_ceiling_threshold && analysis.ceilings.lower.size() != count)
+  if (options.noise_ceiling_threshold && analysis.ceiling_lower.size() != count)
     detail::throw_invalid_argument(
         function,
         "expected an analysis with noise ceilings for a noise-ceiling threshold, got none");
@@ -133,7 +139,7 @@ struct functional_map {
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
   functional_map map;
-  map.names = analysis.names;
+  map.models = analysis.models;
   map.best = Eigen::VectorXi::Constant(count, -1);
   map.label = Eigen::VectorXi::Constant(count, -1);
   map.p = Eigen::VectorXd::Constant(count, nan);
@@ -141,7 +147,7 @@ struct functional_map {
   map.best_score = Eigen::VectorXd::Constant(count, nan);
   Eigen::VectorXd within(d_count);
   for (index_t t = 0; t < count; ++t) {
-    const Eigen::VectorXd scores = analysis.score.col(t);
+    const Eigen::VectorXd scores = analysis.scores.col(t);
     const auto [first, second] =
         detail::top_two(std::span(scores.data(), static_cast<std::size_t>(d_count)));
     (void)second;
@@ -149,7 +155,7 @@ struct functional_map {
     map.best[t] = static_cast<int>(first);
     map.best_score[t] = scores[first];
     if (options.noise_ceiling_threshold &&
-        !(analysis.ceilings.lower[t] > *options.noise_ceiling_threshold))
+        !(analysis.ceiling_lower[t] > *options.noise_ceiling_threshold))
       continue;  // outside the family
     switch (options.selection) {
       case map_selection::max_over_models:

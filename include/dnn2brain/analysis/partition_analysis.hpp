@@ -567,7 +567,7 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
                                  "], got ", options.top));
   detail::check_partition_inputs(models, rois, false, options, function);
   return detail::with_model_statistic<double>(
-      models, options.rank_by, false, [&](const auto& ranker) {
+      models, options.rank_by, false, function, [&](const auto& ranker) {
         const Eigen::MatrixXd scores = ranker(rois.mean_rdms().values());
         return detail::top_k_with(ranker, scores, models, rois, options.rank_by, options);
       });
@@ -601,7 +601,7 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
                                  "], got ", options.top));
   detail::check_partition_inputs(models, rois, false, adjusted, function);
   return detail::with_model_statistic<double>(
-      models, ranking.scoring, false, [&](const auto& ranker) {
+      models, ranking.scoring, false, function, [&](const auto& ranker) {
         if (adjusted.permutations > 0 && adjusted.selection_adjusted)
           detail::check_same_selection(ranker(rois.mean_rdms().values()), ranking.scores, rois,
                                        std::min(adjusted.top, models.size()), function);
@@ -635,7 +635,7 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
   for (index_t r = 0; r < count; ++r)
     for (index_t g = 0; g < groups; ++g) out.members(g, r) = g;
   out.member_scores = detail::with_model_statistic<double>(
-      models, options.rank_by, true, [&](const auto& statistic) -> Eigen::MatrixXd {
+      models, options.rank_by, true, function, [&](const auto& statistic) -> Eigen::MatrixXd {
         return statistic(rois.mean_rdms().values());
       });
   detail::partition_rois({models.group_partitioning<double>()},

@@ -473,7 +473,7 @@ roi_result roi_analysis_with(const Statistic& statistic, const model_set& models
                            : nullptr,
                        function);
   return detail::with_model_statistic<double>(
-      models, options.score, options.groups, [&](const auto& statistic) {
+      models, options.score, options.groups, function, [&](const auto& statistic) {
         return detail::roi_analysis_with(statistic, models, rois, options);
       });
 }

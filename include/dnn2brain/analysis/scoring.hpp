@@ -89,12 +89,12 @@ namespace detail {
 }
 
 /// Calls f(statistic) with the resampling statistic that scores every model (groups = false) or
-/// every group (true) of the set as `how` says: a regression_statistic<Scalar> of their designs,
-/// or a correlation_statistic of one layer's RDMs. Every branch must return the same type.
+/// every group (true) of the set as `how` says (errors name `function`): a
+/// regression_statistic<Scalar> of their designs, or a correlation_statistic of one layer's RDMs.
+/// Every branch must return the same type.
 template <std::floating_point Scalar, typename F>
 decltype(auto) with_model_statistic(const model_set& models, const scoring& how, bool groups,
-                                    F&& f) {
-  constexpr const char* function = "model statistic";
+                                    const char* function, F&& f) {
   if (is_regression_score(how.score))
     return f(regression_statistic<Scalar>(
         groups ? models.group_designs<Scalar>() : models.designs<Scalar>(),

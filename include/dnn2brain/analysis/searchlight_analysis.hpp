@@ -44,9 +44,9 @@ struct searchlight_analysis_options {
   /// Besag–Clifford sequential stopping after this many exceedances (0: off). Stopped p-values are
   /// valid and exact as reported, but the family-wise null (p_fwe, max_null) is then not formed.
   index_t stop_after = 0;
-  /// Count the null of the best model's margin over the runner-up
-  /// (permutation_result::p_runner_up).
-  bool runner_up = true;
+  /// Count the null of the best model's margin over the runner-up (permutation_result::
+  /// p_runner_up), for map_options::runner_up = runner_up_test::permutation.
+  bool runner_up = false;
   /// Score every subject's searchlight RDMs too, for inference across subjects: a one-sample
   /// t-test per model and a paired t-test of the best against the runner-up per searchlight.
   /// Needs the subjects' RDMs (not a subject-mean stack); costs one fit per subject.
@@ -64,11 +64,11 @@ struct searchlight_analysis_options {
 
 /// \brief Results of a searchlight analysis: D models (or groups) × T searchlights, in table order.
 struct searchlight_result {
-  std::vector<std::string> names;  ///< the models (or groups) scored
+  std::vector<std::string> models;  ///< the D models (or groups) scored
   model_score score_kind = model_score::adjusted_r_squared;
   index_t subjects = 0;  ///< 0 when the analysis was given a subject-mean stack
   /// D × T: the score of every model on the subject-mean RDM of every searchlight.
-  Eigen::MatrixXd score;
+  Eigen::MatrixXd scores;
   /// The permutation test (p_value, p_best, p_runner_up, p_fwe, max_null); empty without
   /// permutations.
   permutation_result permutation;
@@ -77,65 +77,65 @@ struct searchlight_result {
   /// T: paired t-test p (greater) of the best model (on the mean RDM) against the runner-up over
   /// subjects; empty unless subject_tests.
   Eigen::VectorXd runner_up_subject_p;
-  /// Per searchlight; empty unless ceiling.compute.
-  noise_ceilings ceilings;
+  /// T: lower and upper noise ceilings per searchlight (the scale of `ceiling`); empty unless
+  /// ceiling.compute.
+  Eigen::VectorXd ceiling_lower, ceiling_upper;
   /// The ceilings' measure and squaring as used (automatic choices resolved).
   ceiling_options ceiling{.compute = false};
-  index_t degenerate = 0;  ///< searchlights with an undefined RDM entry (constant patterns)
+  /// Searchlights whose subject-mean RDM has an undefined (NaN) entry: a constant pattern in some
+  /// subject, or NaN in precomputed RDMs. Their scores and p-values are NaN.
+  index_t degenerate = 0;
   index_t chunks = 0;
 
-  [[nodiscard]] index_t models() const noexcept { return score.rows(); }
-  [[nodiscard]] index_t searchlights() const noexcept { return score.cols(); }
+  [[nodiscard]] index_t model_count() const noexcept { return scores.rows(); }
+  [[nodiscard]] index_t searchlights() const noexcept { return scores.cols(); }
 };
 
 namespace detail {
 
-// The subjects' RDMs of a range of searchlights, from data or from precomputed stacks.
+// The RDM stacks of a range of searchlights, from each subject's data or precomputed: one per
+// subject, or one subject-mean stack.
 template <std::floating_point Scalar>
 class searchlight_source {
  public:
   virtual ~searchlight_source() = default;
   [[nodiscard]] virtual index_t conditions() const = 0;
   [[nodiscard]] virtual index_t searchlights() const = 0;
-  /// 0 for a subject-mean stack.
-  [[nodiscard]] virtual index_t subjects() const = 0;
-  /// Subject s's RDMs of searchlights [first, first + out.size()) into out; returns the
-  /// degenerate count.
-  virtual index_t subject(index_t s, index_t first, rdm_stack<Scalar>& out) const = 0;
-  /// The subject-mean RDMs (a source without subjects copies its stack).
-  virtual index_t mean(index_t first, rdm_stack<Scalar>& out) const = 0;
+  /// The stacks averaged into the subject-mean RDMs.
+  [[nodiscard]] virtual index_t stacks() const = 0;
+  /// Whether the stacks are subjects (false: one subject-mean stack).
+  [[nodiscard]] virtual bool per_subject() const = 0;
+  /// Stack s's RDMs of searchlights [first, first + out.size()) into out.
+  virtual void rdms(index_t s, index_t first, rdm_stack<Scalar>& out) const = 0;
 };
 
-// Engines over each subject's conditions × voxels data.
+// An engine over each subject's conditions × voxels data.
 template <std::floating_point Scalar>
 class data_source final : public searchlight_source<Scalar> {
  public:
   using matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   data_source(std::span<const matrix> data, const neighbor_table& table) : m_table(&table) {
     for (std::size_t s = 0; s < data.size(); ++s) {
-      if (data[s].rows() != data.front().rows())
+      if (data[s].rows() != data.front().rows() || data[s].cols() != table.mask_voxels())
+        throw_invalid_argument(
+            "searchlight_analysis",
+            concat("expected every subject's data as ", data.front().rows(), " conditions × ",
+                   table.mask_voxels(), " mask voxels (the table's), got ", data[s].rows(), " × ",
+                   data[s].cols(), " for subject ", s));
+      try {
+        m_engines.emplace_back(data[s], table);
+      } catch (const invalid_argument& e) {  // NaN/Inf, a searchlight without voxels
         throw_invalid_argument("searchlight_analysis",
-                               concat("expected every subject's data over ", data.front().rows(),
-                                      " conditions, got ", data[s].rows(), " for subject ", s));
-      m_engines.emplace_back(data[s], table);
+                               concat("expected usable data for subject ", s, ", got: ", e.what()));
+      }
     }
   }
   [[nodiscard]] index_t conditions() const override { return m_engines.front().conditions(); }
   [[nodiscard]] index_t searchlights() const override { return m_table->size(); }
-  [[nodiscard]] index_t subjects() const override { return index_t(m_engines.size()); }
-  index_t subject(index_t s, index_t first, rdm_stack<Scalar>& out) const override {
-    return m_engines[std::size_t(s)].compute(first, out);
-  }
-  index_t mean(index_t first, rdm_stack<Scalar>& out) const override {
-    rdm_stack<Scalar> one(out.conditions(), out.size());
-    out.values().setZero();
-    index_t degenerate = 0;
-    for (index_t s = 0; s < subjects(); ++s) {
-      degenerate = std::max(degenerate, subject(s, first, one));
-      out.values() += one.values();
-    }
-    out.values() /= Scalar(subjects());
-    return degenerate;
+  [[nodiscard]] index_t stacks() const override { return index_t(m_engines.size()); }
+  [[nodiscard]] bool per_subject() const override { return true; }
+  void rdms(index_t s, index_t first, rdm_stack<Scalar>& out) const override {
+    m_engines[std::size_t(s)].compute(first, out);
   }
 
  private:
@@ -143,7 +143,7 @@ class data_source final : public searchlight_source<Scalar> {
   std::vector<searchlight_engine<Scalar>> m_engines;
 };
 
-// Precomputed RDM stacks: one per subject (pairs × searchlights), or one subject-mean stack.
+// Precomputed RDM stacks (pairs × searchlights), which must outlive the source.
 template <std::floating_point Scalar>
 class stack_source final : public searchlight_source<Scalar> {
  public:
@@ -159,19 +159,10 @@ class stack_source final : public searchlight_source<Scalar> {
   }
   [[nodiscard]] index_t conditions() const override { return m_stacks.front().conditions(); }
   [[nodiscard]] index_t searchlights() const override { return m_stacks.front().size(); }
-  [[nodiscard]] index_t subjects() const override {
-    return m_subjects ? index_t(m_stacks.size()) : 0;
-  }
-  index_t subject(index_t s, index_t first, rdm_stack<Scalar>& out) const override {
+  [[nodiscard]] index_t stacks() const override { return index_t(m_stacks.size()); }
+  [[nodiscard]] bool per_subject() const override { return m_subjects; }
+  void rdms(index_t s, index_t first, rdm_stack<Scalar>& out) const override {
     out.values() = m_stacks[std::size_t(s)].values().middleCols(first, out.size());
-    return 0;
-  }
-  index_t mean(index_t first, rdm_stack<Scalar>& out) const override {
-    out.values().setZero();
-    for (const rdm_stack<Scalar>& stack : m_stacks)
-      out.values() += stack.values().middleCols(first, out.size());
-    out.values() /= Scalar(m_stacks.size());
-    return 0;
   }
 
  private:
@@ -185,8 +176,8 @@ searchlight_result run_searchlight_analysis(const model_set& models,
                                             const searchlight_analysis_options& options) {
   constexpr const char* function = "searchlight_analysis";
   models.check_complete(function);
-  const index_t n = source.conditions(), total = source.searchlights(),
-                subjects = source.subjects();
+  const index_t n = source.conditions(), total = source.searchlights(), stacks = source.stacks(),
+                subjects = source.per_subject() ? stacks : 0;
   if (n != models.conditions())
     throw_invalid_argument(function, concat("expected searchlight RDMs over the models' ",
                                             models.conditions(), " conditions, got ", n));
@@ -204,6 +195,7 @@ searchlight_result run_searchlight_analysis(const model_set& models,
                            "expected a model set with groups for groups = true, got none");
 
   const std::size_t per_rdm = std::size_t(condensed_size(n)) * sizeof(Scalar);
+  // The mean and every subject's RDMs, or the mean and one stack at a time.
   const std::size_t held = per_rdm * std::size_t(per_subject ? subjects + 1 : 2);
   if (options.memory_budget < held)
     throw_invalid_argument(
@@ -213,11 +205,11 @@ searchlight_result run_searchlight_analysis(const model_set& models,
       std::max<index_t>(1, std::min<index_t>(total, index_t(options.memory_budget / held)));
 
   searchlight_result r;
-  r.names = options.groups ? models.group_names() : models.names();
+  r.models = options.groups ? models.group_names() : models.names();
   r.score_kind = options.score.score;
   r.subjects = subjects;
-  const auto d_count = index_t(r.names.size());
-  r.score.resize(d_count, total);
+  const auto d_count = index_t(r.models.size());
+  r.scores.resize(d_count, total);
   if (options.subject_tests) {
     r.subject_t.resize(d_count, total);
     r.subject_p.resize(d_count, total);
@@ -225,7 +217,8 @@ searchlight_result run_searchlight_analysis(const model_set& models,
   }
   if (options.ceiling.compute) {
     r.ceiling = resolved_ceiling(options.ceiling, options.score.score);
-    r.ceilings = {Eigen::VectorXd(total), Eigen::VectorXd(total)};
+    r.ceiling_lower.resize(total);
+    r.ceiling_upper.resize(total);
   }
 
   permutation_options permuting{.permutations = options.permutations,
@@ -236,74 +229,74 @@ searchlight_result run_searchlight_analysis(const model_set& models,
                                 .stop_after = options.stop_after,
                                 // Pinned, so a chunk's p-values are those of a whole-brain run.
                                 .strategy = permutation_strategy::relabel_models};
-  with_model_statistic<Scalar>(models, options.score, options.groups, [&](const auto& statistic) {
-    rdm_stack<Scalar> mean;
-    std::vector<rdm_stack<Scalar>> each(std::size_t(per_subject ? subjects : 0));
-    Eigen::MatrixXd subject_scores;
-    for (index_t first = 0; first < total; first += chunk_size) {
-      const index_t count = std::min(chunk_size, total - first);
-      if (mean.size() != count) {
-        mean = rdm_stack<Scalar>(n, count);
-        for (auto& stack : each) stack = rdm_stack<Scalar>(n, count);
-      }
-      if (per_subject) {
-        index_t degenerate = 0;
-        mean.values().setZero();
-        for (index_t s = 0; s < subjects; ++s) {
-          auto& stack = each[std::size_t(s)];
-          degenerate = std::max(degenerate, source.subject(s, first, stack));
-          mean.values() += stack.values();
-        }
-        mean.values() /= Scalar(subjects);
-        r.degenerate += degenerate;
-      } else {
-        r.degenerate += source.mean(first, mean);
-      }
-
-      if (options.permutations > 0) {
-        r.permutation.append(permutation_test(statistic, mean.values(), permuting));
-        r.score.middleCols(first, count) = r.permutation.observed.middleCols(first, count);
-      } else {
-        r.score.middleCols(first, count) = statistic(mean.values());
-      }
-
-      if (options.subject_tests) {
-        // Rows s·D + d: subject s, model d; then a t-test per searchlight and model.
-        subject_scores.resize(subjects * d_count, count);
-        for (index_t s = 0; s < subjects; ++s)
-          subject_scores.middleRows(s * d_count, d_count) =
-              statistic(each[std::size_t(s)].values());
-        Eigen::MatrixXd samples(subjects, d_count), best(subjects, 1), second(subjects, 1);
-        for (index_t t = 0; t < count; ++t) {
-          for (index_t s = 0; s < subjects; ++s)
-            samples.row(s) = subject_scores.block(s * d_count, t, d_count, 1).transpose();
-          const ttest_result one =
-              ttest_one_sample(samples, 0.0, alternative::greater, nan_policy::propagate);
-          r.subject_t.col(first + t) = one.statistic;
-          r.subject_p.col(first + t) = one.p_value;
-          const Eigen::VectorXd observed = r.score.col(first + t);
-          const auto [a, b] =
-              top_two(std::span(observed.data(), static_cast<std::size_t>(d_count)));
-          if (b < 0) {
-            r.runner_up_subject_p[first + t] = std::numeric_limits<double>::quiet_NaN();
-            continue;
+  with_model_statistic<Scalar>(
+      models, options.score, options.groups, function, [&](const auto& statistic) {
+        rdm_stack<Scalar> mean;
+        // Every subject's RDMs of the chunk when per-subject results need them, else one at a time.
+        std::vector<rdm_stack<Scalar>> each(std::size_t(per_subject ? subjects : 1));
+        Eigen::MatrixXd subject_scores;
+        for (index_t first = 0; first < total; first += chunk_size) {
+          const index_t count = std::min(chunk_size, total - first);
+          if (mean.size() != count) {
+            mean = rdm_stack<Scalar>(n, count);
+            for (auto& stack : each) stack = rdm_stack<Scalar>(n, count);
           }
-          best.col(0) = samples.col(a);
-          second.col(0) = samples.col(b);
-          r.runner_up_subject_p[first + t] =
-              ttest_paired(best, second, alternative::greater, nan_policy::propagate).p_value[0];
-        }
-      }
+          // The subject mean, summed in subject order.
+          mean.values().setZero();
+          for (index_t s = 0; s < stacks; ++s) {
+            auto& stack = each[per_subject ? std::size_t(s) : 0];
+            source.rdms(s, first, stack);
+            mean.values() += stack.values();
+          }
+          mean.values() /= Scalar(stacks);
+          for (index_t t = 0; t < count; ++t) r.degenerate += mean.values().col(t).hasNaN() ? 1 : 0;
 
-      if (options.ceiling.compute) {
-        const noise_ceilings c = ceiling_of(std::span<const rdm_stack<Scalar>>(each), r.ceiling);
-        r.ceilings.lower.segment(first, count) = c.lower;
-        r.ceilings.upper.segment(first, count) = c.upper;
-      }
-      ++r.chunks;
-      if (options.progress) options.progress("searchlights", first + count, total);
-    }
-  });
+          if (options.permutations > 0) {
+            r.permutation.append(permutation_test(statistic, mean.values(), permuting));
+            r.scores.middleCols(first, count) = r.permutation.observed.middleCols(first, count);
+          } else {
+            r.scores.middleCols(first, count) = statistic(mean.values());
+          }
+
+          if (options.subject_tests) {
+            // Rows s·D + d: subject s, model d; then a t-test per searchlight and model.
+            subject_scores.resize(subjects * d_count, count);
+            for (index_t s = 0; s < subjects; ++s)
+              subject_scores.middleRows(s * d_count, d_count) =
+                  statistic(each[std::size_t(s)].values());
+            Eigen::MatrixXd samples(subjects, d_count), best(subjects, 1), second(subjects, 1);
+            for (index_t t = 0; t < count; ++t) {
+              for (index_t s = 0; s < subjects; ++s)
+                samples.row(s) = subject_scores.block(s * d_count, t, d_count, 1).transpose();
+              const ttest_result one =
+                  ttest_one_sample(samples, 0.0, alternative::greater, nan_policy::propagate);
+              r.subject_t.col(first + t) = one.statistic;
+              r.subject_p.col(first + t) = one.p_value;
+              const Eigen::VectorXd observed = r.scores.col(first + t);
+              const auto [a, b] =
+                  top_two(std::span(observed.data(), static_cast<std::size_t>(d_count)));
+              if (b < 0) {
+                r.runner_up_subject_p[first + t] = std::numeric_limits<double>::quiet_NaN();
+                continue;
+              }
+              best.col(0) = samples.col(a);
+              second.col(0) = samples.col(b);
+              r.runner_up_subject_p[first + t] =
+                  ttest_paired(best, second, alternative::greater, nan_policy::propagate)
+                      .p_value[0];
+            }
+          }
+
+          if (options.ceiling.compute) {
+            const noise_ceilings c =
+                ceiling_of(std::span<const rdm_stack<Scalar>>(each), r.ceiling);
+            r.ceiling_lower.segment(first, count) = c.lower;
+            r.ceiling_upper.segment(first, count) = c.upper;
+          }
+          ++r.chunks;
+          if (options.progress) options.progress("searchlights", first + count, total);
+        }
+      });
   return r;
 }
 

@@ -119,9 +119,11 @@ class searchlight_engine {
   [[nodiscard]] const neighbor_table& table() const noexcept { return *m_table; }
 
   /// \brief The RDMs of searchlights first, …, first + out.size() − 1 (in table order) into out,
-  /// in parallel over searchlights (OpenMP); each RDM depends on its own searchlight only, so
-  /// results are identical for any thread count and range. Returns how many are degenerate (an
-  /// undefined distance: some condition's pattern is constant over the searchlight).
+  /// in parallel over searchlights (OpenMP, at most as many threads as when the engine was made);
+  /// each RDM depends on its own searchlight only, so results are identical for any thread count
+  /// and range. Returns how many are degenerate (an undefined distance: some condition's pattern
+  /// is constant over the searchlight). Not re-entrant: the engine's workspaces serve one call
+  /// at a time.
   /// \throws invalid_argument if out is not over conditions() or the range leaves the table.
   index_t compute(index_t first, rdm_stack<Scalar>& out) const {
     const index_t count = out.size();
@@ -134,7 +136,10 @@ class searchlight_engine {
     auto values = out.values();
     index_t degenerate = 0;
     detail::parallel_error error;
-    const int threads = detail::max_threads();
+    // No more threads than workspaces: the thread count may have grown since construction.
+    const int threads = std::max(
+        1, std::min(detail::max_threads(), m_kernels.empty() ? detail::max_threads()
+                                                             : static_cast<int>(m_kernels.size())));
     // Grains small enough that every thread gets work even in chunks of few large RDMs.
     const auto grain =
         static_cast<int>(std::clamp<index_t>(count / (8 * index_t(threads)), 1, 256));

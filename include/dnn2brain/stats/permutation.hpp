@@ -64,8 +64,8 @@ struct permutation_options {
   permutation_scheme scheme = permutation_scheme::conditions;
   /// Also count the null of every ordered model difference (D² counts per target).
   bool differences = true;
-  /// Also count the null of the observed best model's margin over the observed runner-up (one
-  /// count per target, for maps with many targets where D² differences cost too much).
+  /// Also count the null of the best model's margin over the runner-up (one count per target,
+  /// for maps with many targets where D² differences cost too much).
   bool runner_up = false;
   /// Besag–Clifford sequential stopping: a p-value stops once this many null values have reached
   /// its observed value (10 to 20 is usual); 0 runs every permutation for every target.
@@ -96,9 +96,11 @@ struct permutation_result {
   /// (D·D) × T, row a·D + b: the p-values of p_difference(a, b). Empty unless
   /// permutation_options::differences.
   Eigen::MatrixXd p_differences;
-  /// T: whether the observed best model beats the observed runner-up by the observed margin
-  /// (null of score_best − score_second, the two chosen on the data); NaN with fewer than 2
-  /// models. Empty unless permutation_options::runner_up.
+  /// T: the margin of the best score over the second best against the null of the same margin
+  /// on every permutation (best and second best chosen again on each, as the data chose them):
+  /// a test of the margin against label exchangeability, not of the two models' equality,
+  /// which a label permutation cannot test (docs/stats.md). NaN with fewer than 2 defined
+  /// scores. Empty unless permutation_options::runner_up.
   Eigen::VectorXd p_runner_up;
 
   [[nodiscard]] index_t models() const noexcept { return observed.rows(); }
@@ -234,6 +236,14 @@ using target_view = Eigen::Map<const target_matrix<Scalar>, 0, Eigen::OuterStrid
   return {first, second};
 }
 
+// The largest score minus the second largest (NaN-ignoring); NaN with fewer than 2 scores.
+[[nodiscard]] inline double margin_of(std::span<const double> scores) noexcept {
+  const auto [first, second] = top_two(scores);
+  return second < 0
+             ? std::numeric_limits<double>::quiet_NaN()
+             : scores[static_cast<std::size_t>(first)] - scores[static_cast<std::size_t>(second)];
+}
+
 // NaN-ignoring maximum; NaN if all are NaN.
 [[nodiscard]] inline double best_of(std::span<const double> scores) noexcept {
   double best = std::numeric_limits<double>::quiet_NaN();
@@ -267,13 +277,9 @@ class null_counter {
           for (index_t b = 0; b < m_models; ++b)
             m_observed(m_models + a * m_models + b, t) = o[a] - o[b];
       m_observed(m_best_row, t) = best_of(std::span(o.data(), static_cast<std::size_t>(m_models)));
-      if (m_runner_up) {
-        const auto [first, second] =
-            top_two(std::span(o.data(), static_cast<std::size_t>(m_models)));
-        m_top_two.emplace_back(first, second);
+      if (m_runner_up)
         m_observed(m_best_row + 1, t) =
-            second < 0 ? std::numeric_limits<double>::quiet_NaN() : o[first] - o[second];
-      }
+            margin_of(std::span(o.data(), static_cast<std::size_t>(m_models)));
     }
     if (!sequential())
       m_max_null.setConstant(options.permutations, m_models,
@@ -332,8 +338,8 @@ class null_counter {
         }
         tally_one(best_row, best_of(std::span(v, static_cast<std::size_t>(size_d))), q);
         if (runner_up) {
-          const auto [a, b] = m_top_two[static_cast<std::size_t>(t)];
-          if (b >= 0) tally_one(best_row + 1, v[a] - v[b], q);
+          const double margin = margin_of(std::span(v, static_cast<std::size_t>(size_d)));
+          if (!std::isnan(margin)) tally_one(best_row + 1, margin, q);
         }
       }
     }
@@ -394,8 +400,6 @@ class null_counter {
   using counts = Eigen::Matrix<index_t, Eigen::Dynamic, Eigen::Dynamic>;
   index_t m_models, m_best_row, m_tracked, m_stop_after;
   bool m_differences, m_runner_up;
-  // Per target, the observed best and runner-up models (runner_up only; −1 when undefined).
-  std::vector<std::pair<index_t, index_t>> m_top_two;
   // Rows [0, D) the scores, then D² ordered differences a·D + b, then the best score, then the
   // best's margin over the runner-up.
   Eigen::MatrixXd m_observed;

@@ -13,13 +13,17 @@
 
 namespace dnn2brain::simulate::detail {
 
-// One Philox stream per purpose, so that each part can be drawn on any thread, in any order.
-inline constexpr std::uint64_t stimuli_stream = 1;
+// One Philox stream per purpose, so that each part can be drawn on any thread, in any order. The
+// streams sit in the upper half of the stream numbers: permutation and bootstrap sample b use
+// random_stream(seed, b) with small b, so an analysis seeded like its data never reuses the
+// data's random bits.
+inline constexpr std::uint64_t reserved_streams = std::uint64_t{1} << 63;
+inline constexpr std::uint64_t stimuli_stream = reserved_streams | 1u;
 [[nodiscard]] constexpr std::uint64_t dnn_stream(index_t dnn) noexcept {
-  return 0x100u + static_cast<std::uint64_t>(dnn);
+  return reserved_streams | (0x100u + static_cast<std::uint64_t>(dnn));
 }
 [[nodiscard]] constexpr std::uint64_t subject_stream(index_t subject) noexcept {
-  return (std::uint64_t{1} << 32) + static_cast<std::uint64_t>(subject);
+  return reserved_streams | ((std::uint64_t{1} << 32) + static_cast<std::uint64_t>(subject));
 }
 
 /// Standard normal numbers by Marsaglia's polar method on a random_stream: the same values on

@@ -18,7 +18,7 @@ namespace dnn2brain::simulate::detail {
 /// Normalised Gaussian taps w[0..r] (w[t] for offsets ±t) with scipy's radius
 /// r = int(4 sigma + 0.5) (gaussian_filter's truncate = 4).
 [[nodiscard]] inline std::vector<double> gaussian_taps(double sigma) {
-  const auto radius = static_cast<index_t>(4.0 * sigma + 0.5);
+  const auto radius = static_cast<index_t>(std::lround(4.0 * sigma));  // sigma > 0: half up
   std::vector<double> w(static_cast<std::size_t>(radius) + 1);
   double total = 0.0;
   for (index_t t = 0; t <= radius; ++t) {

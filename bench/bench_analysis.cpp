@@ -417,13 +417,7 @@ void pipeline(benchmark::State& state, variant v) {
   for (auto _ : state) {
     auto t0 = clock_type::now();
     // 1. The model set: 19 DNNs × 2 layers from their activations, and the paper's three groups.
-    models = d2b::model_set(data.models.layers);
-    for (std::size_t d = 0; d < data.models.names.size(); ++d)
-      for (std::size_t l = 0; l < data.models.layers.size(); ++l)
-        models.add_activations(data.models.names[d], data.models.layers[l],
-                               data.models.activations[d][l],
-                               d2b::metric::correlation{.center_features = true});
-    for (const auto& group : d2b::paper::task_groups()) models.add_group(group.name, group.members);
+    models = d2b::simulate::make_model_set(data.models);
     model_seconds = seconds_since(t0);
 
     // 2. The searchlights.

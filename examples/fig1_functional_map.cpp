@@ -154,13 +154,7 @@ int main(int argc, char** argv) {
     generating.finish();
 
     // 2. The model set: 19 DNNs × 2 layers, and the paper's three groups.
-    d2b::model_set models(data.models.layers);
-    for (std::size_t d = 0; d < data.models.names.size(); ++d)
-      for (std::size_t l = 0; l < data.models.layers.size(); ++l)
-        models.add_activations(data.models.names[d], data.models.layers[l],
-                               data.models.activations[d][l],
-                               d2b::metric::correlation{.center_features = true});
-    for (const auto& group : d2b::paper::task_groups()) models.add_group(group.name, group.members);
+    const d2b::model_set models = d2b::simulate::make_model_set(data.models);
 
     // 3. Searchlights: spheres of `radius` voxels over the mask.
     const d2b::neighbor_table table =
@@ -189,13 +183,7 @@ int main(int argc, char** argv) {
     // 6. The ROIs: each subject's ROI RDM, then every DNN on the subject-mean RDM, with
     // permutation and subject-level inference and noise ceilings.
     progress_line regions("ROIs");
-    d2b::roi_set rois;
-    for (d2b::index_t r = 0; r < d2b::index_t(data.roi_names.size()); ++r) {
-      d2b::rdm_stack<float> subjects(models.conditions(), data.settings.subjects);
-      for (d2b::index_t s = 0; s < subjects.size(); ++s)
-        subjects.set(s, d2b::compute_rdm(data.roi_patterns(s, r)));
-      rois.add(data.roi_names[std::size_t(r)], subjects);
-    }
+    const d2b::roi_set rois = d2b::simulate::make_roi_set(data);
     d2b::roi_options roi_options;
     roi_options.permutations = std::max<d2b::index_t>(permutations, 10000);
     roi_options.bootstrap_samples = 0;  // error bars are Fig. 2's (fig2_top3_rois)

@@ -1,6 +1,7 @@
 #ifndef DNN2BRAIN_SIMULATE_HPP
 #define DNN2BRAIN_SIMULATE_HPP
 
+#include <dnn2brain/simulate/analysis_inputs.hpp>
 #include <dnn2brain/simulate/dataset.hpp>
 #include <dnn2brain/simulate/layout.hpp>
 #include <dnn2brain/simulate/models.hpp>

@@ -34,17 +34,6 @@ d2b::simulate::options brain(double scale, d2b::index_t subjects) {
   return o;
 }
 
-d2b::model_set models_of(const d2b::simulate::dataset& data) {
-  d2b::model_set models(data.models.layers);
-  for (std::size_t d = 0; d < data.models.names.size(); ++d)
-    for (std::size_t l = 0; l < data.models.layers.size(); ++l)
-      models.add_activations(data.models.names[d], data.models.layers[l],
-                             data.models.activations[d][l],
-                             d2b::metric::correlation{.center_features = true});
-  for (const auto& group : d2b::paper::task_groups()) models.add_group(group.name, group.members);
-  return models;
-}
-
 std::vector<d2b::index_t> labels_of(const d2b::functional_map& map) {
   return {map.label.data(), map.label.data() + map.label.size()};
 }
@@ -65,7 +54,7 @@ TEST_CASE(
     "[analysis][searchlight]") {
   // 0.7 of the default brain (9,680 centres), 12 subjects; under the sanitizers 0.4 and 3.
   const auto data = d2b::simulate::make_dataset(reduced ? brain(0.4, 3) : brain(0.7, 12));
-  const d2b::model_set models = models_of(data);
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
   const d2b::neighbor_table table =
       d2b::make_neighbor_table(data.mask, d2b::neighborhood::sphere{2.0});
   d2b::searchlight_analysis_options options;
@@ -106,7 +95,7 @@ TEST_CASE("with no signal planted, no searchlight is labelled", "[analysis][sear
   auto o = reduced ? brain(0.4, 3) : brain(0.5, 6);
   o.signal = 0.0;
   const auto data = d2b::simulate::make_dataset(o);
-  const d2b::model_set models = models_of(data);
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
   const auto table = d2b::make_neighbor_table(data.mask, d2b::neighborhood::sphere{2.0});
   d2b::searchlight_analysis_options options;
   options.permutations = reduced ? 20 : 300;
@@ -121,7 +110,7 @@ TEST_CASE(
   auto o = brain(0.3, 4);
   o.stimuli = 20;
   const auto data = d2b::simulate::make_dataset(o);
-  const d2b::model_set models = models_of(data);
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
   const auto table = d2b::make_neighbor_table(data.mask, d2b::neighborhood::sphere{1.5});
   d2b::searchlight_analysis_options options;
   options.permutations = 49;
@@ -216,7 +205,7 @@ TEST_CASE("searchlight analyses and maps reject what does not fit", "[analysis][
   auto o = brain(0.3, 3);
   o.stimuli = 20;
   const auto data = d2b::simulate::make_dataset(o);
-  const d2b::model_set models = models_of(data);
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
   const auto table = d2b::make_neighbor_table(data.mask, d2b::neighborhood::sphere{1.0});
   using Catch::Matchers::Contains;
 
@@ -260,14 +249,8 @@ TEST_CASE("searchlight analyses and maps reject what does not fit", "[analysis][
 
 TEST_CASE("ROI analyses recover every planted DNN and group", "[analysis][roi]") {
   const auto data = d2b::simulate::make_dataset(reduced ? brain(0.4, 3) : brain(0.7, 12));
-  const d2b::model_set models = models_of(data);
-  d2b::roi_set rois;
-  for (d2b::index_t r = 0; r < d2b::index_t(data.roi_names.size()); ++r) {
-    d2b::rdm_stack<float> subjects(models.conditions(), data.settings.subjects);
-    for (d2b::index_t s = 0; s < subjects.size(); ++s)
-      subjects.set(s, d2b::compute_rdm(data.roi_patterns(s, r)));
-    rois.add(data.roi_names[std::size_t(r)], subjects);
-  }
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
+  const d2b::roi_set rois = d2b::simulate::make_roi_set(data);
   d2b::roi_options options;
   options.permutations = reduced ? 19 : 2000;
   options.bootstrap_samples = 0;

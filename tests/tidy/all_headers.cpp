@@ -58,13 +58,17 @@ int main() try {
   tiny.subjects = 2;
   tiny.stimuli = 10;
   const auto data = dnn2brain::simulate::make_dataset(tiny);
-  dnn2brain::model_set set(data.models.layers);
-  for (std::size_t m = 0; m < data.models.names.size(); ++m)
-    for (std::size_t l = 0; l < data.models.layers.size(); ++l)
-      set.add_activations(data.models.names[m], data.models.layers[l],
-                          data.models.activations[m][l]);
-  for (const auto& group : dnn2brain::paper::task_groups())
-    set.add_group(group.name, group.members);
+  const dnn2brain::model_set set = dnn2brain::simulate::make_model_set(data.models);
+  dnn2brain::roi_options regions;
+  regions.permutations = 9;
+  regions.bootstrap_samples = 9;
+  const auto rois = dnn2brain::simulate::make_roi_set(data);
+  s += dnn2brain::roi_analysis(set, rois, regions).scores.sum();
+  dnn2brain::partition_analysis_options partitions;
+  partitions.permutations = 9;
+  partitions.bootstrap_samples = 9;
+  s += dnn2brain::top_k_partitioning(set, rois, partitions).fractions.sum() +
+       dnn2brain::grouped_partitioning(set, rois, partitions).fractions.sum();
   const auto table =
       dnn2brain::make_neighbor_table(data.mask, dnn2brain::neighborhood::sphere{1.0});
   dnn2brain::searchlight_analysis_options searchlights;

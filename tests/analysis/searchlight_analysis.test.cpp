@@ -309,3 +309,27 @@ TEST_CASE("the runner-up margin's permutation p-value is calibrated under exchan
     CHECK(rate <= (reduced ? 0.10 : 0.065));
   }
 }
+
+// Names the headers it checks: analysis/paper_tasks.hpp, simulate/analysis_inputs.hpp.
+TEST_CASE("the paper's tasks and groups, and the planted dataset as the analyses take it",
+          "[analysis][inputs]") {
+  REQUIRE(d2b::paper::tasks.size() == 19);
+  std::size_t grouped = 0;
+  for (const auto& group : d2b::paper::task_groups()) grouped += group.members.size();
+  CHECK(grouped == 18);  // every task but random
+  CHECK(d2b::paper::display_name("rgb2depth") == "z-depth");
+  CHECK(d2b::paper::display_name("mine") == "mine");
+  const auto data = d2b::simulate::make_dataset(brain(0.3, 2));
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
+  CHECK(models.size() == 19);
+  CHECK(models.layer_count() == 2);
+  CHECK(models.group_names() == std::vector<std::string>{"2D", "3D", "semantic"});
+  const auto first = models.rdms(0);
+  CHECK(first.column(1) ==
+        d2b::compute_rdm(data.models.activations[0][1], d2b::metric::correlation{true})
+            .values()
+            .cast<double>());
+  const d2b::roi_set rois = d2b::simulate::make_roi_set(data);
+  CHECK(rois.names() == data.roi_names);
+  CHECK(rois.subjects() == 2);
+}

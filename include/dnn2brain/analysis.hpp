@@ -10,5 +10,6 @@
 #include <dnn2brain/analysis/roi_analysis.hpp>
 #include <dnn2brain/analysis/scoring.hpp>
 #include <dnn2brain/analysis/searchlight_analysis.hpp>
+#include <dnn2brain/analysis/task_similarity.hpp>
 
 #endif  // DNN2BRAIN_ANALYSIS_HPP

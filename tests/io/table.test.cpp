@@ -196,3 +196,94 @@ TEST_CASE("write_csv and write_json write files atomically", "[io][table]") {
   CHECK_THROWS_AS(io::write_csv(dir.path / "missing" / "t.csv", t), dnn2brain::io_error);
   CHECK(count_entries(dir.path) == 2);
 }
+
+TEST_CASE("read_csv reads RFC 4180: quotes, doubled quotes, line breaks in fields, CRLF, a BOM",
+          "[io][table][csv]") {
+  const scratch_dir dir("csv-read");
+  const fs::path path = dnn2brain::test::write_file(
+      dir.path / "labels.csv",
+      "\xEF\xBB\xBFid,roi,note\r\n"
+      "1,V1v,plain\r\n"
+      "\r\n"  // an empty line is skipped
+      "2,\"hV4 \",\"say \"\"hi\"\", twice\"\r\n"
+      "3,\"two\nlines\",\n"
+      "4,,\"\"\r"      // a lone CR ends a record too
+      "5,a\"b,last");  // no line end at the end; a quote inside an unquoted field is text
+  const io::csv_table t = io::read_csv(path);
+  CHECK(t.path() == path);
+  CHECK(t.names() == std::vector<std::string>{"id", "roi", "note"});
+  REQUIRE(t.rows() == 5);
+  CHECK(t.columns() == 3);
+  CHECK(t.row(0) == std::vector<std::string>{"1", "V1v", "plain"});
+  CHECK(t.at(1, "roi") == "hV4 ");  // spaces are kept
+  CHECK(t.at(1, 2) == "say \"hi\", twice");
+  CHECK(t.at(2, "roi") == "two\nlines");
+  CHECK(t.at(2, "note").empty());
+  CHECK(t.row(3) == std::vector<std::string>{"4", "", ""});
+  CHECK(t.row(4) == std::vector<std::string>{"5", "a\"b", "last"});
+  CHECK(t.line(0) == 2);
+  CHECK(t.line(1) == 4);
+  CHECK(t.line(2) == 5);
+  CHECK(t.line(3) == 7);
+  CHECK(t.line(4) == 8);
+  CHECK(t.column("note") == 2);
+  CHECK_THROWS_WITH(t.column("ROI"), Contains("dnn2brain::csv_table::column") &&
+                                         Contains("expected a column 'ROI'") &&
+                                         Contains("labels.csv") && Contains("'id', 'roi', 'note'"));
+  CHECK_THROWS_AS(t.column("ROI"), dnn2brain::io_error);
+  CHECK_THROWS_AS(t.row(5), dnn2brain::invalid_argument);
+  CHECK_THROWS_AS(t.at(0, 3), dnn2brain::invalid_argument);
+
+  // A header only: no rows. A trailing comma is an empty last field.
+  const io::csv_table header =
+      io::read_csv(dnn2brain::test::write_file(dir.path / "header.csv", "a,b,\n"));
+  CHECK(header.names() == std::vector<std::string>{"a", "b", ""});
+  CHECK(header.rows() == 0);
+  const io::csv_table twice =
+      io::read_csv(dnn2brain::test::write_file(dir.path / "twice.csv", "x,x\n1,2\n"));
+  CHECK_THROWS_WITH(twice.column("x"),
+                    Contains("expected one column 'x'") && Contains("twice.csv"));
+}
+
+TEST_CASE("read_csv reads back what write_csv writes", "[io][table][csv]") {
+  const scratch_dir dir("csv-round-trip");
+  io::write_csv(dir.path / "t.csv", example());
+  const io::csv_table t = io::read_csv(dir.path / "t.csv");
+  CHECK(t.names() == std::vector<std::string>{"model", "adjusted_r2", "rank"});
+  REQUIRE(t.rows() == 5);
+  const std::vector<std::string> models = {"alexnet", "vgg, 16", "say \"hi\"", "two\nlines",
+                                           "caf\xC3\xA9 \xF0\x9F\x98\x80"};
+  for (std::size_t r = 0; r < t.rows(); ++r) CHECK(t.at(r, "model") == models[r]);
+  CHECK(t.at(1, "adjusted_r2") == "0.3333333333333333");
+  CHECK(t.at(2, "adjusted_r2") == "NaN");
+  CHECK(t.at(4, "rank") == "9223372036854775807");
+}
+
+TEST_CASE("read_csv names the file and the line of what is wrong", "[io][table][csv]") {
+  const scratch_dir dir("csv-errors");
+  const auto error = [&](const std::string& name, const std::string& text) {
+    const fs::path path = dnn2brain::test::write_file(dir.path / name, text);
+    try {
+      (void)io::read_csv(path);
+    } catch (const dnn2brain::io_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no dnn2brain::io_error thrown)");
+  };
+  CHECK_THAT(error("ragged.csv", "a,b\n1,2\n\n3,4,5\n"),
+             Contains("dnn2brain::read_csv") && Contains("ragged.csv") && Contains("line 4") &&
+                 Contains("expected 2 fields") && Contains("got 3"));
+  CHECK_THAT(error("short.csv", "a,b\r\n1\r\n"), Contains("line 2") && Contains("got 1"));
+  CHECK_THAT(error("open.csv", "a,b\n1,2\n3,\"four\n5,6\n"),
+             Contains("open.csv") && Contains("line 3") && Contains("closing quote") &&
+                 Contains("end of the file"));
+  CHECK_THAT(error("after.csv", "a,b\n1,\"2\"x\n"),
+             Contains("after.csv") && Contains("line 2") && Contains("after a closing quote"));
+  CHECK_THAT(error("empty.csv", ""),
+             Contains("empty.csv") && Contains("line 1") && Contains("header row"));
+  CHECK_THAT(error("blank.csv", "\xEF\xBB\xBF\r\n\n"),
+             Contains("blank.csv") && Contains("header row"));
+  CHECK_THROWS_WITH(io::read_csv(dir.path / "missing.csv"),
+                    Contains("missing.csv") && Contains("no such file"));
+  CHECK_THROWS_AS(io::read_csv(dir.path), dnn2brain::io_error);
+}

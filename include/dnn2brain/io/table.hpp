@@ -1,12 +1,14 @@
 #ifndef DNN2BRAIN_IO_TABLE_HPP
 #define DNN2BRAIN_IO_TABLE_HPP
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <ostream>
 #include <ranges>
@@ -22,6 +24,7 @@
 
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/io/atomic_file.hpp>
+#include <dnn2brain/io/detail/binary_file.hpp>
 #include <dnn2brain/io/detail/utf8.hpp>
 
 namespace dnn2brain::io {
@@ -359,6 +362,174 @@ inline void write_json(std::ostream& out, const table& t) {
 ///         be written.
 inline void write_json(const std::filesystem::path& path, const table& t) {
   write_atomically(path, [&](std::ostream& out) { write_json(out, t); });
+}
+
+/// \brief A CSV file read as text by read_csv(): the header row's column names and the rows of
+/// fields, all strings (no type guessing: the caller converts what it needs).
+class csv_table {
+ public:
+  csv_table() = default;
+
+  /// The file it was read from (named in error messages).
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_path; }
+  /// Column names, in file order.
+  [[nodiscard]] const std::vector<std::string>& names() const noexcept { return m_names; }
+  [[nodiscard]] std::size_t columns() const noexcept { return m_names.size(); }
+  /// Number of rows after the header.
+  [[nodiscard]] std::size_t rows() const noexcept { return m_rows.size(); }
+  /// The fields of row r (columns() of them). \throws invalid_argument if r >= rows().
+  [[nodiscard]] const std::vector<std::string>& row(std::size_t r) const {
+    check_row(r, "csv_table::row");
+    return m_rows[r];
+  }
+  /// The line of the file (1-based) on which row r starts, for messages about its content.
+  [[nodiscard]] std::size_t line(std::size_t r) const {
+    check_row(r, "csv_table::line");
+    return m_lines[r];
+  }
+  /// \brief Index of the column whose name is exactly `name` (no trimming, case-sensitive).
+  /// \throws io_error naming the file and the column if there is no such column, or if two
+  /// columns have that name.
+  [[nodiscard]] std::size_t column(std::string_view name) const {
+    const auto first = std::find(m_names.begin(), m_names.end(), name);
+    if (first == m_names.end()) {
+      std::string known;
+      for (const auto& n : m_names) known.append(known.empty() ? "'" : ", '").append(n) += '\'';
+      dnn2brain::detail::throw_io_error(
+          "csv_table::column", dnn2brain::detail::concat("expected a column '", name, "' in '",
+                                                         m_path.string(), "', got only ", known));
+    }
+    const auto index = static_cast<std::size_t>(first - m_names.begin());
+    if (std::find(first + 1, m_names.end(), name) != m_names.end())
+      dnn2brain::detail::throw_io_error(
+          "csv_table::column", dnn2brain::detail::concat("expected one column '", name, "' in '",
+                                                         m_path.string(), "', got several"));
+    return index;
+  }
+  /// Field of row r in column c. \throws invalid_argument if r or c is out of range.
+  [[nodiscard]] const std::string& at(std::size_t r, std::size_t c) const {
+    check_row(r, "csv_table::at");
+    if (c >= m_names.size())
+      dnn2brain::detail::throw_invalid_argument(
+          "csv_table::at",
+          dnn2brain::detail::concat("expected a column index below ", m_names.size(), ", got ", c));
+    return m_rows[r][c];
+  }
+  /// Field of row r in the column called `name`. \throws as column() and at().
+  [[nodiscard]] const std::string& at(std::size_t r, std::string_view name) const {
+    return at(r, column(name));
+  }
+
+ private:
+  friend csv_table read_csv(const std::filesystem::path& path);
+
+  void check_row(std::size_t r, const char* function) const {
+    if (r >= m_rows.size())
+      dnn2brain::detail::throw_invalid_argument(
+          function,
+          dnn2brain::detail::concat("expected a row index below ", m_rows.size(), ", got ", r));
+  }
+
+  std::filesystem::path m_path;
+  std::vector<std::string> m_names;
+  std::vector<std::vector<std::string>> m_rows;
+  std::vector<std::size_t> m_lines;  // 1-based line on which each row starts
+};
+
+/// \brief Reads a CSV file (RFC 4180) into a csv_table: the first record names the columns, every
+/// further record is a row of exactly that many fields.
+///
+/// Fields are separated by commas. A field that starts with a double quote is quoted: it ends at
+/// the next lone quote, `""` inside it is one quote, and it may hold commas and line breaks; after
+/// its closing quote comes a comma or the end of the record. A quote inside an unquoted field is
+/// kept as text. Records end with LF, CRLF or CR; the last one may lack its line end. Empty lines
+/// are skipped (as pandas.read_csv does). A leading UTF-8 byte-order mark is dropped. Fields are
+/// kept exactly, spaces included ("hV4 " stays "hV4 ").
+/// \throws io_error naming the file and the line: a missing or unreadable file, no header row
+/// (an empty file), a record whose field count differs from the header's, a quote left open at
+/// the end of the file, or text after a closing quote.
+/// Complexity: one pass over the file, which is held in memory while it is parsed.
+[[nodiscard]] inline csv_table read_csv(const std::filesystem::path& path) {
+  const detail::file_origin origin{"read_csv", detail::quoted(path)};
+  const std::uint64_t size = detail::regular_file_size(path, origin);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  if (size > 0) {
+    std::ifstream in = detail::open_for_reading(path, origin);
+    detail::read_at(in, 0, text.data(), text.size(), origin);
+  }
+  csv_table out;
+  out.m_path = path;
+  std::size_t pos = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  std::size_t line = 1;
+  const auto at_line_end = [&] { return text[pos] == '\n' || text[pos] == '\r'; };
+  const auto skip_line_end = [&] {  // LF, CRLF or CR
+    if (text[pos] == '\r' && pos + 1 < text.size() && text[pos + 1] == '\n') ++pos;
+    ++pos;
+    ++line;
+  };
+  bool header = true;
+  while (pos < text.size()) {
+    if (at_line_end()) {  // an empty line
+      skip_line_end();
+      continue;
+    }
+    const std::size_t first_line = line;
+    std::vector<std::string> record;
+    for (;;) {  // one field per pass
+      std::string field;
+      if (pos < text.size() && text[pos] == '"') {
+        const std::size_t opened = line;
+        for (++pos;; ++pos) {
+          if (pos == text.size())
+            origin.fail("line ", opened,
+                        ": expected a closing quote for the field opened there, got the end "
+                        "of the file");
+          if (text[pos] == '"') {
+            if (pos + 1 < text.size() && text[pos + 1] == '"') {
+              field += '"';
+              ++pos;
+              continue;
+            }
+            ++pos;
+            break;
+          }
+          if (text[pos] == '\n' ||
+              (text[pos] == '\r' && (pos + 1 == text.size() || text[pos + 1] != '\n')))
+            ++line;
+          field += text[pos];
+        }
+        if (pos < text.size() && text[pos] != ',' && !at_line_end())
+          origin.fail("line ", line, ": expected a comma or a line end after a closing quote, got ",
+                      detail::printable(std::string_view(text).substr(pos), 16));
+      } else {
+        const std::size_t end = std::min(text.find_first_of(",\r\n", pos), text.size());
+        field.assign(text, pos, end - pos);
+        pos = end;
+      }
+      record.push_back(std::move(field));
+      if (pos < text.size() && text[pos] == ',') {
+        ++pos;
+        continue;
+      }
+      break;
+    }
+    if (header) {
+      out.m_names = std::move(record);
+      header = false;
+    } else if (record.size() != out.m_names.size()) {
+      origin.fail("line ", first_line, ": expected ", out.m_names.size(),
+                  " fields (as the header), got ", record.size());
+    } else {
+      out.m_rows.push_back(std::move(record));
+      out.m_lines.push_back(first_line);
+    }
+    if (pos < text.size()) skip_line_end();
+  }
+  if (header)
+    origin.fail(
+        "line 1: expected a header row of column names, got none (the file is empty or "
+        "holds only empty lines)");
+  return out;
 }
 
 }  // namespace dnn2brain::io

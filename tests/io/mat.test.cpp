@@ -733,3 +733,69 @@ TEST_CASE("A compressed element declaring more than its stream holds is refused"
   CHECK_THROWS_WITH(io::mat_file(mat_case("mat_v5z_declares_more.mat")),
                     Contains("expected 60000008 bytes after inflating") && Contains("got 65592"));
 }
+
+TEST_CASE("write_mat round-trips arrays of rank 2 to 4 through read_mat_array",
+          "[io][mat][write]") {
+  const scratch_dir dir("write_mat");
+  // Distinct values everywhere, so that any transposition or axis mix-up shows.
+  auto a2 = xt::xarray<double>::from_shape({3, 5});
+  auto a3 = xt::xarray<double>::from_shape({2, 3, 4});
+  auto a4 = xt::xarray<double>::from_shape({2, 1, 3, 2});
+  for (auto* a : {&a2, &a3, &a4})
+    for (std::size_t k = 0; k < a->size(); ++k) a->data()[k] = 0.5 + double(k) * 1.25 - 3.0;
+  a3(1, 2, 3) = std::numeric_limits<double>::quiet_NaN();
+  a3(0, 0, 1) = -std::numeric_limits<double>::infinity();
+  const auto empty = xt::xarray<double>::from_shape({0, 3});
+  for (const bool compress : {true, false}) {
+    const fs::path path = dir.path / (compress ? "z.mat" : "plain.mat");
+    io::write_mat(path, {{"rdm", a2}, {"subject_rdm", a3}, {"x4", a4}, {"none", empty}},
+                  {.compress = compress});
+    io::mat_file file(path);
+    CHECK(file.variables() == std::vector<std::string>{"rdm", "subject_rdm", "x4", "none"});
+    CHECK(file.read("rdm").class_name() == "double");
+    CHECK(file.read("subject_rdm").dims() == std::vector<std::size_t>{2, 3, 4});
+    const bool same_rdm = io::read_mat_array<double>(path, "rdm") == a2;
+    CHECK(same_rdm);
+    const auto b3 = io::read_mat_array<double>(path, "subject_rdm");
+    REQUIRE(b3.shape() == a3.shape());
+    bool same = true;
+    for (std::size_t k = 0; k < a3.size(); ++k)
+      same = same && (a3.data()[k] == b3.data()[k] ||
+                      (std::isnan(a3.data()[k]) && std::isnan(b3.data()[k])));
+    CHECK(same);
+    const bool same_x4 = io::read_mat_array<double>(path, "x4") == a4;
+    CHECK(same_x4);
+    CHECK(io::read_mat_array<double>(path, "none").size() == 0);
+  }
+  // The MATLAB element A(i+1, j+1, k+1) is a(i, j, k): MATLAB's column-major order on disk.
+  const io::mat_value v = io::mat_file(dir.path / "plain.mat").read("subject_rdm");
+  CHECK(v.array<double>()(1, 0, 2) == a3(1, 0, 2));
+}
+
+TEST_CASE("write_mat refuses bad names and ranks before writing, and leaves no partial file",
+          "[io][mat][write]") {
+  const scratch_dir dir("write_mat_errors");
+  const xt::xarray<double> ok = xt::xarray<double>::from_shape({2, 2});
+  const xt::xarray<double> vector = xt::xarray<double>::from_shape({4});
+  const fs::path path = dir.path / "x.mat";
+  CHECK_THROWS_WITH(
+      io::write_mat(path, {{"rdm", ok}, {"1st", ok}}),
+      Contains("dnn2brain::write_mat") && Contains("MATLAB variable name") && Contains("'1st'"));
+  CHECK_THROWS_WITH(io::write_mat(path, {{"a b", ok}}), Contains("'a b'"));
+  CHECK_THROWS_WITH(io::write_mat(path, {{std::string(64, 'a'), ok}}), Contains("at most 63"));
+  CHECK_THROWS_WITH(io::write_mat(path, {{"rdm", ok}, {"rdm", ok}}),
+                    Contains("distinct") && Contains("'rdm' twice"));
+  CHECK_THROWS_WITH(io::write_mat(path, {{"v", vector}}),
+                    Contains("rank 2 or more") && Contains("'v'") && Contains("rank 1"));
+  CHECK_THROWS_AS(io::write_mat(path, {{"v", vector}}), dnn2brain::invalid_argument);
+  CHECK(dnn2brain::test::count_entries(dir.path) == 0);
+  CHECK_THROWS_AS(io::write_mat(dir.path / "missing" / "x.mat", {{"rdm", ok}}),
+                  dnn2brain::io_error);
+  CHECK_THROWS_AS(io::write_mat(dir.path, {{"rdm", ok}}), dnn2brain::io_error);
+  CHECK(dnn2brain::test::count_entries(dir.path) == 0);
+  // Replacing a file keeps it whole: the old content until the new one is complete.
+  io::write_mat(path, {{"old", ok}});
+  CHECK_THROWS(io::write_mat(path, {{"new", ok}, {"_bad", ok}}));
+  CHECK(io::mat_file(path).variables() == std::vector<std::string>{"old"});
+  CHECK(dnn2brain::test::count_entries(dir.path) == 1);
+}

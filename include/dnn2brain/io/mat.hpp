@@ -20,6 +20,7 @@
 #include <dnn2brain/core/error.hpp>
 #include <dnn2brain/detail/representable.hpp>
 #include <dnn2brain/detail/xtensor_compat.hpp>
+#include <dnn2brain/io/atomic_file.hpp>
 #include <dnn2brain/io/detail/mat_hdf5.hpp>
 #include <dnn2brain/io/detail/mat_hdf5_isolation.hpp>
 #include <dnn2brain/io/detail/mat_v5.hpp>
@@ -570,6 +571,102 @@ requires std::is_arithmetic_v<T>
 [[nodiscard]] xt::xarray<T> read_mat_array(const std::filesystem::path& path,
                                            const std::string& variable) {
   return mat_file(path).read(variable).array<T>();
+}
+
+/// A named array that write_mat() stores as a MATLAB variable of class double. `values` is
+/// row-major with MATLAB's dims: values(i, j, k) becomes A(i+1, j+1, k+1), the reading rule of
+/// mat_value::array(), so read_mat_array<double>(path, name) gives `values` back.
+struct mat_variable {
+  std::string name{};
+  xt::xarray<double> values{};
+};
+
+/// Options of write_mat().
+struct mat_write_options {
+  /// zlib-compress each variable (MATLAB's default for -v7; scipy.io.loadmat and MATLAB read it).
+  bool compress{true};
+};
+
+namespace detail {
+
+/// MATLAB's identifier rule (isvarname) with namelengthmax 63: a letter, then letters, digits
+/// or underscores.
+[[nodiscard]] inline bool is_mat_variable_name(std::string_view name) noexcept {
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  if (name.empty() || name.size() > 63 || !letter(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return letter(c) || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+}  // namespace detail
+
+/// \brief Writes numeric arrays as double variables of a MATLAB v5 .mat file (what scipy's
+/// savemat and MATLAB's save -v7 write), atomically: a temporary next to `path` is renamed onto
+/// it only once matio has written and closed it, so an error leaves no file (or the previous one).
+///
+/// Every array keeps its shape as MATLAB's dims (rank 2 or more; MATLAB has no 1-D arrays) and
+/// is stored column-major as MATLAB expects, so read_mat_array<double>(path, name) and
+/// scipy.io.loadmat(path)[name] both give the same array back. Variables are written in the
+/// order given.
+/// \throws invalid_argument, before anything is written, for a name that is not a MATLAB variable
+/// name (a letter, then letters, digits or underscores, at most 63), a repeated name, an array of
+/// rank below 2, or one of more than 2^31 − 1 bytes (the v5 format's limit per variable).
+/// \throws io_error if the file cannot be created or written.
+/// Complexity: one column-major copy of each array, written one variable at a time.
+inline void write_mat(const std::filesystem::path& path, const std::vector<mat_variable>& variables,
+                      const mat_write_options& options = {}) {
+  constexpr const char* function = "write_mat";
+  for (std::size_t v = 0; v < variables.size(); ++v) {
+    const mat_variable& variable = variables[v];
+    if (!detail::is_mat_variable_name(variable.name))
+      dnn2brain::detail::throw_invalid_argument(
+          function, detail::concat("expected a MATLAB variable name (a letter, then letters, "
+                                   "digits or underscores, at most 63), got '",
+                                   variable.name, "' for variable ", v));
+    for (std::size_t w = 0; w < v; ++w)
+      if (variables[w].name == variable.name)
+        dnn2brain::detail::throw_invalid_argument(
+            function, detail::concat("expected distinct variable names, got '", variable.name,
+                                     "' twice (variables ", w, " and ", v, ")"));
+    if (variable.values.dimension() < 2)
+      dnn2brain::detail::throw_invalid_argument(
+          function,
+          detail::concat("expected an array of rank 2 or more for variable '", variable.name,
+                         "' (MATLAB has no 1-D arrays), got rank ", variable.values.dimension()));
+    constexpr std::size_t max_bytes = (std::size_t{1} << 31) - 1;
+    if (variable.values.size() > max_bytes / sizeof(double))
+      dnn2brain::detail::throw_invalid_argument(
+          function,
+          detail::concat("expected at most ", max_bytes,
+                         " bytes per variable (the v5 format's limit), got ",
+                         variable.values.size(), " doubles for variable '", variable.name, "'"));
+  }
+  atomic_file file(path);
+  const std::string temporary = file.temporary_path().string();
+  std::unique_ptr<mat_t, detail::mat_close> mat(
+      Mat_CreateVer(temporary.c_str(), nullptr, MAT_FT_MAT5));
+  if (!mat)
+    detail::throw_io_error(function, detail::concat("matio cannot create the temporary '",
+                                                    temporary, "' for '", path.string(), "'"));
+  for (const mat_variable& variable : variables) {
+    xt::xarray<double, xt::layout_type::column_major> column_major = variable.values;
+    std::vector<std::size_t> dims(variable.values.shape().begin(), variable.values.shape().end());
+    const std::unique_ptr<matvar_t, detail::mat_var_free> var(Mat_VarCreate(
+        variable.name.c_str(), MAT_C_DOUBLE, MAT_T_DOUBLE, static_cast<int>(dims.size()),
+        dims.data(), column_major.data(), MAT_F_DONT_COPY_DATA));
+    if (!var)
+      detail::throw_io_error(
+          function, detail::concat("matio cannot create variable '", variable.name, "' for '",
+                                   path.string(), "'"));
+    if (Mat_VarWrite(mat.get(), var.get(),
+                     options.compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE) != 0)
+      detail::throw_io_error(function, detail::concat("writing variable '", variable.name, "' to '",
+                                                      path.string(), "' failed (disk full?)"));
+  }
+  if (Mat_Close(mat.release()) != 0)
+    detail::throw_io_error(function,
+                           detail::concat("closing '", path.string(), "' failed (disk full?)"));
+  file.commit();
 }
 
 }  // namespace dnn2brain::io

@@ -7,6 +7,7 @@
 #include <dnn2brain/analysis/palette.hpp>
 #include <dnn2brain/analysis/paper_tasks.hpp>
 #include <dnn2brain/analysis/partition_analysis.hpp>
+#include <dnn2brain/analysis/presets.hpp>
 #include <dnn2brain/analysis/roi_analysis.hpp>
 #include <dnn2brain/analysis/scoring.hpp>
 #include <dnn2brain/analysis/searchlight_analysis.hpp>

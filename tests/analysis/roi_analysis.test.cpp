@@ -6,6 +6,7 @@
 // RDM; then planted and null data, determinism and bad input.
 #include <dnn2brain/analysis/model_set.hpp>
 #include <dnn2brain/analysis/partition_analysis.hpp>
+#include <dnn2brain/analysis/presets.hpp>
 #include <dnn2brain/analysis/roi_analysis.hpp>
 #include <dnn2brain/compare.hpp>
 #include <dnn2brain/rdm.hpp>
@@ -677,6 +678,47 @@ TEST_CASE("grouped_partitioning: every group, partitioned as fit() does", "[anal
   const std::vector<partition_bar> bars = r.bars(0);
   CHECK(bars[2].name == "semantic");
   CHECK(bars[1].unique == expected.unique(1)[0]);
+}
+
+TEST_CASE("the paper's error bars: 90 % subsamples, summed unions for the partitionings",
+          "[analysis][vp][paper]") {
+  model_set models = make_models(5, 150);
+  models.add_group("2D", {"m0", "m1"}).add_group("3D", {"m2", "m3"}).add_group("semantic", {"m4"});
+  const roi_set rois = make_rois(models, 151);
+  const rdm_stack<double> means = rois.mean_rdms();
+  const index_t keep = n_conditions * 9 / 10;  // 12 of 14
+  const bootstrap_options bo{.samples = 49, .seed = 8};
+  auto grouped_options = analysis_presets::paper().with(0, 7).grouped;
+  grouped_options.bootstrap_samples = 49;
+  const partition_analysis_result grouped = grouped_partitioning(models, rois, grouped_options);
+  std::vector<Eigen::MatrixXd> group_layers;
+  for (index_t g = 0; g < 3; ++g) group_layers.push_back(models.group_rdms(g).values());
+  const bootstrap_result expected = subsample_conditions(
+      partition_statistic<double>(paper::summed_partitioning(group_layers)), means, keep, bo);
+  CHECK(grouped.bootstrap.standard_error == expected.standard_error);
+  // The fractions themselves are the analysed (concatenated) unions'.
+  CHECK(grouped.fractions == fit(models.group_partitioning(), means).fractions);
+
+  auto top_options = analysis_presets::paper().with(0, 7).top3;
+  top_options.bootstrap_samples = 49;
+  const partition_analysis_result top = top_k_partitioning(models, rois, top_options);
+  CHECK(top.rank_by.score == model_score::multiple_r);
+  for (index_t r = 0; r < rois.size(); ++r) {
+    std::vector<Eigen::MatrixXd> layers;
+    for (index_t j = 0; j < 3; ++j) layers.push_back(models.rdms(top.members(j, r)).values());
+    const bootstrap_result one = subsample_conditions(
+        partition_statistic<double>(paper::summed_partitioning(layers)), means.column(r), keep, bo);
+    CHECK(test::max_abs_diff(top.bootstrap.standard_error.col(r), one.standard_error.col(0)) ==
+          0.0);
+  }
+
+  auto roi_options = analysis_presets::paper().with(0, 7).rois;
+  roi_options.bootstrap_samples = 49;
+  const roi_result scored = roi_analysis(models, rois, roi_options);
+  const bootstrap_result direct = subsample_conditions(
+      regression_statistic<double>(models.designs(), regression_score::multiple_r), means, keep,
+      bo);
+  CHECK(scored.bootstrap.standard_error == direct.standard_error);
 }
 
 TEST_CASE("partitioning: bad input is refused with its name", "[analysis][vp]") {

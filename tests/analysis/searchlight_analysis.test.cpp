@@ -5,6 +5,8 @@
 #include <dnn2brain/dnn2brain.hpp>
 #include <dnn2brain/simulate.hpp>
 
+#include "support/test_helpers.hpp"
+
 #include <cstdio>
 #include <vector>
 
@@ -332,4 +334,99 @@ TEST_CASE("the paper's tasks and groups, and the planted dataset as the analyses
   const d2b::roi_set rois = d2b::simulate::make_roi_set(data);
   CHECK(rois.names() == data.roi_names);
   CHECK(rois.subjects() == 2);
+}
+
+TEST_CASE(
+    "the paper's searchlight procedures: groups' unique variance, entry permutations, the "
+    "two-stage FDR and the Fig. 3a rule, as the building blocks give them",
+    "[analysis][searchlight][paper]") {
+  auto o = brain(0.3, 4);
+  o.stimuli = 20;
+  const auto data = d2b::simulate::make_dataset(o);
+  const d2b::model_set models = d2b::simulate::make_model_set(data.models);
+  const auto table = d2b::make_neighbor_table(data.mask, d2b::neighborhood::sphere{1.5});
+  const d2b::analysis_presets paper = d2b::analysis_presets::paper().with(99, 5);
+  auto options = paper.grouped_searchlight;
+  REQUIRE(options.groups);
+  REQUIRE(options.differences);
+  const auto grouped = d2b::searchlight_analysis(models, data.subject_data, table, options);
+  REQUIRE(grouped.models == std::vector<std::string>{"2D", "3D", "semantic"});
+
+  // The groups' unique variance: the unique fractions of the partitioning among the 3 groups.
+  // Float RDMs: the two design sets' float projections round differently (float ε ≈ 1.2e-7).
+  std::vector<d2b::rdm_stack<float>> subjects;
+  for (const auto& x : data.subject_data)
+    subjects.push_back(d2b::compute_searchlight_rdms(x, table));
+  Eigen::MatrixXf mean = Eigen::MatrixXf::Zero(subjects.front().pairs(), table.size());
+  for (const auto& s : subjects) mean += s.values();
+  mean /= float(subjects.size());
+  const auto fractions = d2b::fit(models.group_partitioning<float>(), mean).fractions;
+  for (d2b::index_t g = 0; g < 3; ++g)
+    CHECK(d2b::test::max_abs_diff(grouped.scores.row(g),
+                                  fractions.row((d2b::index_t(1) << g) - 1)) < 1e-6);
+  // The paper's noise ceiling: Spearman against the raw mean of the others.
+  const auto ceilings =
+      d2b::noise_ceiling(std::span<const d2b::rdm_stack<float>>(subjects), d2b::measure::spearman{},
+                         d2b::paper::noise_ceiling_options());
+  CHECK(ceilings.lower == grouped.ceiling_lower);
+
+  // The Fig. 3a rule by hand: BH within each searchlight, then per group across the searchlights
+  // whose lower ceiling exceeds the threshold; the best group's largest difference p likewise.
+  const double threshold = 0.0;  // a family of most searchlights at this small size
+  d2b::map_options rule = paper.grouped_map;
+  rule.noise_ceiling_threshold = threshold;
+  const d2b::functional_map map = d2b::make_functional_map(grouped, rule);
+  const auto within = d2b::paper::fdr_within_targets(grouped.permutation);
+  const d2b::index_t count = grouped.searchlights();
+  std::vector<d2b::index_t> family;
+  for (d2b::index_t t = 0; t < count; ++t)
+    if (grouped.ceiling_lower[t] > threshold) family.push_back(t);
+  REQUIRE(family.size() > 10);
+  REQUIRE(family.size() < std::size_t(count));
+  Eigen::MatrixXd twice(3, d2b::index_t(family.size()));
+  Eigen::VectorXd differences(d2b::index_t(family.size()));
+  for (std::size_t f = 0; f < family.size(); ++f) {
+    const d2b::index_t t = family[f];
+    twice.col(d2b::index_t(f)) = within.p.col(t);
+    d2b::index_t best = 0;
+    grouped.scores.col(t).maxCoeff(&best);
+    differences[d2b::index_t(f)] = within.p_differences.block(best * 3, t, 3, 1).maxCoeff();
+  }
+  for (d2b::index_t g = 0; g < 3; ++g)
+    twice.row(g) = d2b::adjust_p_values(Eigen::VectorXd(twice.row(g).transpose()),
+                                        d2b::correction::benjamini_hochberg)
+                       .transpose();
+  const Eigen::VectorXd across =
+      d2b::adjust_p_values(differences, d2b::correction::benjamini_hochberg);
+  d2b::index_t labelled = 0;
+  for (std::size_t f = 0; f < family.size(); ++f) {
+    const d2b::index_t t = family[f];
+    d2b::index_t best = 0;
+    grouped.scores.col(t).maxCoeff(&best);
+    CHECK(map.best[t] == best);
+    CHECK(map.p_adjusted[t] == twice(best, d2b::index_t(f)));
+    const bool expected = twice(best, d2b::index_t(f)) <= 0.05 && across[d2b::index_t(f)] <= 0.05;
+    CHECK((map.label[t] == best) == expected);
+    labelled += expected ? 1 : 0;
+  }
+  CHECK(map.labelled() == labelled);
+  for (d2b::index_t t = 0; t < count; ++t)
+    if (!(grouped.ceiling_lower[t] > threshold)) CHECK(map.label[t] == -1);
+
+  // Fig. 1 under the paper's procedures: R scores, entry permutations, the same two stages.
+  const auto models_result =
+      d2b::searchlight_analysis(models, data.subject_data, table, paper.searchlight);
+  CHECK(models_result.score_kind == d2b::model_score::multiple_r);
+  const auto direct = d2b::permutation_test(
+      d2b::regression_statistic<float>(models.designs<float>(), d2b::regression_score::multiple_r),
+      mean,
+      {.permutations = 99,
+       .seed = 5,
+       .scheme = d2b::permutation_scheme::pairs,
+       .differences = false,
+       .strategy = d2b::permutation_strategy::relabel_models});
+  CHECK(direct.p_value == models_result.permutation.p_value);
+  CHECK_THROWS_WITH(d2b::make_functional_map(models_result,
+                                             {.runner_up = d2b::runner_up_test::paper_differences}),
+                    Catch::Matchers::Contains("with differences"));
 }

@@ -419,3 +419,106 @@ TEST_CASE("the paper's noise ceiling: Spearman against the raw mean of the other
   CHECK(ceiling.upper == Approx(upper / double(subjects)).epsilon(1e-14));
   CHECK(dnn2brain::paper::noise_ceiling_threshold == 0.033);
 }
+
+TEST_CASE("unique variance from leave-one-out designs equals the partitioning's unique fractions",
+          "[stats][partition]") {
+  std::mt19937_64 engine(21);
+  const index_t n = 14, m = dnn2brain::condensed_size(n);
+  // Four groups of two correlated predictor RDMs; targets mixing three of them.
+  std::vector<Eigen::MatrixXd> groups;
+  for (int g = 0; g < 4; ++g) {
+    const Eigen::MatrixXd z = normal_matrix(n, 8, engine);
+    Eigen::MatrixXd x(m, 2);
+    x << rdm_of(z), rdm_of(z + 0.5 * normal_matrix(n, 8, engine));
+    groups.push_back(x);
+  }
+  Eigen::MatrixXd targets(m, 3);
+  for (index_t t = 0; t < 3; ++t)
+    targets.col(t) = groups[0].col(0) + double(t) * groups[2].col(1) + groups[3].col(0) +
+                     2.0 * normal_matrix(m, 1, engine);
+  const dnn2brain::variance_partitioning<double> vp(groups);
+  std::vector<dnn2brain::design> loo;
+  Eigen::MatrixXd all(m, 8);
+  all << groups[0], groups[1], groups[2], groups[3];
+  loo.emplace_back(all);
+  for (int g = 0; g < 4; ++g) {
+    Eigen::MatrixXd rest(m, 6);
+    for (int h = 0, at = 0; h < 4; ++h)
+      if (h != g) {
+        rest.middleCols(at, 2) = groups[std::size_t(h)];
+        at += 2;
+      }
+    loo.emplace_back(rest);
+  }
+  const dnn2brain::unique_statistic<double> unique(dnn2brain::design_set<double>(std::move(loo)));
+  REQUIRE(unique.size() == 4);
+  const Eigen::MatrixXd fractions = dnn2brain::partition_statistic<double>(vp)(targets);
+  const Eigen::MatrixXd scores = unique(targets);
+  for (index_t g = 0; g < 4; ++g)  // the unique fraction of group g is row 2^g − 1
+    CHECK(dnn2brain::test::max_abs_diff(scores.row(g), fractions.row((index_t(1) << g) - 1)) <
+          1e-12);
+  // Gathered copies score as the copies' own statistics (the permutation tests stack them).
+  const std::vector<std::vector<index_t>> lists{
+      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20},
+      {30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}};
+  const auto stacked = unique.gathered_each(lists);
+  REQUIRE(stacked.size() == 8);
+  const Eigen::MatrixXd part = targets.topRows(21);
+  CHECK(dnn2brain::test::max_abs_diff(stacked(part).topRows(4), unique.gathered(lists[0])(part)) <
+        1e-12);
+  CHECK(dnn2brain::test::max_abs_diff(stacked(part).bottomRows(4),
+                                      unique.gathered(lists[1])(part)) < 1e-12);
+  CHECK_THROWS_WITH(
+      dnn2brain::unique_statistic<double>(dnn2brain::design_set<double>(
+          std::vector<dnn2brain::design>{dnn2brain::design(all), dnn2brain::design(groups[0])})),
+      Catch::Matchers::Contains("D + 1 >= 3 designs"));
+}
+
+TEST_CASE("the paper's summed unions, and its p-values of a subset of rows",
+          "[stats][partition][paper]") {
+  std::mt19937_64 engine(22);
+  const index_t n = 12, m = dnn2brain::condensed_size(n);
+  std::vector<Eigen::MatrixXd> groups;
+  for (int g = 0; g < 3; ++g) {
+    Eigen::MatrixXd x(m, 2);
+    x << rdm_of(normal_matrix(n, 6, engine)), rdm_of(normal_matrix(n, 6, engine));
+    groups.push_back(x);
+  }
+  const Eigen::VectorXd target = groups[0].col(0) + groups[1].col(1) + normal_matrix(m, 1, engine);
+  // The paper's vpart3 on summed models: R12 is the fit of [b4_1 + b4_2, out_1 + out_2].
+  const auto summed = dnn2brain::paper::summed_partitioning(groups);
+  const auto r2 = [&](const Eigen::MatrixXd& x) {
+    return dnn2brain::fit(dnn2brain::design(x), target).adjusted_r_squared(0, 0);
+  };
+  const double r12 = r2(groups[0] + groups[1]), r23 = r2(groups[1] + groups[2]),
+               r123 = r2(groups[0] + groups[1] + groups[2]);
+  const auto fitted = dnn2brain::fit(summed, target);
+  CHECK(std::abs(fitted.unions(summed.subset({0, 1}), 0) - r12) < 1e-12);
+  CHECK(std::abs(fitted.fractions(summed.subset({0}), 0) - (r123 - r23)) < 1e-12);
+  CHECK_THROWS_WITH(dnn2brain::paper::summed_partitioning(
+                        std::vector<Eigen::MatrixXd>{groups[0], groups[1].leftCols(1)}),
+                    Catch::Matchers::Contains("groups of one shape"));
+
+  // fdr_within_targets over the unique rows (0, 1, 3) equals it on a result of those rows only.
+  auto options = dnn2brain::paper::permutation_test_options(4);
+  options.permutations = 200;
+  const dnn2brain::partition_statistic<double> statistic{
+      dnn2brain::variance_partitioning<double>(groups)};
+  const auto r = dnn2brain::permutation_test(statistic, target, options);
+  const std::vector<index_t> rows{0, 1, 3};
+  const auto within = dnn2brain::paper::fdr_within_targets(r, rows);
+  REQUIRE(within.p.rows() == 3);
+  REQUIRE(within.p_differences.rows() == 9);
+  Eigen::VectorXd p(3);
+  for (index_t a = 0; a < 3; ++a) p[a] = r.p_value(rows[std::size_t(a)], 0);
+  CHECK(dnn2brain::test::max_abs_diff(
+            within.p.col(0),
+            dnn2brain::adjust_p_values(p, dnn2brain::correction::benjamini_hochberg)) == 0.0);
+  const double d01 = r.observed(0, 0) - r.observed(1, 0);
+  const double raw01 = d01 > 0 ? r.p_difference(0, 1)[0] : r.p_difference(1, 0)[0];
+  CHECK(within.p_differences(0 * 3 + 1, 0) >= raw01);
+  CHECK(within.p_differences(1 * 3 + 0, 0) == within.p_differences(0 * 3 + 1, 0));
+  CHECK(within.p_differences(2 * 3 + 2, 0) == 1.0 / 201.0);
+  CHECK_THROWS_WITH(dnn2brain::paper::fdr_within_targets(r, std::vector<index_t>{0, 7}),
+                    Catch::Matchers::Contains("rows in [0, 7), got 7"));
+}

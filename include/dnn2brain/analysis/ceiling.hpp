@@ -46,7 +46,8 @@ namespace detail {
                 : score == model_score::kendall_tau_a ? ceiling_measure::kendall_tau_a
                                                       : ceiling_measure::pearson;
   if (!c.squared)
-    c.squared = score == model_score::r_squared || score == model_score::adjusted_r_squared;
+    c.squared = score == model_score::r_squared || score == model_score::adjusted_r_squared ||
+                score == model_score::unique_variance;
   return c;
 }
 

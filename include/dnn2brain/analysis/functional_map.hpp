@@ -20,6 +20,7 @@
 #include <dnn2brain/searchlight/neighbor_table.hpp>
 #include <dnn2brain/searchlight/paint.hpp>
 #include <dnn2brain/stats/multiple_comparisons.hpp>
+#include <dnn2brain/stats/paper.hpp>
 #include <dnn2brain/stats/permutation.hpp>
 
 namespace dnn2brain {
@@ -33,8 +34,10 @@ enum class map_selection {
   /// behaves like the smallest of many p-values (about 19 % of pure-noise searchlights pass FDR
   /// on the planted dataset); offered to show why it is not the default.
   winner_own_null,
-  /// The paper's: the models' p-values corrected within each searchlight, then the best model's
-  /// corrected p across searchlights (needs about 10,000 permutations to find anything).
+  /// The paper's two-stage FDR: every model's p-values corrected within each searchlight (across
+  /// models), then each model's corrected p-values across the searchlights (of the noise-ceiling
+  /// family), and the best model's twice-corrected p decides. Needs about 10,000 permutations to
+  /// find anything.
   within_then_across,
 };
 
@@ -51,6 +54,11 @@ enum class runner_up_test {
   /// which no label permutation can test: two equally good models with signal still have a
   /// margin far beyond the null's.
   permutation,
+  /// The paper's Fig. 3a: the largest of the best model's pairwise difference p-values (the
+  /// observed direction, BH-corrected within the searchlight, paper::fdr_within_targets), corrected
+  /// across the searchlights of the family (needs an analysis with differences). Its null is "no
+  /// relation", not "equally good": it does not test the best against the others.
+  paper_differences,
 };
 
 /// Options of functional_map().
@@ -136,6 +144,10 @@ struct functional_map {
   if (options.runner_up == runner_up_test::subjects && analysis.runner_up_subject_p.size() != count)
     detail::throw_invalid_argument(
         function, "expected an analysis with subject_tests for this runner-up test, got none");
+  if (options.runner_up == runner_up_test::paper_differences &&
+      perm.p_differences.rows() != d_count * d_count)
+    detail::throw_invalid_argument(
+        function, "expected an analysis with differences for this runner-up test, got none");
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
   functional_map map;
@@ -145,35 +157,55 @@ struct functional_map {
   map.p = Eigen::VectorXd::Constant(count, nan);
   map.p_adjusted = Eigen::VectorXd::Constant(count, nan);
   map.best_score = Eigen::VectorXd::Constant(count, nan);
-  Eigen::VectorXd within(d_count);
+  // The family: searchlights with a best model (and a lower noise ceiling over the threshold).
+  std::vector<bool> family(static_cast<std::size_t>(count), false);
   for (index_t t = 0; t < count; ++t) {
     const Eigen::VectorXd scores = analysis.scores.col(t);
-    const auto [first, second] =
-        detail::top_two(std::span(scores.data(), static_cast<std::size_t>(d_count)));
-    (void)second;
+    const index_t first =
+        detail::top_two(std::span(scores.data(), static_cast<std::size_t>(d_count))).first;
     if (first < 0) continue;
     map.best[t] = static_cast<int>(first);
     map.best_score[t] = scores[first];
-    if (options.noise_ceiling_threshold &&
-        !(analysis.ceiling_lower[t] > *options.noise_ceiling_threshold))
-      continue;  // outside the family
-    switch (options.selection) {
-      case map_selection::max_over_models:
-        map.p[t] = perm.p_best[t];
-        break;
-      case map_selection::winner_own_null:
-        map.p[t] = perm.p_value(first, t);
-        break;
-      case map_selection::within_then_across:
-        within = perm.p_value.col(t);
-        map.p[t] = adjust_p_values(within, options.method, nan_policy::omit)[first];
-        break;
-    }
+    family[std::size_t(t)] = !options.noise_ceiling_threshold ||
+                             analysis.ceiling_lower[t] > *options.noise_ceiling_threshold;
   }
-  map.p_adjusted = adjust_p_values(map.p, options.method, nan_policy::omit);
+  if (options.selection == map_selection::within_then_across) {
+    // D × T: corrected across models within each searchlight, then per model across the family.
+    Eigen::MatrixXd twice = Eigen::MatrixXd::Constant(d_count, count, nan);
+    for (index_t t = 0; t < count; ++t)
+      if (family[std::size_t(t)])
+        twice.col(t) =
+            adjust_p_values(Eigen::VectorXd(perm.p_value.col(t)), options.method, nan_policy::omit);
+    for (index_t t = 0; t < count; ++t)
+      if (family[std::size_t(t)]) map.p[t] = twice(map.best[t], t);
+    for (index_t d = 0; d < d_count; ++d)
+      twice.row(d) = adjust_p_values(Eigen::VectorXd(twice.row(d).transpose()), options.method,
+                                     nan_policy::omit)
+                         .transpose();
+    for (index_t t = 0; t < count; ++t)
+      if (family[std::size_t(t)]) map.p_adjusted[t] = twice(map.best[t], t);
+  } else {
+    for (index_t t = 0; t < count; ++t)
+      if (family[std::size_t(t)])
+        map.p[t] = options.selection == map_selection::max_over_models
+                       ? perm.p_best[t]
+                       : perm.p_value(map.best[t], t);
+    map.p_adjusted = adjust_p_values(map.p, options.method, nan_policy::omit);
+  }
   for (index_t t = 0; t < count; ++t)
     if (map.p_adjusted[t] <= options.alpha) map.label[t] = map.best[t];
 
+  if (options.runner_up == runner_up_test::paper_differences) {
+    const paper::p_values within = paper::fdr_within_targets(perm);
+    Eigen::VectorXd p = Eigen::VectorXd::Constant(count, nan);
+    for (index_t t = 0; t < count; ++t)
+      if (family[std::size_t(t)])
+        p[t] = within.p_differences.block(index_t(map.best[t]) * d_count, t, d_count, 1).maxCoeff();
+    const Eigen::VectorXd adjusted = adjust_p_values(p, options.method, nan_policy::omit);
+    for (index_t t = 0; t < count; ++t)
+      if (map.label[t] >= 0 && !(adjusted[t] <= options.runner_up_alpha)) map.label[t] = -1;
+    return map;
+  }
   if (options.runner_up != runner_up_test::none) {
     const Eigen::VectorXd& margin = options.runner_up == runner_up_test::permutation
                                         ? perm.p_runner_up

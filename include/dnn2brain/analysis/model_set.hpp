@@ -262,6 +262,35 @@ class model_set {
     for (index_t g = 0; g < group_count(); ++g) all.emplace_back(group_rdms(g), options);
     return design_set<Scalar>(std::move(all));
   }
+  /// \brief The designs of unique_statistic over the models (or, with `groups`, the groups): entry
+  /// 0 has every model's layer RDMs as predictors, entry d + 1 all but model d's. \throws
+  /// invalid_argument for fewer than 2 models (groups) or an incomplete set.
+  template <std::floating_point Scalar = double>
+  [[nodiscard]] design_set<Scalar> leave_one_out_designs(bool groups = false,
+                                                         design_options options = {}) const {
+    constexpr const char* function = "model_set::leave_one_out_designs";
+    if (groups)
+      check_groups(function);
+    else
+      check_complete(function);
+    const index_t count = groups ? group_count() : size(), layers = layer_count();
+    if (count < 2)
+      detail::throw_invalid_argument(
+          function, detail::concat("expected at least 2 ", groups ? "groups" : "models",
+                                   " to leave one out, got ", count));
+    Eigen::MatrixXd all(pairs(), count * layers);
+    for (index_t d = 0; d < count; ++d)
+      all.middleCols(d * layers, layers) = groups ? group_mean(d) : rdms(d).values();
+    std::vector<design> designs;
+    designs.emplace_back(all, options);
+    for (index_t d = 0; d < count; ++d) {
+      Eigen::MatrixXd rest(pairs(), (count - 1) * layers);
+      rest.leftCols(d * layers) = all.leftCols(d * layers);
+      rest.rightCols((count - 1 - d) * layers) = all.rightCols((count - 1 - d) * layers);
+      designs.emplace_back(rest, options);
+    }
+    return design_set<Scalar>(std::move(designs));
+  }
 
   /// \brief Variance partitioning among the given models (each one group of its layer RDMs), in
   /// the order given: the paper's top-3 analysis. \throws invalid_argument for no model, a model

@@ -29,6 +29,7 @@
 #include <dnn2brain/regression/variance_partitioning.hpp>
 #include <dnn2brain/stats/bootstrap.hpp>
 #include <dnn2brain/stats/multiple_comparisons.hpp>
+#include <dnn2brain/stats/paper.hpp>
 #include <dnn2brain/stats/permutation.hpp>
 #include <dnn2brain/stats/statistic.hpp>
 #include <dnn2brain/stats/ttest.hpp>
@@ -67,6 +68,7 @@ struct partition_analysis_options {
   bool selection_adjusted = true;
   /// Condition bootstrap samples (the selected models fixed); 0 skips the bootstrap.
   index_t bootstrap_samples = 1000;
+  error_bar_method error_bars = error_bar_method::bootstrap;
   double level = 0.95;
   /// Correction of the fraction p-values across ROIs × the family's fractions, and of the
   /// pairwise p-values across ROIs × pairs.
@@ -364,6 +366,7 @@ inline void check_partition_options(const partition_analysis_options& options,
 // (ROIs with the same models share one). out has names, rois, groups, k, members and
 // member_scores.
 inline void partition_rois(const std::vector<variance_partitioning<double>>& partitionings,
+                           const std::vector<variance_partitioning<double>>& summed,
                            const std::vector<index_t>& which, const roi_set& rois,
                            const partition_analysis_options& options,
                            partition_analysis_result& out) {
@@ -416,11 +419,17 @@ inline void partition_rois(const std::vector<variance_partitioning<double>>& par
       Eigen::MatrixXd targets(means.pairs(), static_cast<index_t>(members.size()));
       for (std::size_t j = 0; j < members.size(); ++j)
         targets.col(static_cast<index_t>(j)) = means.column(members[j]);
-      const bootstrap_result part = bootstrap_conditions(
-          partition_statistic<double>(partitionings[static_cast<std::size_t>(q)],
-                                      options.partition),
-          targets,
-          {.samples = options.bootstrap_samples, .seed = options.seed + 1, .level = options.level});
+      const bootstrap_options bo{
+          .samples = options.bootstrap_samples, .seed = options.seed + 1, .level = options.level};
+      const bootstrap_result part =
+          options.error_bars == error_bar_method::paper_subsamples
+              ? subsample_conditions(partition_statistic<double>(
+                                         summed[static_cast<std::size_t>(q)], options.partition),
+                                     targets, rois.conditions() * 9 / 10, bo)
+              : bootstrap_conditions(
+                    partition_statistic<double>(partitionings[static_cast<std::size_t>(q)],
+                                                options.partition),
+                    targets, bo);
       for (std::size_t j = 0; j < members.size(); ++j) {
         const index_t r = members[j];
         estimate.col(r) = part.estimate.col(static_cast<index_t>(j));
@@ -502,7 +511,7 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
   out.member_scores.resize(k, count);
   // One partitioning per distinct ranked set of models.
   std::vector<std::vector<index_t>> sets;
-  std::vector<variance_partitioning<double>> partitionings;
+  std::vector<variance_partitioning<double>> partitionings, summed;
   std::vector<index_t> which;
   for (index_t r = 0; r < count; ++r) {
     const std::vector<index_t> order = descending_order(scores.col(r));
@@ -516,9 +525,14 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
     if (known == sets.end()) {
       sets.push_back(top);
       partitionings.push_back(models.partitioning<double>(top));
+      if (options.error_bars == error_bar_method::paper_subsamples) {
+        std::vector<Eigen::MatrixXd> layers;
+        for (const index_t d : top) layers.push_back(models.rdms(d).values());
+        summed.push_back(paper::summed_partitioning(layers));
+      }
     }
   }
-  partition_rois(partitionings, which, rois, options, out);
+  partition_rois(partitionings, summed, which, rois, options, out);
 
   if (options.permutations > 0 && options.selection_adjusted) {
     const top_k_statistic<Ranker> statistic(ranker, models, k, options.partition);
@@ -638,7 +652,13 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
       models, options.rank_by, true, function, [&](const auto& statistic) -> Eigen::MatrixXd {
         return statistic(rois.mean_rdms().values());
       });
-  detail::partition_rois({models.group_partitioning<double>()},
+  std::vector<variance_partitioning<double>> summed;
+  if (options.error_bars == error_bar_method::paper_subsamples) {
+    std::vector<Eigen::MatrixXd> layers;
+    for (index_t g = 0; g < groups; ++g) layers.push_back(models.group_rdms(g).values());
+    summed.push_back(paper::summed_partitioning(layers));
+  }
+  detail::partition_rois({models.group_partitioning<double>()}, summed,
                          std::vector<index_t>(static_cast<std::size_t>(count), 0), rois, options,
                          out);
   return out;

@@ -26,6 +26,10 @@ enum class model_score {
   r_squared,
   /// The paper's ranking score R = √max(adjusted R², 0).
   multiple_r,
+  /// The adjusted R² a model (group) adds to all the others: R²adj(all) − R²adj(all but it), the
+  /// unique fractions of variance partitioning among all scored (the paper's Fig. 3a among its 3
+  /// groups). D + 1 fits of up to D × layers predictors; meant for a few groups.
+  unique_variance,
   /// Correlation of one layer's RDM with the target (classic RSA).
   pearson,
   spearman,
@@ -45,10 +49,11 @@ struct scoring {
   std::string layer{};
 };
 
-/// Whether a score is a regression fit (adjusted R², R², R) rather than a correlation.
+/// Whether a score is a regression fit (adjusted R², R², R, unique variance) rather than a
+/// correlation.
 [[nodiscard]] constexpr bool is_regression_score(model_score s) noexcept {
   return s == model_score::adjusted_r_squared || s == model_score::r_squared ||
-         s == model_score::multiple_r;
+         s == model_score::multiple_r || s == model_score::unique_variance;
 }
 
 /// The score's name in tables and reports.
@@ -58,6 +63,8 @@ struct scoring {
       return "adjusted_r_squared";
     case model_score::r_squared:
       return "r_squared";
+    case model_score::unique_variance:
+      return "unique_variance";
     case model_score::multiple_r:
       return "multiple_r";
     case model_score::pearson:
@@ -90,11 +97,14 @@ namespace detail {
 
 /// Calls f(statistic) with the resampling statistic that scores every model (groups = false) or
 /// every group (true) of the set as `how` says (errors name `function`): a
-/// regression_statistic<Scalar> of their designs, or a correlation_statistic of one layer's RDMs.
-/// Every branch must return the same type.
+/// regression_statistic<Scalar> of their designs, a unique_statistic<Scalar> of their
+/// leave-one-out designs, or a correlation_statistic of one layer's RDMs. Every branch must return
+/// the same type.
 template <std::floating_point Scalar, typename F>
 decltype(auto) with_model_statistic(const model_set& models, const scoring& how, bool groups,
                                     const char* function, F&& f) {
+  if (how.score == model_score::unique_variance)
+    return f(unique_statistic<Scalar>(models.leave_one_out_designs<Scalar>(groups)));
   if (is_regression_score(how.score))
     return f(regression_statistic<Scalar>(
         groups ? models.group_designs<Scalar>() : models.designs<Scalar>(),

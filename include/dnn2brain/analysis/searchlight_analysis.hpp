@@ -44,6 +44,10 @@ struct searchlight_analysis_options {
   /// Besag–Clifford sequential stopping after this many exceedances (0: off). Stopped p-values are
   /// valid and exact as reported, but the family-wise null (p_fwe, max_null) is then not formed.
   index_t stop_after = 0;
+  /// Count the null of every ordered model difference too (permutation_result::p_differences,
+  /// D² × searchlights): the paper's pairwise tests, which its Fig. 3a map requires
+  /// (runner_up_test::paper_differences).
+  bool differences = false;
   /// Count the null of the best model's margin over the runner-up (permutation_result::
   /// p_runner_up), for map_options::runner_up = runner_up_test::permutation.
   bool runner_up = false;
@@ -224,7 +228,7 @@ searchlight_result run_searchlight_analysis(const model_set& models,
   permutation_options permuting{.permutations = options.permutations,
                                 .seed = options.seed,
                                 .scheme = options.scheme,
-                                .differences = false,
+                                .differences = options.differences,
                                 .runner_up = options.runner_up,
                                 .stop_after = options.stop_after,
                                 // Pinned, so a chunk's p-values are those of a whole-brain run.

@@ -119,6 +119,18 @@ class variance_partitioning {
   explicit variance_partitioning(const Groups& groups, design_options options = {})
       : m_sets(make_set(groups, options)) {}
 
+  /// \brief From prebuilt union designs, entry s − 1 for subset s of `groups` groups (unions that
+  /// are not the concatenation of the groups, e.g. paper::summed_partitioning). \throws
+  /// invalid_argument for groups outside [1, max_groups] or other than 2^groups − 1 unions.
+  variance_partitioning(index_t groups, design_set<Scalar> unions)
+      : m_groups(groups), m_sets(std::move(unions)) {
+    if (groups < 1 || groups > max_groups || m_sets.size() != (index_t(1) << groups) - 1)
+      detail::throw_invalid_argument(
+          "variance_partitioning",
+          detail::concat("expected 2^k - 1 union designs of k in [1, ", max_groups,
+                         "] groups, got ", m_sets.size(), " designs for ", groups, " groups"));
+  }
+
   [[nodiscard]] index_t groups() const noexcept { return m_groups; }
   /// The row of a set of groups in every per-subset result (fit(), permutation_test(),
   /// bootstrap_conditions() of a partition_statistic): see partition_result::subset.
@@ -137,9 +149,6 @@ class variance_partitioning {
   }
 
  private:
-  variance_partitioning(index_t groups, design_set<Scalar> sets)
-      : m_groups(groups), m_sets(std::move(sets)) {}
-
   template <typename S>
   static const auto& values(const rdm_stack<S>& stack) {
     return stack.values();

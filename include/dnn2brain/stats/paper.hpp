@@ -1,8 +1,10 @@
 #ifndef DNN2BRAIN_STATS_PAPER_HPP
 #define DNN2BRAIN_STATS_PAPER_HPP
 
+#include <concepts>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include <Eigen/Core>
@@ -10,6 +12,8 @@
 #include <dnn2brain/config.hpp>
 
 #include <dnn2brain/core/error.hpp>
+#include <dnn2brain/regression/design.hpp>
+#include <dnn2brain/regression/variance_partitioning.hpp>
 #include <dnn2brain/stats/multiple_comparisons.hpp>
 #include <dnn2brain/stats/noise_ceiling.hpp>
 #include <dnn2brain/stats/permutation.hpp>
@@ -61,28 +65,41 @@ struct p_values {
 /// \brief The paper's p-values from a permutation result with differences: a difference a − b is
 /// counted in the direction of its observed sign (null ≥ observed if positive, ≤ if negative, and
 /// never if zero, so p = 1/(N + 1) on the diagonal); then Benjamini–Hochberg within each target,
-/// across its D models, and separately across its D(D − 1)/2 model pairs (upper triangle,
-/// mirrored). \throws invalid_argument for a result without differences or under sequential
-/// stopping.
-[[nodiscard]] inline p_values fdr_within_targets(const permutation_result& r) {
-  const index_t models = r.observed.rows(), count = r.observed.cols();
-  if (r.p_differences.rows() != models * models || r.max_null.rows() == 0)
+/// across its models, and separately across its model pairs (upper triangle, mirrored).
+/// rows: the models that form the family, in this order (the paper's variance partitioning
+/// reports its k unique fractions only: rows 2^j − 1); empty for all. The result is then k × T
+/// and (k·k) × T. \throws invalid_argument for a result without differences, under sequential
+/// stopping, or a row out of range.
+[[nodiscard]] inline p_values fdr_within_targets(const permutation_result& r,
+                                                 std::span<const index_t> rows = {}) {
+  constexpr const char* function = "paper::fdr_within_targets";
+  const index_t all = r.observed.rows(), count = r.observed.cols();
+  if (r.p_differences.rows() != all * all || r.max_null.rows() == 0)
     detail::throw_invalid_argument(
-        "paper::fdr_within_targets",
-        "expected a permutation result with differences and without sequential stopping");
+        function, "expected a permutation result with differences and without sequential stopping");
+  std::vector<index_t> family(rows.begin(), rows.end());
+  if (family.empty())
+    for (index_t a = 0; a < all; ++a) family.push_back(a);
+  for (const index_t a : family)
+    if (a < 0 || a >= all)
+      detail::throw_invalid_argument(function,
+                                     detail::concat("expected rows in [0, ", all, "), got ", a));
+  const auto models = static_cast<index_t>(family.size());
   p_values out{.p = Eigen::MatrixXd(models, count),
                .p_differences = Eigen::MatrixXd(models * models, count)};
   const double zero_difference = 1.0 / (static_cast<double>(r.permutations) + 1.0);
   std::vector<double> upper;
+  Eigen::VectorXd p(models);
   for (index_t t = 0; t < count; ++t) {
-    const Eigen::VectorXd p = r.p_value.col(t);
+    for (index_t a = 0; a < models; ++a) p[a] = r.p_value(family[std::size_t(a)], t);
     out.p.col(t) = adjust_p_values(p, correction::benjamini_hochberg, nan_policy::omit);
     upper.clear();
-    for (index_t a = 0; a < models; ++a)
-      for (index_t b = a + 1; b < models; ++b) {
+    for (index_t i = 0; i < models; ++i)
+      for (index_t j = i + 1; j < models; ++j) {
+        const index_t a = family[std::size_t(i)], b = family[std::size_t(j)];
         const double d = r.observed(a, t) - r.observed(b, t);
-        upper.push_back(d > 0    ? r.p_differences(a * models + b, t)
-                        : d < 0  ? r.p_differences(b * models + a, t)
+        upper.push_back(d > 0    ? r.p_differences(a * all + b, t)
+                        : d < 0  ? r.p_differences(b * all + a, t)
                         : d == 0 ? zero_difference
                                  : std::numeric_limits<double>::quiet_NaN());
       }
@@ -97,6 +114,38 @@ struct p_values {
     }
   }
   return out;
+}
+
+/// \brief The partitioning the paper's error bars refit (its bootstrap defect, DESIGN §4.8): the
+/// union of a set of groups is the element-wise SUM of their predictor matrices (layer l of the
+/// union is the sum of the members' layer l), not their concatenation, so every union has one
+/// predictor per layer and the "unique variances" belong to other, non-nested models. Only for
+/// reproducing the paper's Fig. 2 / 3b error bars (partition_analysis_options::error_bars).
+/// groups: k matrices of m pairs × L layers, all of one shape.
+/// \throws invalid_argument for no group, more than variance_partitioning::max_groups, or
+/// matrices of different shapes.
+template <std::floating_point Scalar = double>
+[[nodiscard]] variance_partitioning<Scalar> summed_partitioning(
+    const std::vector<Eigen::MatrixXd>& groups, design_options options = {}) {
+  constexpr const char* function = "paper::summed_partitioning";
+  const auto k = static_cast<index_t>(groups.size());
+  if (k < 1 || k > variance_partitioning<Scalar>::max_groups)
+    detail::throw_invalid_argument(
+        function, detail::concat("expected 1 to ", variance_partitioning<Scalar>::max_groups,
+                                 " groups, got ", k));
+  for (const Eigen::MatrixXd& g : groups)
+    if (g.rows() != groups.front().rows() || g.cols() != groups.front().cols())
+      detail::throw_invalid_argument(
+          function, detail::concat("expected groups of one shape, ", groups.front().rows(), " × ",
+                                   groups.front().cols(), ", got ", g.rows(), " × ", g.cols()));
+  std::vector<design> unions;
+  for (index_t s = 1; s < (index_t(1) << k); ++s) {
+    Eigen::MatrixXd sum = Eigen::MatrixXd::Zero(groups.front().rows(), groups.front().cols());
+    for (index_t g = 0; g < k; ++g)
+      if (s >> g & 1) sum += groups[static_cast<std::size_t>(g)];
+    unions.emplace_back(sum, options);
+  }
+  return variance_partitioning<Scalar>(k, design_set<Scalar>(std::move(unions)));
 }
 
 }  // namespace dnn2brain::paper

@@ -126,6 +126,64 @@ class partition_statistic {
   index_t m_groups;
 };
 
+/// \brief The unique variance of each of D predictor groups among all of them: R²(all) − R²(all
+/// but d), the unique fractions of variance_partitioning for any D from D + 1 fits instead of
+/// 2^D − 1 (the paper's Fig. 3a scores its 3 groups so).
+///
+/// leave_one_out: D + 1 designs, entry 0 the union of all groups and entry d + 1 the union without
+/// group d (model_set::leave_one_out_designs builds them).
+template <std::floating_point Scalar>
+class unique_statistic {
+ public:
+  explicit unique_statistic(design_set<Scalar> leave_one_out, partition_options options = {})
+      : unique_statistic(std::move(leave_one_out), options, -1) {}
+
+  [[nodiscard]] index_t size() const noexcept {
+    return m_designs.size() / (m_groups + 1) * m_groups;
+  }
+  [[nodiscard]] index_t pairs() const noexcept { return m_designs.pairs(); }
+
+  template <typename Derived>
+  [[nodiscard]] Eigen::MatrixXd operator()(const Eigen::MatrixBase<Derived>& targets) const {
+    const Eigen::MatrixXd r = fit(m_designs, targets.derived()).score(m_options.score);
+    // Each gathered copy (gathered_each) holds its D + 1 designs in turn.
+    Eigen::MatrixXd unique(size(), r.cols());
+    for (index_t q = 0, at = 0; at < r.rows(); ++q, at += m_groups + 1)
+      for (index_t d = 0; d < m_groups; ++d)
+        unique.row(q * m_groups + d) = r.row(at) - r.row(at + 1 + d);
+    return unique;
+  }
+
+  /// The fewest pairs the union of all groups can be fitted on.
+  [[nodiscard]] index_t min_pairs() const noexcept { return m_designs.min_pairs(); }
+  [[nodiscard]] unique_statistic gathered(std::span<const index_t> sources) const {
+    return unique_statistic(m_designs.gathered(sources), m_options, m_groups);
+  }
+  [[nodiscard]] unique_statistic gathered_each(
+      std::span<const std::vector<index_t>> sources) const {
+    return unique_statistic(m_designs.gathered_each(sources), m_options, m_groups);
+  }
+
+ private:
+  unique_statistic(design_set<Scalar> designs, partition_options options, index_t groups)
+      : m_designs(std::move(designs)), m_options(options), m_groups(groups) {
+    if (options.score == regression_score::multiple_r)
+      detail::throw_bad_partition_score("unique_statistic");
+    if (groups < 0) {  // from the public constructor: the D + 1 designs of one copy
+      if (m_designs.size() < 3)
+        detail::throw_invalid_argument(
+            "unique_statistic",
+            detail::concat("expected D + 1 >= 3 designs (all D groups, then each left out), got ",
+                           m_designs.size()));
+      m_groups = m_designs.size() - 1;
+    }
+  }
+
+  design_set<Scalar> m_designs;  // D + 1 designs per gathered_each copy, side by side
+  partition_options m_options;
+  index_t m_groups;
+};
+
 /// Correlations (any rdm_measure) of D model RDMs with every target.
 template <rdm_measure Measure = measure::pearson>
 class correlation_statistic {

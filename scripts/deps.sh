@@ -15,5 +15,5 @@ ensure_packages() {
 # What building dnn2brain and its programs needs.
 ensure_build_packages() {
   ensure_packages cmake make g++ pkg-config libeigen3-dev xtensor-dev libboost-math-dev \
-    libnifti2-dev libmatio-dev libhdf5-dev zlib1g-dev libcli11-dev
+    libnifti2-dev libmatio-dev libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
 }

@@ -3,6 +3,7 @@
 
 // The optional I/O component (CMake target dnn2brain::io).
 #include <dnn2brain/io/atomic_file.hpp>
+#include <dnn2brain/io/dataset.hpp>
 #include <dnn2brain/io/mat.hpp>
 #include <dnn2brain/io/neighbor_table.hpp>
 #include <dnn2brain/io/nifti.hpp>

@@ -17,6 +17,7 @@
 #include <initializer_list>
 #include <ios>
 #include <limits>
+#include <memory>
 #include <ostream>
 #include <span>
 #include <string>
@@ -523,24 +524,21 @@ void check_npy_conversion(const npy_header& h, const file_origin& origin,
   }
 }
 
-/// Reads the data of a validated header as T, in C order.
+/// Reads the data of a validated header, whose conversion to T check_npy_conversion accepted, as
+/// T in C order into out (h.size() elements).
 template <npy_element T, typename Source>
-[[nodiscard]] npy_array<T> read_npy_values(Source& source, const npy_header& h,
-                                           const file_origin& origin, const char* strings_hint) {
-  check_npy_conversion<T>(h, origin, strings_hint);
-  npy_array<T> result(typename npy_array<T>::shape_type(h.shape.begin(), h.shape.end()));
+void read_npy_values_into(Source& source, const npy_header& h, const file_origin& origin, T* out) {
   const bool swap = npy_needs_swap(h);
   const bool multi_axis_fortran = h.fortran_order && h.shape.size() > 1;
   if (npy_stores<T>(h) && !swap && !multi_axis_fortran) {  // the stored bytes are the answer
-    source.read(h.data_offset, result.data(), h.data_bytes());
+    source.read(h.data_offset, out, h.data_bytes());
     if constexpr (std::same_as<T, bool>)
-      check_npy_bools(reinterpret_cast<const unsigned char*>(result.data()), result.size(), origin);
-    return result;
+      check_npy_bools(reinterpret_cast<const unsigned char*>(out), h.size(), origin);
+    return;
   }
   std::vector<unsigned char> scratch;
   const unsigned char* bytes = source.bytes(h.data_offset, h.data_bytes(), scratch);
   if (h.kind == 'b') check_npy_bools(bytes, h.size(), origin);
-  T* out = result.data();
   visit_npy_numeric(h, [&](auto tag) {
     using S = typename decltype(tag)::type;
     if constexpr (std::same_as<S, bool> || std::same_as<T, S>) {
@@ -565,6 +563,15 @@ template <npy_element T, typename Source>
     }
     // Other pairs (float -> integer, non-bool -> bool) were rejected by check_npy_conversion.
   });
+}
+
+/// Reads the data of a validated header as T, in C order.
+template <npy_element T, typename Source>
+[[nodiscard]] npy_array<T> read_npy_values(Source& source, const npy_header& h,
+                                           const file_origin& origin, const char* strings_hint) {
+  check_npy_conversion<T>(h, origin, strings_hint);  // before allocating
+  npy_array<T> result(typename npy_array<T>::shape_type(h.shape.begin(), h.shape.end()));
+  read_npy_values_into(source, h, origin, result.data());
   return result;
 }
 
@@ -722,6 +729,80 @@ template <npy_element T>
   const npy_header h = detail::parse_npy_header(source, origin);
   return detail::read_npy_string_values(source, h, origin, detail::read_numbers_hint);
 }
+
+/// \brief An .npy file open for reading in parts: the header is read and validated once (as
+/// read_npy_header does), then each read_into() or read_slab() seeks to its elements and reads
+/// only them, so a large array such as (subjects, searchlights, pairs) can be processed one
+/// subject, or one block of rows, at a time without ever holding it whole.
+///
+/// Elements are numbered in C order (the last axis fastest), and convert to T by read_npy's rule.
+/// Arrays of rank 2 or more must be stored in C order (numpy's default; Fortran-ordered data
+/// would need a pass over the whole file for any part: read those with read_npy).
+/// \code
+/// io::npy_reader file("searchlight/rdms.npy");     // (subjects, centres, pairs)
+/// const auto subject = file.read_slab<float>(3, 1);  // shape (1, centres, pairs)
+/// \endcode
+class npy_reader {
+ public:
+  /// \throws io_error naming the file and the field, as read_npy_header, and for Fortran-ordered
+  /// data of rank 2 or more.
+  explicit npy_reader(std::filesystem::path path)
+      : m_path(std::move(path)),
+        m_origin(std::make_unique<detail::file_origin>(
+            detail::file_origin{"npy_reader", detail::quoted(m_path)})),
+        m_source(m_path, *m_origin),
+        m_header(detail::parse_npy_header(m_source, *m_origin)) {
+    if (m_header.fortran_order && m_header.shape.size() > 1)
+      m_origin->fail(
+          "header field 'fortran_order': expected C order (False) for reading in parts, got True; "
+          "read it whole with read_npy, or save it with numpy.ascontiguousarray");
+  }
+
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return m_path; }
+  [[nodiscard]] const npy_header& header() const noexcept { return m_header; }
+  /// The array's shape (empty for a 0-d array).
+  [[nodiscard]] const std::vector<std::size_t>& shape() const noexcept { return m_header.shape; }
+
+  /// \brief Reads elements [first, first + out.size()) of the C-order array into out.
+  /// \throws io_error for a range beyond the array's size(), a conversion read_npy refuses, a
+  /// value out of T's range (the message counts elements from `first`), or a failed read.
+  template <npy_element T>
+  void read_into(std::size_t first, std::span<T> out) {
+    const std::size_t total = m_header.size();
+    if (first > total || out.size() > total - first)
+      m_origin->fail("expected elements within the array's ", total, " (shape ",
+                     detail::shape_repr(m_header.shape), "), got [", first, ", ",
+                     first + out.size(), ")");
+    detail::check_npy_conversion<T>(m_header, *m_origin, "npy_reader reads numbers only");
+    npy_header part = m_header;
+    part.shape = {out.size()};
+    part.data_offset = m_header.data_offset + first * m_header.item_size;
+    detail::read_npy_values_into(m_source, part, *m_origin, out.data());
+  }
+
+  /// \brief Reads the slab [first, first + count) along the first axis: an array of shape
+  /// (count, shape()[1], ...).
+  /// \throws io_error for a 0-d array, a slab beyond the first axis, or as read_into().
+  template <npy_element T>
+  [[nodiscard]] npy_array<T> read_slab(std::size_t first, std::size_t count) {
+    if (m_header.shape.empty() || first > m_header.shape[0] || count > m_header.shape[0] - first)
+      m_origin->fail("expected a slab within the first axis of shape ",
+                     detail::shape_repr(m_header.shape), ", got rows [", first, ", ", first + count,
+                     ")");
+    std::vector<std::size_t> shape = m_header.shape;
+    shape[0] = count;
+    npy_array<T> slab(typename npy_array<T>::shape_type(shape.begin(), shape.end()));
+    const std::size_t row = m_header.shape[0] == 0 ? 0 : m_header.size() / m_header.shape[0];
+    read_into(first * row, std::span<T>(slab.data(), slab.size()));
+    return slab;
+  }
+
+ private:
+  std::filesystem::path m_path;
+  std::unique_ptr<detail::file_origin> m_origin;  // a stable address: m_source refers to it
+  detail::npy_file_bytes m_source;
+  npy_header m_header;
+};
 
 /// \brief Writes an xtensor expression of float, double, bool or integer elements as an .npy
 /// file that numpy.load reads: little-endian, C order, format 1.0 (2.0 for headers beyond 64 KiB),

@@ -113,24 +113,22 @@ TEMPLATE_TEST_CASE("model_similarity matches scipy per layer, averaged and conca
   // Error model: each side sums m = 36 products in double, a relative error of at most about
   // m·ε in every sum; 8·m·ε covers both sides and the final division and square root.
   const double tolerance = 8.0 * 36.0 * eps;
-  const struct {
-    model_similarity_options options;
-    std::string reference;
-  } cases[] = {{{.layer = "l0"}, "layer0"},
-               {{.layer = "l1"}, "layer1"},
-               {{}, "mean"},
-               {{.over_layers = layer_pooling::concatenated}, "concat"}};
-  for (const auto& c : cases) {
-    const similarity_matrix s = model_similarity(models, c.options, TestType{});
-    const double worst = test::max_abs_diff(s.values, table("sim_" + name + "_" + c.reference));
-    INFO(name << " " << c.reference << ": worst deviation " << worst);
+  const auto check = [&](const model_similarity_options& options, const std::string& reference) {
+    const similarity_matrix s = model_similarity(models, options, TestType{});
+    const double worst = test::max_abs_diff(s.values, table("sim_" + name + "_" + reference));
+    INFO(name << " " << reference << ": worst deviation " << worst);
     CHECK(worst <= tolerance);
     CHECK(s.values == s.values.transpose());
     CHECK(s.names == models.names());
     CHECK(s.measure == name);
-    CHECK(s.layer == c.options.layer);
+    CHECK(s.layer == options.layer);
+    CHECK(s.over_layers == options.over_layers);
     CHECK(s.at("m1", "m3") == s.values(1, 3));
-  }
+  };
+  check({.layer = "l0"}, "layer0");
+  check({.layer = "l1"}, "layer1");
+  check({}, "mean");
+  check({.over_layers = layer_pooling::concatenated}, "concat");
 }
 
 TEST_CASE("model_similarity is the batched form of compare(), pair by pair", "[task_similarity]") {
@@ -441,6 +439,19 @@ TEST_CASE("transfer_affinities from Taskonomy's first-order rows", "[task_simila
   CHECK(both.cwiseEqual(both.transpose()).count() + both.array().isNaN().count() == 27 * 27);
   const index_t a = affinities.index("autoencoder"), e = affinities.index("edge2d");
   CHECK(both(a, e) == (affinities.values()(a, e) + affinities.values()(e, a)) / 2.0);
+  // The table's orientation is higher = better transfer: every target's self-transfer ranks in
+  // the top 8 of its 27 sources, and the untrained network comes last for 12 of the 22 targets.
+  const index_t random = affinities.index("random");
+  index_t targets = 0, random_last = 0;
+  for (index_t t = 0; t < affinities.size(); ++t) {
+    const auto column = affinities.values().col(t).array();
+    if (column.isNaN().all()) continue;  // a source only
+    ++targets;
+    CHECK((column > column(t)).count() < 8);
+    random_last += (column > column(random)).count() == 26;
+  }
+  CHECK(targets == 22);
+  CHECK(random_last == 12);
   const Eigen::MatrixXd either = affinities.symmetrised(affinity_directions::either);
   CHECK(either(affinities.index("random"), a) == affinities("random", "autoencoder"));
   CHECK(either(a, affinities.index("random")) == affinities("random", "autoencoder"));
@@ -486,8 +497,8 @@ TEST_CASE("compare_with_affinities matches scipy's spearmanr on the real affinit
 TEST_CASE("compare_with_affinities: the sign convention and a similarity_matrix",
           "[task_similarity][affinity]") {
   const transfer_affinities affinities = reference_affinities();
-  // A similarity that is exactly the reverse of the symmetric affinity: perfect agreement,
-  // which reads as rho = -1 (similar representations, low affinity = good transfer).
+  // A similarity that ranks the pairs as the symmetric affinity does: perfect agreement, which
+  // with Taskonomy's orientation (higher = better transfer) reads rho = +1; its negative, -1.
   similarity_matrix s;
   s.names = {"edge2d", "unknown_net", "keypoint2d", "reshade", "rgb2depth", "autoencoder"};
   s.values.setZero(6, 6);
@@ -495,11 +506,12 @@ TEST_CASE("compare_with_affinities: the sign convention and a similarity_matrix"
     for (index_t j = 0; j < 6; ++j)
       if (i != j && affinities.contains(s.names[static_cast<std::size_t>(i)]) &&
           affinities.contains(s.names[static_cast<std::size_t>(j)]))
-        s.values(i, j) = -affinities.pair_value(
+        s.values(i, j) = affinities.pair_value(
             affinities.index(s.names[static_cast<std::size_t>(i)]),
             affinities.index(s.names[static_cast<std::size_t>(j)]), affinity_directions::both);
   const affinity_comparison c = compare_with_affinities(s, affinities);
-  CHECK(c.rho == Approx(-1.0).margin(1e-14));
+  CHECK(c.rho == Approx(1.0).margin(1e-14));
+  CHECK(compare_with_affinities(s.names, -s.values, affinities).rho == Approx(-1.0).margin(1e-14));
   CHECK(c.pairs == 10);
   CHECK(c.unknown == std::vector<std::string>{"unknown_net"});
 

@@ -707,9 +707,13 @@ template <floating_eigen Derived>
 // Taskonomy transfer affinities
 // ---------------------------------------------------------------------------------------------
 
-/// One first-order transfer: how well `source`'s representation transfers to `target`. In
-/// Taskonomy's table (`all_affinities.pkl`, shared/data/taskonomy as CSV: the rows of order 1,
-/// columns sources, target, affinity) lower means better transfer.
+/// \brief One first-order transfer: how well `source`'s representation transfers to `target`.
+///
+/// Taskonomy's table (`all_affinities.pkl`; shared/data/taskonomy as CSV, whose rows of order 1,
+/// columns sources, target and affinity, are these triples) is oriented higher = better
+/// transfer, although shared/data/README.md reads the other way: in every one of its 22 target
+/// columns the self-transfer ranks among the top 8 of the 27 sources (first or second in 16),
+/// and the untrained `random` source ranks last in 12 of them. Values are kept as given.
 struct transfer_affinity {
   std::string source;
   std::string target;
@@ -827,9 +831,10 @@ class transfer_affinities {
 /// What compare_with_affinities() found.
 struct affinity_comparison {
   /// Spearman ρ between the similarities and the symmetric affinities over the task pairs: the
-  /// Pearson correlation of their average ranks (scipy's spearmanr). Lower affinity means better
-  /// transfer, so agreement (similar representations transfer well) gives ρ < 0. NaN with fewer
-  /// than 3 pairs or when either side is constant.
+  /// Pearson correlation of their average ranks (scipy's spearmanr of the two, unoriented). With
+  /// affinities where higher is better transfer (Taskonomy's table), agreement (similar
+  /// representations transfer well) gives ρ > 0; with losses (lower is better), ρ < 0. NaN with
+  /// fewer than 3 pairs or when either side is constant.
   double rho = std::numeric_limits<double>::quiet_NaN();
   /// The number of unordered pairs of distinct matched names with a symmetric affinity.
   index_t pairs = 0;
@@ -847,7 +852,8 @@ struct affinity_comparison {
 /// Names match tasks by exact string equality. For each pair i < j (in the names' order) of
 /// matched names with a symmetric affinity (transfer_affinities::pair_value() under
 /// `directions`), the pair contributes similarity(i, j), read from the upper triangle, and that
-/// affinity. Because lower affinity is better transfer, agreement shows as a negative ρ.
+/// affinity. ρ is not oriented: with Taskonomy's affinities (higher is better transfer, see
+/// transfer_affinity) agreement shows as ρ > 0.
 /// \param names      the D names of the similarity matrix's rows and columns (distinct)
 /// \param similarity D × D
 /// \throws invalid_argument for a non-square matrix, a names count other than D, a repeated name,

@@ -1,6 +1,7 @@
 // The translation unit clang-tidy checks for the I/O component: every io header, with the
 // readers' and writers' templates instantiated.
 #include <dnn2brain/io.hpp>
+#include <dnn2brain/io/dataset.hpp>
 #include <dnn2brain/searchlight.hpp>
 
 #include <xtensor/xtensor.hpp>
@@ -36,8 +37,15 @@ int main(int argc, char** argv) try {
   results.add("r", std::vector<double>{0.5, 0.25});
   io::write_csv(dir / "r.csv", results);
   io::write_json(dir / "r.json", results);
+  const io::csv_table labels = io::read_csv(dir / "labels.csv");
+  io::write_mat(dir / "w.mat", {{"rdm", e}});
+  io::npy_reader part(dir / "a.npy");
+  const auto slab = part.read_slab<float>(0, 1);
+  const io::dataset data = io::read_dataset(dir / "dataset", {.searchlight = false});
+  io::write_dataset(dir / "copy", data);
   return static_cast<int>(b.size() + names.size() + c.size() + patterns.size() + e.size() +
-                          text.size() + std::size_t(loaded.size()));
+                          text.size() + std::size_t(loaded.size()) + labels.rows() + slab.size() +
+                          data.files.size());
 } catch (const std::exception&) {
   return 1;
 }

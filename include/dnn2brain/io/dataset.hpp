@@ -247,19 +247,6 @@ template <typename S, typename O>
   return out.empty() ? "none" : out;
 }
 
-/// The whole of a small text file.
-[[nodiscard]] inline std::string read_text(const std::filesystem::path& path,
-                                           const char* function) {
-  const file_origin origin{function, quoted(path)};
-  const std::uint64_t size = regular_file_size(path, origin);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  if (size > 0) {
-    std::ifstream in = open_for_reading(path, origin);
-    read_at(in, 0, text.data(), text.size(), origin);
-  }
-  return text;
-}
-
 /// The state of one read_dataset() call: where it reads, what it has read, and its errors, which
 /// name the file ("dnn2brain::read_dataset: '<root>/<file>': ...").
 class dataset_reader {
@@ -287,6 +274,12 @@ class dataset_reader {
     std::error_code error;
     const std::uintmax_t bytes = std::filesystem::file_size(path(relative), error);
     out.files.push_back({relative, error ? 0 : bytes});
+  }
+  /// The whole of a (small) text file, recorded.
+  [[nodiscard]] std::string read_text(const std::filesystem::path& relative) {
+    std::string text = read_whole_file(path(relative), {"read_dataset", quoted(path(relative))});
+    record(relative);
+    return text;
   }
   void skip(const std::filesystem::path& relative, std::string reason) {
     out.skipped.push_back({relative, std::move(reason)});
@@ -366,8 +359,7 @@ inline void check_read_options(const read_dataset_options& options) {
 inline void read_stimuli(dataset_reader& r) {
   const std::filesystem::path file = "stimuli.txt";
   if (!path_exists(r.path(file))) return;
-  std::string text = read_text(r.path(file), "read_dataset");
-  r.record(file);
+  std::string text = r.read_text(file);
   if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
   std::size_t pos = 0, line = 1;
   while (pos < text.size()) {
@@ -408,8 +400,7 @@ inline Eigen::VectorXd read_model_npy(dataset_reader& r, const std::filesystem::
 
 /// models/groups.json: {"groups": [{"name": "2D", "members": ["edge2d", ...]}, ...]}.
 inline void read_groups_json(dataset_reader& r, const std::filesystem::path& file) {
-  const std::string text = read_text(r.path(file), "read_dataset");
-  r.record(file);
+  const std::string text = r.read_text(file);
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(text);
@@ -758,7 +749,8 @@ inline void read_paper_models(dataset_reader& r) {
     if (matches.size() > 1)
       r.fail(file, "expected a name that ends with one requested layer, got one that ends with '",
              layers[matches[0].first], "' and '", layers[matches[1].first], "'");
-    const auto& [layer, task] = matches.front();
+    const std::size_t layer = matches.front().first;
+    const std::string& task = matches.front().second;
     if (!options.models.empty() &&
         std::find(options.models.begin(), options.models.end(), task) == options.models.end()) {
       r.skip(file, "task '" + task + "' not requested");
@@ -816,8 +808,7 @@ inline void read_paper_models(dataset_reader& r) {
         r.fail(file, "expected variable 'rdm' as a square n x n matrix, n >= 3, got shape ",
                shape_repr(std::vector<std::size_t>(a.shape().begin(), a.shape().end())));
       r.check_conditions(index_t(a.shape()[0]), file);
-      const xt::xarray<double, xt::layout_type::row_major> square = a;
-      const Eigen::VectorXd condensed = r.condense(square.data(), a.shape()[0], file);
+      const Eigen::VectorXd condensed = r.condense(a.data(), a.shape()[0], file);  // row-major
       r.about(file, [&] { r.out.models.add_layer(task, layers[l], rdm<double>(condensed)); });
     }
   }
@@ -888,11 +879,10 @@ inline void read_paper_rois(dataset_reader& r) {
              shape_repr(shape));
     const std::size_t n = shape[1];
     r.check_conditions(index_t(n), file);
-    const xt::xarray<double, xt::layout_type::row_major> squares = a;
     rdm_stack<double> subjects{index_t(n), index_t(shape[0])};
     for (std::size_t s = 0; s < shape[0]; ++s)
       subjects.column(index_t(s)) =
-          r.condense(squares.data() + s * n * n, n, file, concat(" in subject ", s));
+          r.condense(a.data() + s * n * n, n, file, concat(" in subject ", s));  // row-major
     r.about(file, [&] { r.out.rois.add(name, subjects); });
     r.out.roi_display_names.push_back(trim_spaces(name));
   }

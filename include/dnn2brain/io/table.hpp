@@ -364,6 +364,23 @@ inline void write_json(const std::filesystem::path& path, const table& t) {
   write_atomically(path, [&](std::ostream& out) { write_json(out, t); });
 }
 
+namespace detail {
+
+/// The whole content of a regular file (a FIFO or device is refused unopened).
+/// \throws io_error through `origin` if it is missing, not a regular file or cannot be read.
+[[nodiscard]] inline std::string read_whole_file(const std::filesystem::path& path,
+                                                 const file_origin& origin) {
+  const std::uint64_t size = regular_file_size(path, origin);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  if (size > 0) {
+    std::ifstream in = open_for_reading(path, origin);
+    read_at(in, 0, text.data(), text.size(), origin);
+  }
+  return text;
+}
+
+}  // namespace detail
+
 /// \brief A CSV file read as text by read_csv(): the header row's column names and the rows of
 /// fields, all strings (no type guessing: the caller converts what it needs).
 class csv_table {
@@ -451,12 +468,7 @@ class csv_table {
 /// Complexity: one pass over the file, which is held in memory while it is parsed.
 [[nodiscard]] inline csv_table read_csv(const std::filesystem::path& path) {
   const detail::file_origin origin{"read_csv", detail::quoted(path)};
-  const std::uint64_t size = detail::regular_file_size(path, origin);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  if (size > 0) {
-    std::ifstream in = detail::open_for_reading(path, origin);
-    detail::read_at(in, 0, text.data(), text.size(), origin);
-  }
+  const std::string text = detail::read_whole_file(path, origin);
   csv_table out;
   out.m_path = path;
   std::size_t pos = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;

@@ -590,6 +590,10 @@ TEST_CASE("Task names are matched exactly, never by substring", "[io][dataset][p
              Contains("segment25d_block4.mat") && Contains("segment25d_encoder_block4.mat") &&
                  Contains("one file for task 'segment25d' and layer 'block4'"));
   fs::remove(models / "segment25d_encoder_block4.mat");
+  // A name that ends with two requested layers is ambiguous.
+  CHECK_THAT(error_of(dir.path, {.layers = {"encoder_output", "output"}, .searchlight = false}),
+             Contains("autoencoder_encoder_encoder_output.mat") &&
+                 Contains("'encoder_output' and 'output'"));
   // A requested task without files.
   options.models.emplace_back("vanishing_point");
   CHECK_THAT(error_of(dir.path, options), Contains("RDM_taskonomy_bonner50") &&
@@ -608,6 +612,11 @@ TEST_CASE("ROI labels and file names must match exactly, trailing spaces include
                                      Contains("ROI 'hV4 '") && Contains("line 3") &&
                                      Contains("there is 'hV4.mat'"));
   fs::rename(rois / "hV4.mat", rois / "hV4 .mat");
+  io::table twice;
+  twice.add("id", std::vector<int>{1, 2}).add("roi", std::vector<std::string>{"V1v", "V1v"});
+  io::write_csv(dir.path / "ROIfiles_Labeling.txt", twice);
+  CHECK_THAT(error_of(dir.path), Contains("ROIfiles_Labeling.txt") &&
+                                     Contains("each ROI once, got 'V1v' again on line 3"));
   io::table labels;
   labels.add("id", std::vector<int>{1}).add("name", std::vector<std::string>{"V1v"});
   io::write_csv(dir.path / "ROIfiles_Labeling.txt", labels);

@@ -187,8 +187,8 @@ double cka_tolerance(index_t n, index_t p) {
 }
 
 TEST_CASE("linear_cka matches the feature-space formula (numpy)", "[task_similarity][cka]") {
-  std::vector<Eigen::MatrixXd> xs;
-  for (int k = 0; k < 4; ++k) xs.emplace_back(table(detail::concat("cka_x", k)));
+  const std::vector<Eigen::MatrixXd> xs{table("cka_x0"), table("cka_x1"), table("cka_x2"),
+                                        table("cka_x3")};
   const Eigen::MatrixXd expected = table("cka_matrix");
   index_t p_max = 0;
   for (const auto& x : xs) p_max = std::max(p_max, x.cols());
@@ -209,6 +209,7 @@ TEST_CASE("linear_cka matches the feature-space formula (numpy)", "[task_similar
 
   // The same from precomputed Grams, streamed in chunks of 7 features.
   std::vector<linear_gram> grams;
+  grams.reserve(xs.size());
   for (const auto& x : xs) grams.push_back(compute_linear_gram(x, {.chunk_features = 7}));
   CHECK(test::max_abs_diff(linear_cka_matrix(grams), expected) <= tolerance);
   CHECK(grams[2].features == 120);
@@ -435,8 +436,9 @@ TEST_CASE("transfer_affinities from Taskonomy's first-order rows", "[task_simila
   CHECK(affinities("random", "autoencoder") == 0.00029485712540904414);
   CHECK(std::isnan(affinities("autoencoder", "random")));
   const Eigen::MatrixXd both = affinities.symmetrised();
-  CHECK((!both.array().isNaN()).count() == 22 * 22);
-  CHECK(both.cwiseEqual(both.transpose()).count() + both.array().isNaN().count() == 27 * 27);
+  CHECK((!both.array().isNaN()).count() == Eigen::Index{22} * 22);
+  CHECK(both.cwiseEqual(both.transpose()).count() + both.array().isNaN().count() ==
+        Eigen::Index{27} * 27);
   const index_t a = affinities.index("autoencoder"), e = affinities.index("edge2d");
   CHECK(both(a, e) == (affinities.values()(a, e) + affinities.values()(e, a)) / 2.0);
   // The table's orientation is higher = better transfer: every target's self-transfer ranks in

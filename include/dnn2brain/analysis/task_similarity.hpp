@@ -866,6 +866,7 @@ requires std::convertible_to<std::ranges::range_reference_t<Names>, std::string_
     affinity_directions directions = affinity_directions::both) {
   constexpr const char* function = "compare_with_affinities";
   std::vector<std::string> all;
+  all.reserve(static_cast<std::size_t>(std::ranges::distance(names)));
   for (const auto& name : names) all.emplace_back(std::string_view(name));
   const auto d = static_cast<index_t>(all.size());
   if (similarity.rows() != similarity.cols() || similarity.rows() != d)

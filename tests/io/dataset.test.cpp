@@ -3,6 +3,7 @@
 // precomputed searchlight RDMs and betas; every malformed, missing, ambiguous or inconsistent
 // piece is an io_error that names its file.
 #include <dnn2brain/io/dataset.hpp>
+#include <dnn2brain/searchlight/paint.hpp>
 #include <dnn2brain/simulate/analysis_inputs.hpp>
 #include <dnn2brain/simulate/dataset.hpp>
 
@@ -168,7 +169,7 @@ xt::xarray<float> searchlight_array(const truth& t, bool square_form) {
 }
 
 // dnn2brain's layout, written file by file: square and condensed model RDMs, both ROI forms,
-// groups.json, precomputed searchlights with their table and ceilings, stimuli.txt.
+// groups.json, precomputed searchlights with their table, mask and ceilings, stimuli.txt.
 void write_ours(const fs::path& root, const truth& t) {
   for (std::size_t d = 0; d < t.tasks.size(); ++d) {
     const fs::path folder = root / "models" / t.tasks[d];
@@ -192,6 +193,7 @@ void write_ours(const fs::path& root, const truth& t) {
   fs::create_directories(root / "searchlight");
   io::write_npy(root / "searchlight" / "rdms.npy", searchlight_array(t, false));
   io::save_neighbor_table(root / "searchlight" / "neighbor_table.bin", t.table);
+  io::write_nifti(root / "searchlight" / "mask.nii.gz", t.mask, t.geometry);
   io::write_npy(root / "searchlight" / "noise_ceiling_lower.npy", vector_of(t.lower));
   io::write_npy(root / "searchlight" / "noise_ceiling_upper.npy", vector_of(t.upper));
   std::string text;
@@ -250,6 +252,11 @@ void check_searchlights(const io::dataset& d, const truth& t) {
   CHECK(input->table.offsets() == t.table.offsets());
   CHECK(input->table.columns() == t.table.columns());
   CHECK(input->table.kind() == dnn2brain::center_kind::block);
+  // The mask the table was made on, on the table's grid exactly: it paints.
+  CHECK(input->mask.voxels() == dnn2brain::brain_mask(t.mask, t.geometry).voxels());
+  CHECK(input->mask.geometry().same_grid(t.geometry, 0.0));
+  CHECK(input->mask.has_affine());
+  CHECK(dnn2brain::paint(input->mask, input->table, t.lower).shape()[2] == 5);
   REQUIRE(d.noise_ceiling.has_value());
   CHECK(d.noise_ceiling->lower == t.lower);
   CHECK(d.noise_ceiling->upper == t.upper);
@@ -342,6 +349,8 @@ TEST_CASE("dnn2brain's layout reads back exactly what was written, file by file"
   CHECK(read(d, "models/segment2d/encoder_output.npy"));
   CHECK(read(d, "models/groups.json"));
   CHECK(read(d, "searchlight/neighbor_table.bin"));
+  CHECK(read(d, "searchlight/mask.nii.gz"));
+  CHECK(skipped(d, "searchlight/mask.nii.gz") == "(not skipped)");
   CHECK(read(d, "stimuli.txt"));
   for (const auto& f : d.files) CHECK(f.bytes == fs::file_size(dir.path / f.path));
   CHECK(skipped(d, "models/notes.txt") == "not a model folder");
@@ -377,7 +386,12 @@ TEST_CASE("write_dataset writes dnn2brain's layout that reads back identically",
     CHECK(e.models.groups()[std::size_t(g)].members == d.models.groups()[std::size_t(g)].members);
   }
   check_rois(e, t);
-  check_searchlights(e, t);
+  check_searchlights(e, t);  // the mask too: same voxels, same grid
+  CHECK(read(e, "searchlight/mask.nii.gz"));
+  const auto mask_file = io::read_nifti_volume<std::uint8_t>(dir.path / "copy" / "nested" /
+                                                             "searchlight" / "mask.nii.gz");
+  CHECK(mask_file.datatype == 2);  // DT_UINT8
+  CHECK(mask_file.data == t.mask);
   CHECK(e.stimuli == t.stimuli);
   CHECK(dnn2brain::test::read_file(dir.path / "copy" / "nested" / "models" / "groups.json")
             .starts_with("{\n  \"groups\": [\n    {\n      \"name\": \"pair\""));
@@ -421,6 +435,26 @@ TEST_CASE("write_dataset writes dnn2brain's layout that reads back identically",
   bad = d;
   bad.stimuli.pop_back();
   CHECK_THROWS_WITH(io::write_dataset(dir.path / "bad", bad), Contains("stimulus names"));
+  // Precomputed RDMs with another mask than their table's, or none.
+  auto fewer = t.mask;
+  fewer(3, 3, 2) = 0;
+  bad = d;
+  std::get<io::searchlight_rdm_input>(bad.searchlight).mask =
+      dnn2brain::brain_mask(fewer, t.geometry);
+  const std::string voxels = std::to_string(t.table.mask_voxels());
+  CHECK_THROWS_WITH(io::write_dataset(dir.path / "bad", bad),
+                    Contains("dnn2brain::write_dataset") && Contains("mask") &&
+                        Contains(voxels + " voxels") &&
+                        Contains(std::to_string(t.table.mask_voxels() - 1) + " voxels"));
+  dnn2brain::volume_geometry shifted = t.geometry;
+  shifted.affine(0, 3) += 2.0;
+  std::get<io::searchlight_rdm_input>(bad.searchlight).mask =
+      dnn2brain::brain_mask(t.mask, shifted);
+  CHECK_THROWS_WITH(io::write_dataset(dir.path / "bad", bad),
+                    Contains("mask") && Contains("affines that differ by 2 mm"));
+  std::get<io::searchlight_rdm_input>(bad.searchlight).mask = dnn2brain::brain_mask{};
+  CHECK_THROWS_WITH(io::write_dataset(dir.path / "bad", bad),
+                    Contains("shape 0 x 0 x 0") && Contains("searchlight_rdm_input::mask"));
   bad = b;
   std::get<io::searchlight_beta_input>(bad.searchlight).labels = {"a", "b", "a"};
   CHECK_THROWS_WITH(io::write_dataset(dir.path / "bad", bad), Contains("distinct subject labels"));
@@ -496,6 +530,13 @@ TEST_CASE("The paper's data.zip layout reads as is: exact names, groups, labels,
   CHECK(read(d, "kastner_ROIs_RDMs_pearson/hV4 .mat"));
   CHECK(read(d, "mask.nii"));
   CHECK(read(d, "ROIfiles_Labeling.txt"));
+  // input.mask is brain_mask(mask.nii), the mask the table was made on.
+  const auto& input = std::get<io::searchlight_rdm_input>(d.searchlight);
+  const dnn2brain::brain_mask expected(io::read_nifti_volume<float>(dir.path / "mask.nii"));
+  CHECK(input.mask.voxels() == expected.voxels());
+  CHECK(input.mask.geometry().same_grid(expected.geometry(), 0.0));
+  CHECK(input.table.geometry().same_grid(expected.geometry(), 0.0));
+  CHECK(input.table.mask_voxels() == expected.size());
   CHECK_THAT(skipped(d, "RDM_taskonomy_bonner50/autoencoder_encoder_block3.mat"),
              Contains("requested layer"));
   CHECK(skipped(d, "RDM_taskonomy_bonner50/README") == "not a .mat file");
@@ -763,6 +804,54 @@ TEST_CASE("Malformed files of dnn2brain's layout are io_errors that name the fil
   CHECK_THAT(error_of(root),
              Contains("searchlight/neighbor_table.bin") && Contains("no such file"));
   io::save_neighbor_table(sl / "neighbor_table.bin", t.table);
+  // The mask the table was made on: one file, .nii.gz or .nii, of the table's grid and voxels.
+  const fs::path mask = sl / "mask.nii.gz";
+  fs::remove(mask);
+  CHECK_THAT(error_of(root), Contains("searchlight/mask.nii.gz") &&
+                                 Contains("'searchlight/neighbor_table.bin'") &&
+                                 Contains("no such file"));
+  io::write_nifti(sl / "mask.nii", t.mask, t.geometry);
+  const io::dataset plain = io::read_dataset(root);
+  CHECK(read(plain, "searchlight/mask.nii"));
+  CHECK(std::get<io::searchlight_rdm_input>(plain.searchlight).mask.size() ==
+        t.table.mask_voxels());
+  io::write_nifti(mask, t.mask, t.geometry);
+  CHECK_THAT(error_of(root), Contains("searchlight/mask.nii.gz") &&
+                                 Contains("'searchlight/mask.nii' too") &&
+                                 Contains("one brain mask"));
+  fs::remove(sl / "mask.nii");
+  const std::string voxels = std::to_string(t.table.mask_voxels());
+  auto fewer = t.mask;
+  fewer(3, 3, 2) = 0;
+  io::write_nifti(mask, fewer, t.geometry);
+  CHECK_THAT(error_of(root), Contains("searchlight/mask.nii.gz") &&
+                                 Contains("'searchlight/neighbor_table.bin'") &&
+                                 Contains("shape 7 x 6 x 5, " + voxels + " voxels") &&
+                                 Contains(std::to_string(t.table.mask_voxels() - 1) + " voxels"));
+  dnn2brain::volume_geometry larger = t.geometry;
+  larger.shape = {8, 6, 5};
+  auto padded = zeros<std::uint8_t>({8, 6, 5});
+  for (std::size_t i = 0; i < 7; ++i)
+    for (std::size_t j = 0; j < 6; ++j)
+      for (std::size_t k = 0; k < 5; ++k) padded(i, j, k) = t.mask(i, j, k);
+  io::write_nifti(mask, padded, larger);
+  CHECK_THAT(error_of(root), Contains("searchlight/mask.nii.gz") &&
+                                 Contains("'searchlight/neighbor_table.bin'") &&
+                                 Contains("got shape 8 x 6 x 5"));
+  dnn2brain::volume_geometry shifted = t.geometry;
+  shifted.affine(1, 3) += 0.5;
+  io::write_nifti(mask, t.mask, shifted);
+  CHECK_THAT(error_of(root), Contains("searchlight/mask.nii.gz") &&
+                                 Contains("'searchlight/neighbor_table.bin'") &&
+                                 Contains("affines that differ by 0.5 mm"));
+  // float32 rounding of the affine is accepted, and the mask takes the table's grid exactly.
+  shifted.affine(1, 3) = t.geometry.affine(1, 3) + 1e-5;
+  io::write_nifti(mask, t.mask, shifted);
+  const io::dataset rounded = io::read_dataset(root);
+  CHECK(std::get<io::searchlight_rdm_input>(rounded.searchlight)
+            .mask.geometry()
+            .same_grid(t.geometry, 0.0));
+  io::write_nifti(mask, t.mask, t.geometry);
   fs::create_directories(root / "fmri");
   CHECK_THAT(error_of(root), Contains("got both"));
   fs::remove_all(sl);

@@ -72,7 +72,9 @@ struct skipped_file {
 struct searchlight_rdm_input {
   std::vector<rdm_stack<float>> subjects{};
   neighbor_table table{};
-  /// The brain mask the table was made on (the paper's mask.nii), for painting maps.
+  /// The brain mask the table was made on, for painting maps (paint(mask, table, values),
+  /// functional_map::label_volume(mask, table)): the paper's mask.nii, or searchlight/mask.nii.gz
+  /// of dnn2brain's layout, read on the table's grid. mask.size() == table.mask_voxels().
   brain_mask mask{};
 };
 
@@ -588,15 +590,20 @@ inline void read_ceiling_pair(dataset_reader& r, const std::filesystem::path& fo
   r.out.noise_ceiling = std::move(ceiling);
 }
 
-/// searchlight/rdms.npy (subjects, centres, pairs) and searchlight/neighbor_table.bin.
+/// searchlight/rdms.npy (subjects, centres, pairs), searchlight/neighbor_table.bin and the mask
+/// the table was made on, searchlight/mask.nii.gz (or .nii).
 inline void read_our_searchlight_rdms(dataset_reader& r) {
   namespace fs = std::filesystem;
   const fs::path folder = "searchlight", file = folder / "rdms.npy",
                  table_file = folder / "neighbor_table.bin";
-  for (const directory_entry& e : r.list(folder))
-    if (e.name != "rdms.npy" && e.name != "neighbor_table.bin" &&
-        e.name != "noise_ceiling_lower.npy" && e.name != "noise_ceiling_upper.npy")
+  std::vector<std::string> masks;
+  for (const directory_entry& e : r.list(folder)) {
+    if (e.regular && (e.name == "mask.nii.gz" || e.name == "mask.nii"))
+      masks.push_back(e.name);
+    else if (e.name != "rdms.npy" && e.name != "neighbor_table.bin" &&
+             e.name != "noise_ceiling_lower.npy" && e.name != "noise_ceiling_upper.npy")
       r.skip(folder / e.name, "not a searchlight file");
+  }
   if (!path_exists(r.path(file)))
     r.fail(file,
            "expected the searchlight RDMs (subjects, centres, pairs) in searchlight/, got "
@@ -604,6 +611,12 @@ inline void read_our_searchlight_rdms(dataset_reader& r) {
   if (!path_exists(r.path(table_file)))
     r.fail(table_file, "expected the neighbour table (io::save_neighbor_table) next to '",
            file.string(), "', got no such file");
+  if (masks.empty())
+    r.fail(folder / "mask.nii.gz", "expected the brain mask the neighbour table '",
+           table_file.string(), "' was made on, mask.nii.gz or mask.nii, got no such file");
+  if (masks.size() > 1)
+    r.fail(folder / masks.back(), "expected one brain mask, mask.nii.gz or mask.nii, got '",
+           (folder / masks.front()).string(), "' too");
   npy_reader reader(r.path(file));
   r.record(file);
   const std::vector<std::size_t>& shape = reader.shape();
@@ -621,6 +634,27 @@ inline void read_our_searchlight_rdms(dataset_reader& r) {
   if (std::size_t(input.table.size()) != centres)
     r.fail(table_file, "expected a table of the ", centres, " searchlight centres of '",
            file.string(), "', got ", input.table.size());
+  // The mask is kept on the table's grid exactly: painting compares the two without tolerance,
+  // and NIfTI-1 stores the affine in float32.
+  const fs::path mask_file = folder / masks.front();
+  const nifti_image<float> mask_image = read_nifti_volume<float>(r.path(mask_file));
+  r.record(mask_file);
+  const volume_geometry& grid = input.table.geometry();
+  const bool same_shape = mask_image.geometry.shape == grid.shape;
+  const double difference =
+      same_shape ? (mask_image.geometry.affine - grid.affine).cwiseAbs().maxCoeff() : 0.0;
+  if (same_shape) r.about(mask_file, [&] { input.mask = brain_mask(mask_image.data, grid); });
+  if (!same_shape || !(difference <= brain_mask::affine_tolerance) ||
+      input.mask.size() != input.table.mask_voxels()) {
+    const auto& got = mask_image.geometry.shape;
+    r.fail(mask_file, "expected the mask the neighbour table '", table_file.string(),
+           "' was made on (shape ", grid.shape[0], " x ", grid.shape[1], " x ", grid.shape[2], ", ",
+           input.table.mask_voxels(), " voxels, the table's affine within ",
+           brain_mask::affine_tolerance, " mm), got shape ", got[0], " x ", got[1], " x ", got[2],
+           same_shape ? concat(", ", input.mask.size(), " voxels, affines that differ by ",
+                               difference, " mm")
+                      : std::string());
+  }
   for (std::size_t s = 0; s < shape[0]; ++s) {
     // Subject s's centres × pairs, C order, is the stack's pairs × centres, column-major.
     rdm_stack<float> stack(n, index_t(centres));
@@ -968,7 +1002,10 @@ inline void read_paper_searchlight(dataset_reader& r) {
   const nifti_image<float> mask_image = read_nifti_volume<float>(r.path(mask_file));
   r.record(mask_file);
   searchlight_rdm_input input;
-  r.about(mask_file, [&] { input.table = make_neighbor_table(brain_mask(mask_image), blocks); });
+  r.about(mask_file, [&] {
+    input.mask = brain_mask(mask_image);
+    input.table = make_neighbor_table(input.mask, blocks);
+  });
   if (std::size_t(input.table.size()) != count)
     r.fail(file, "expected the ", input.table.size(), " searchlights of '", mask_file.string(),
            "' under blocks of radius ", blocks.radius, " and stride ", blocks.stride, " (from '",
@@ -1099,6 +1136,17 @@ void write_npy_matrix(const std::filesystem::path& path, const Eigen::MatrixBase
   write_npy(path, a);
 }
 
+/// A brain mask as a uint8 NIfTI volume (1 inside) with its geometry.
+inline void write_mask_nifti(const std::filesystem::path& path, const brain_mask& mask) {
+  const volume_geometry& geometry = mask.geometry();
+  auto volume = xt::xarray<std::uint8_t, xt::layout_type::row_major>::from_shape(
+      {geometry.shape[0], geometry.shape[1], geometry.shape[2]});
+  volume.fill(0);
+  for (const ijk& v : mask.voxels())
+    volume(std::size_t(v.i), std::size_t(v.j), std::size_t(v.k)) = 1;
+  write_nifti(path, volume, geometry);
+}
+
 }  // namespace detail
 
 /// \brief Writes a dataset in dnn2brain's layout into `dir` (created; it must be new or empty),
@@ -1109,13 +1157,16 @@ void write_npy_matrix(const std::filesystem::path& path, const Eigen::MatrixBase
 /// Files: models/<dnn>/<layer>.npy (condensed, float64), models/groups.json when there are
 /// groups, rois/<roi>.npy (subjects, pairs) float64, stimuli.txt when there are names, and either
 /// searchlight/rdms.npy (subjects, centres, pairs) float32 written subject by subject with
-/// searchlight/neighbor_table.bin (and noise_ceiling_lower.npy / noise_ceiling_upper.npy), or
+/// searchlight/neighbor_table.bin and searchlight/mask.nii.gz (uint8; and
+/// noise_ceiling_lower.npy / noise_ceiling_upper.npy), or
 /// fmri/mask.nii.gz (uint8) with fmri/sub-<label>_betas.nii.gz (float32, 0 outside the mask;
 /// labels 01, 02, ... when none are given). NIfTI-1 stores the affine in float32. The dataset's
 /// layout, root, display names and provenance are not written.
 /// \throws invalid_argument for a dataset that cannot be written as one: no complete model set,
 /// names that are not file names, stimuli or searchlight data that do not match the models'
-/// conditions or each other, a noise ceiling without precomputed RDMs.
+/// conditions or each other, precomputed RDMs whose mask is not their table's (read_dataset's
+/// rule: the table's shape and mask voxels, its affine within brain_mask::affine_tolerance), a
+/// noise ceiling without precomputed RDMs.
 /// \throws io_error if `dir` is not a new or empty directory, or a file cannot be written.
 inline void write_dataset(const std::filesystem::path& dir, const dataset& data) {
   namespace fs = std::filesystem;
@@ -1157,6 +1208,22 @@ inline void write_dataset(const std::filesystem::path& dir, const dataset& data)
                            rdms->table.size(), " searchlights (the table's), got ",
                            rdms->subjects[s].conditions(), " × ", rdms->subjects[s].size(),
                            " for subject ", s));
+    // read_dataset's rule: the table's shape and mask voxels, its affine within tolerance.
+    const volume_geometry& grid = rdms->table.geometry();
+    const volume_geometry& got = rdms->mask.geometry();
+    if (!got.same_grid(grid, brain_mask::affine_tolerance) ||
+        rdms->mask.size() != rdms->table.mask_voxels())
+      detail::throw_invalid_argument(
+          function,
+          detail::concat("expected the searchlights' mask to be the one their table was made on "
+                         "(shape ",
+                         grid.shape[0], " x ", grid.shape[1], " x ", grid.shape[2], ", ",
+                         rdms->table.mask_voxels(), " voxels, the table's affine within ",
+                         brain_mask::affine_tolerance, " mm), got shape ", got.shape[0], " x ",
+                         got.shape[1], " x ", got.shape[2], ", ", rdms->mask.size(),
+                         " voxels, affines that differ by ",
+                         (got.affine - grid.affine).cwiseAbs().maxCoeff(),
+                         " mm; set searchlight_rdm_input::mask"));
   }
   std::vector<std::string> labels;
   if (betas != nullptr) {
@@ -1268,6 +1335,7 @@ inline void write_dataset(const std::filesystem::path& dir, const dataset& data)
                   std::streamsize(stack.values().size() * index_t(sizeof(float))));
     });
     save_neighbor_table(folder / "neighbor_table.bin", rdms->table);
+    detail::write_mask_nifti(folder / "mask.nii.gz", rdms->mask);
     if (data.noise_ceiling) {
       detail::write_npy_matrix(folder / "noise_ceiling_lower.npy", data.noise_ceiling->lower, true);
       detail::write_npy_matrix(folder / "noise_ceiling_upper.npy", data.noise_ceiling->upper, true);
@@ -1278,11 +1346,7 @@ inline void write_dataset(const std::filesystem::path& dir, const dataset& data)
     make(folder);
     const volume_geometry& geometry = betas->mask.geometry();
     const auto& voxels = betas->mask.voxels();
-    auto mask = xt::xarray<std::uint8_t, xt::layout_type::row_major>::from_shape(
-        {geometry.shape[0], geometry.shape[1], geometry.shape[2]});
-    mask.fill(0);
-    for (const ijk& v : voxels) mask(std::size_t(v.i), std::size_t(v.j), std::size_t(v.k)) = 1;
-    write_nifti(folder / "mask.nii.gz", mask, geometry);
+    detail::write_mask_nifti(folder / "mask.nii.gz", betas->mask);
     for (std::size_t s = 0; s < labels.size(); ++s) {
       const Eigen::MatrixXf& x = betas->subjects[s];
       auto volume = xt::xarray<float, xt::layout_type::row_major>::from_shape(

@@ -527,6 +527,7 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
       partitionings.push_back(models.partitioning<double>(top));
       if (options.error_bars == error_bar_method::paper_subsamples) {
         std::vector<Eigen::MatrixXd> layers;
+        layers.reserve(top.size());
         for (const index_t d : top) layers.push_back(models.rdms(d).values());
         summed.push_back(paper::summed_partitioning(layers));
       }
@@ -655,6 +656,7 @@ partition_analysis_result top_k_with(const Ranker& ranker, const Eigen::MatrixXd
   std::vector<variance_partitioning<double>> summed;
   if (options.error_bars == error_bar_method::paper_subsamples) {
     std::vector<Eigen::MatrixXd> layers;
+    layers.reserve(static_cast<std::size_t>(groups));
     for (index_t g = 0; g < groups; ++g) layers.push_back(models.group_rdms(g).values());
     summed.push_back(paper::summed_partitioning(layers));
   }

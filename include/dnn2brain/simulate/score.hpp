@@ -1,12 +1,14 @@
 #ifndef DNN2BRAIN_SIMULATE_SCORE_HPP
 #define DNN2BRAIN_SIMULATE_SCORE_HPP
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <dnn2brain/analysis/paper_tasks.hpp>
@@ -113,6 +115,36 @@ struct recovery {
     out.region_power.push_back(share(region_hit[r], region_size[r]));
     out.region_model_recovery.push_back(share(region_model[r], region_hit[r]));
   }
+  return out;
+}
+
+/// \brief Scores a map of groups (Fig. 3a) against the truth: labels index paper::task_groups()
+/// (2D, 3D, semantic) or are −1. group_recovery is the share of labelled inside centres labelled
+/// with their planted DNN's group; the DNN recoveries are NaN (a group names no DNN).
+/// \throws invalid_argument if labels has not mask.size() entries or holds a value outside
+///         [−1, 3).
+[[nodiscard]] inline recovery score_group_map(const layout& truth_of,
+                                              std::span<const index_t> labels) {
+  const auto groups = paper::task_groups();
+  std::vector<index_t> as_models(labels.size());
+  for (std::size_t c = 0; c < labels.size(); ++c) {
+    if (labels[c] < -1 || labels[c] >= index_t(groups.size()))
+      dnn2brain::detail::throw_invalid_argument(
+          "simulate::score_group_map",
+          dnn2brain::detail::concat("expected labels in [-1, ", groups.size(), "), got ", labels[c],
+                                    " at centre ", c));
+    // A group stands for its first member: score_map compares the members' groups.
+    if (labels[c] < 0) {
+      as_models[c] = -1;
+      continue;
+    }
+    const std::string_view first = groups[std::size_t(labels[c])].members.front();
+    as_models[c] =
+        index_t(std::find(paper::tasks.begin(), paper::tasks.end(), first) - paper::tasks.begin());
+  }
+  recovery out = score_map(truth_of, as_models);
+  out.model_recovery = std::numeric_limits<double>::quiet_NaN();
+  for (double& r : out.region_model_recovery) r = std::numeric_limits<double>::quiet_NaN();
   return out;
 }
 

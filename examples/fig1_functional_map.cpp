@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
     figure::write_map(o.out / "p.nii.gz", where, map.p.transpose());
     figure::write_map(o.out / "p_corrected.nii.gz", where, map.p_adjusted.transpose());
     d2b::io::write_csv(o.out / "searchlights.csv", figure::searchlight_table(where, result, map));
+    d2b::io::write_csv(o.out / "searchlight_models.csv",
+                       figure::searchlight_model_table(where, result));
     const d2b::palette colours = d2b::paper_palette(models);
     std::vector<std::string> groups;
     for (index_t d = 0; d < models.size(); ++d) {

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
     figure::write_table(o.out / "top3", figure::bar_table(parts, p_values, shown, colours.models,
                                                           presets.paper_procedures));
     figure::write_table(o.out / "fractions", figure::fraction_table(parts, shown));
+    figure::write_table(o.out / "pairs", figure::pair_table(parts, p_values, shown));
 
     // 4. The summary: a panel per ROI, as the paper's figure.
     std::ostringstream text;

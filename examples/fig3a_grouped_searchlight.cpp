@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
     figure::write_map(o.out / "p.nii.gz", where, map.p.transpose());
     figure::write_map(o.out / "p_corrected.nii.gz", where, map.p_adjusted.transpose());
     d2b::io::write_csv(o.out / "searchlights.csv", figure::searchlight_table(where, result, map));
+    d2b::io::write_csv(o.out / "searchlight_models.csv",
+                       figure::searchlight_model_table(where, result));
     const d2b::palette colours = d2b::paper_palette(models);
     figure::write_legend(o.out, result.models, result.models, colours.groups,
                          colours.not_significant, map);
@@ -96,10 +98,11 @@ int main(int argc, char** argv) {
            << " / " << truth.power_rim << "\n"
            << "  false positives in the noise region: " << 100.0 * truth.noise_false_positive
            << " %\n";
-      // The bands of docs/simulate.md for a group map (the planted regions are 2D, 3D and
-      // semantic DNNs' own).
+      // A group map's bands: labels in the planted DNN's group, few in the noise region, and at
+      // least a third of the planted cores found (the groups' unique variance is smaller than the
+      // DNNs' own fit, so the map finds less than Fig. 1's).
       recovered = truth.group_recovery >= 0.95 && truth.noise_false_positive <= 0.02 &&
-                  truth.power_core >= 0.5;
+                  truth.power_core >= 1.0 / 3.0;
     }
     const double total = std::chrono::duration<double>(figure::clock_type::now() - start).count();
     text << "total " << figure::format(total, 4) << " s; outputs in "

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
     figure::write_table(o.out / "groups", figure::bar_table(parts, p_values, shown, colours.groups,
                                                             presets.paper_procedures));
     figure::write_table(o.out / "fractions", figure::fraction_table(parts, shown));
+    figure::write_table(o.out / "pairs", figure::pair_table(parts, p_values, shown));
 
     std::ostringstream text;
     text << "dnn2brain Fig. 3b on " << in.description << "\n"

@@ -43,6 +43,7 @@ using clock_type = std::chrono::steady_clock;
 struct common_options {
   fs::path data{};  ///< empty: the planted-truth dataset
   fs::path out{};
+  fs::path save_data{};  ///< also write the data in dnn2brain's layout (io::write_dataset)
   bool paper_compat = false;
   d2b::index_t permutations = 1000;
   std::uint64_t seed = 2021;
@@ -60,6 +61,9 @@ inline void add_common_options(CLI::App& app, common_options& o) {
                  "docs/io.md); default: the planted-truth dataset")
       ->check(CLI::ExistingDirectory);
   app.add_option("--out", o.out, "output folder (created)")->capture_default_str();
+  app.add_option("--save-data", o.save_data,
+                 "also write the data in dnn2brain's layout to this new folder (with no --data: "
+                 "the planted-truth dataset as a complete example of the layout)");
   app.add_flag("--paper-compat", o.paper_compat,
                "the paper's procedures (entry permutations, R ranking, 45-of-50 subsampled error "
                "bars, two-stage FDR with the 0.033 noise-ceiling filter; docs/analysis.md)");
@@ -178,6 +182,11 @@ struct inputs {
                             ", ", in.data.files.size(), " files)");
   }
   loading.finish();
+  if (!o.save_data.empty()) {
+    progress_line saving("writing " + o.save_data.string());
+    d2b::io::write_dataset(o.save_data, in.data);
+    saving.finish();
+  }
   return in;
 }
 
@@ -271,6 +280,39 @@ void write_map(const fs::path& path, const searchlights& where,
   if (r.ceiling_lower.size() > 0)
     out.add("noise_ceiling_lower", r.ceiling_lower).add("noise_ceiling_upper", r.ceiling_upper);
   if (r.permutation.p_runner_up.size() > 0) out.add("p_runner_up", r.permutation.p_runner_up);
+  return out;
+}
+
+/// One row per searchlight: its centre and every model's (or group's) score and permutation p
+/// (uncorrected), and with differences the p of every ordered difference a − b (for checking the
+/// map's rule, e.g. tests/reference/check_paper_compat.py).
+[[nodiscard]] inline d2b::io::table searchlight_model_table(const searchlights& where,
+                                                            const d2b::searchlight_result& r) {
+  std::vector<int> i, j, k;
+  for (const d2b::ijk& c : where.table.centers()) {
+    i.push_back(c.i);
+    j.push_back(c.j);
+    k.push_back(c.k);
+  }
+  d2b::io::table out;
+  out.add("i", i).add("j", j).add("k", k);
+  const d2b::index_t d_count = r.model_count();
+  const d2b::permutation_result& perm = r.permutation;
+  for (d2b::index_t d = 0; d < d_count; ++d) {
+    const std::string& name = r.models[std::size_t(d)];
+    out.add("score_" + name, std::vector<double>(r.scores.row(d).begin(), r.scores.row(d).end()));
+    if (perm.p_value.rows() == d_count)
+      out.add("p_" + name,
+              std::vector<double>(perm.p_value.row(d).begin(), perm.p_value.row(d).end()));
+  }
+  if (perm.p_differences.rows() == d_count * d_count)
+    for (d2b::index_t a = 0; a < d_count; ++a)
+      for (d2b::index_t b = 0; b < d_count; ++b)
+        if (a != b) {
+          const Eigen::RowVectorXd p = perm.p_differences.row(a * d_count + b);
+          out.add("p_difference_" + r.models[std::size_t(a)] + "_" + r.models[std::size_t(b)],
+                  std::vector<double>(p.begin(), p.end()));
+        }
   return out;
 }
 
@@ -449,6 +491,44 @@ struct partition_p {
       .add("p", p)
       .add("p_corrected", p_corrected)
       .add("subject_p", subject_p);
+  return t;
+}
+
+/// The pairwise differences of the unique fractions of every ROI: the permutation p of a − b and
+/// of b − a (uncorrected) and the p the figure shows.
+[[nodiscard]] inline d2b::io::table pair_table(const d2b::partition_analysis_result& parts,
+                                               const partition_p& p,
+                                               const std::vector<std::string>& roi_names) {
+  std::vector<std::string> roi, name_a, name_b;
+  std::vector<int> position_a, position_b;
+  std::vector<double> a_minus_b, b_minus_a, shown;
+  const auto raw = [&](d2b::index_t a, d2b::index_t b, d2b::index_t r) {
+    return parts.permutation.p_differences.size() == 0
+               ? std::numeric_limits<double>::quiet_NaN()
+               : parts.permutation.p_difference((d2b::index_t(1) << a) - 1,
+                                                (d2b::index_t(1) << b) - 1)[r];
+  };
+  for (d2b::index_t r = 0; r < d2b::index_t(parts.rois.size()); ++r)
+    for (d2b::index_t a = 0; a < parts.k; ++a)
+      for (d2b::index_t b = a + 1; b < parts.k; ++b) {
+        roi.push_back(roi_names[std::size_t(r)]);
+        position_a.push_back(int(a) + 1);
+        position_b.push_back(int(b) + 1);
+        name_a.push_back(parts.name(a, r));
+        name_b.push_back(parts.name(b, r));
+        a_minus_b.push_back(raw(a, b, r));
+        b_minus_a.push_back(raw(b, a, r));
+        shown.push_back(p.pair(a, b, r));
+      }
+  d2b::io::table t;
+  t.add("roi", roi)
+      .add("position_a", position_a)
+      .add("position_b", position_b)
+      .add("a", name_a)
+      .add("b", name_b)
+      .add("p_a_minus_b", a_minus_b)
+      .add("p_b_minus_a", b_minus_a)
+      .add("p_shown", shown);
   return t;
 }
 

@@ -373,6 +373,40 @@ TEST_CASE("simulate: score_map against hand-made label maps", "[simulate]") {
   CHECK_THROWS_AS(sim::score_map(l, labels), dnn2brain::invalid_argument);
 }
 
+TEST_CASE("simulate: score_group_map scores a map of the three groups", "[simulate]") {
+  const sim::layout l = sim::make_layout(small_options());
+  const index_t n = l.mask.size();
+  // The planted DNNs' groups inside the regions, 2D (group 0) in the noise zone, and unlabelled
+  // elsewhere; then one region with the wrong group.
+  std::vector<index_t> labels(std::size_t(n), -1);
+  index_t inside = 0, noise = 0, evc = 0;
+  for (index_t c = 0; c < n; ++c) {
+    if (l.truth.zones[std::size_t(c)] == zone::inside) {
+      labels[std::size_t(c)] =
+          sim::group_of(dnn2brain::paper::tasks[std::size_t(l.truth.model(c))]);
+      ++inside;
+    } else if (l.truth.zones[std::size_t(c)] == zone::noise) {
+      labels[std::size_t(c)] = 0;
+      ++noise;
+    }
+  }
+  sim::recovery r = sim::score_group_map(l, labels);
+  CHECK(r.discoveries == inside + noise);
+  CHECK(r.power_inside == 1.0);
+  CHECK(r.group_recovery == 1.0);
+  CHECK(std::isnan(r.model_recovery));
+  CHECK(r.noise_false_positive == 1.0);
+  for (index_t c = 0; c < n; ++c)
+    if (l.truth.region(c) == 0 && l.truth.zones[std::size_t(c)] == zone::inside) {
+      labels[std::size_t(c)] = 2;  // EVC's edge2d is 2D: semantic is wrong
+      ++evc;
+    }
+  r = sim::score_group_map(l, labels);
+  CHECK(r.group_recovery == Approx(double(inside - evc) / double(inside)));
+  labels[0] = 3;
+  CHECK_THROWS_WITH(sim::score_group_map(l, labels), Contains("labels in [-1, 3)"));
+}
+
 TEST_CASE("simulate: invalid options are rejected, naming the function", "[simulate]") {
   const auto rejects = [](const sim::options& o) {
     CHECK_THROWS_AS(sim::make_models(o), dnn2brain::invalid_argument);

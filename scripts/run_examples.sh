@@ -12,6 +12,11 @@ cmake --build build/examples -j "$(nproc)"
 # The main program first: Fig. 1 on the planted-truth dataset (writes ./dnn2brain-fig1).
 echo "== examples/fig1_functional_map"
 build/examples/examples/fig1_functional_map --out dnn2brain-fig1
+# The other figures, each into ./dnn2brain-<figure> (docs/figures.md).
+for figure in fig2_top3_rois fig3a_grouped_searchlight fig3b_grouped_rois task_similarity; do
+  echo "== examples/$figure"
+  "build/examples/examples/$figure"
+done
 for example in rdm_compare quickstart roi_regression searchlight; do
   echo "== examples/$example"
   "build/examples/examples/$example"

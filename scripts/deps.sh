@@ -12,8 +12,10 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# What building dnn2brain and its programs needs.
+# What building dnn2brain and its programs needs (python3-numpy, -scipy, -nibabel: the reference
+# of ctest's paper_compat tests, examples/CMakeLists.txt).
 ensure_build_packages() {
   ensure_packages cmake make g++ pkg-config libeigen3-dev xtensor-dev libboost-math-dev \
-    libnifti2-dev libmatio-dev libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+    libnifti2-dev libmatio-dev libhdf5-dev zlib1g-dev nlohmann-json3-dev libcli11-dev \
+    python3-numpy python3-scipy python3-nibabel
 }

@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 1.0));
   CLI11_PARSE(app, argc, argv);
+  if (o.permutations < 1) {
+    std::fprintf(stderr, "a map needs permutations: --permutations must be at least 1\n");
+    return 2;
+  }
   figure::use_threads(o.threads);
   const auto start = figure::clock_type::now();
 
@@ -88,8 +92,9 @@ int main(int argc, char** argv) {
     figure::write_map(o.out / "p.nii.gz", where, map.p.transpose());
     figure::write_map(o.out / "p_corrected.nii.gz", where, map.p_adjusted.transpose());
     d2b::io::write_csv(o.out / "searchlights.csv", figure::searchlight_table(where, result, map));
-    d2b::io::write_csv(o.out / "searchlight_models.csv",
-                       figure::searchlight_model_table(where, result));
+    if (o.model_table)
+      d2b::io::write_csv(o.out / "searchlight_models.csv",
+                         figure::searchlight_model_table(where, result));
     const d2b::palette colours = d2b::paper_palette(models);
     std::vector<std::string> groups;
     for (index_t d = 0; d < models.size(); ++d) {
@@ -161,8 +166,10 @@ int main(int argc, char** argv) {
       const d2b::simulate::recovery truth = d2b::simulate::score_map(*in.planted, labels);
       const d2b::simulate::recovery naive_truth =
           d2b::simulate::score_map(*in.planted, naive_labels);
-      summary << "  planted group recovered: " << 100.0 * truth.group_recovery << " %\n"
-              << "  planted DNN recovered: " << 100.0 * truth.model_recovery << " %\n"
+      summary << "  planted group recovered: " << figure::format(100.0 * truth.group_recovery, 4)
+              << " %\n"
+              << "  planted DNN recovered: " << figure::format(100.0 * truth.model_recovery, 4)
+              << " %\n"
               << "  power inside / core / rim: " << truth.power_inside << " / " << truth.power_core
               << " / " << truth.power_rim << "\n"
               << "  false positives in the noise region: " << 100.0 * truth.noise_false_positive
@@ -176,8 +183,8 @@ int main(int argc, char** argv) {
     }
     if (roi) {
       summary << "ROIs (top 3 by " << d2b::score_name(roi->scoring.score)
-              << " of the subject-mean RDM" << (in.planted ? "; planted DNN in brackets" : "")
-              << "):\n";
+              << " of the subject-mean RDM, " << presets.rois.permutations << " permutations"
+              << (in.planted ? "; planted DNN in brackets" : "") << "):\n";
       bool rois_recovered = true;
       for (index_t r = 0; r < rois.size(); ++r) {
         const std::vector<index_t> order = roi->ranking(r);

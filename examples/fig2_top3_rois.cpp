@@ -12,7 +12,8 @@
 //
 // With no --data it runs on the planted-truth dataset and reports whether each planted ROI's DNN
 // comes first. Outputs: rankings.csv/json (every DNN on every ROI), top3.csv/json (the bars),
-// fractions.csv/json (all seven fractions per ROI) and summary.txt.
+// fractions.csv/json (all seven fractions per ROI), pairs.csv/json (the pairwise tests) and
+// summary.txt.
 //
 // Usage: fig2_top3_rois [--data DIR] [--out DIR] [--paper-compat] [--permutations N] ...
 #include "figure_common.hpp"
@@ -124,7 +125,8 @@ int main(int argc, char** argv) {
     }
     figure::write_table(o.out / "top3", figure::bar_table(parts, p_values, shown, colours.models,
                                                           presets.paper_procedures));
-    figure::write_table(o.out / "fractions", figure::fraction_table(parts, shown));
+    figure::write_table(o.out / "fractions",
+                        figure::fraction_table(parts, shown, presets.paper_procedures));
     figure::write_table(o.out / "pairs", figure::pair_table(parts, p_values, shown));
 
     // 4. The summary: a panel per ROI, as the paper's figure.
@@ -140,8 +142,13 @@ int main(int argc, char** argv) {
       text << shown[std::size_t(r)] << ": R² of the top " << parts.k << " = "
            << figure::format(parts.total()[r]);
       if (scores.ceiling_lower.size() > 0)
-        text << " (a single subject's noise ceiling [" << figure::format(scores.ceiling_lower[r])
-             << ", " << figure::format(scores.ceiling_upper[r]) << "])";
+        text << " (noise ceiling of one subject's RDM, "
+             << (scores.ceiling.measure == d2b::ceiling_measure::spearman  ? "Spearman"
+                 : scores.ceiling.measure == d2b::ceiling_measure::pearson ? "Pearson"
+                                                                           : "Kendall")
+             << (scores.ceiling.squared.value_or(false) ? " r²" : " r") << ": ["
+             << figure::format(scores.ceiling_lower[r]) << ", "
+             << figure::format(scores.ceiling_upper[r]) << "])";
       text << "\n";
       figure::describe_panel(text, parts, p_values, r);
       if (in.planted) {

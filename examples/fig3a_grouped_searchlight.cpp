@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1e-6, 1.0));
   CLI11_PARSE(app, argc, argv);
+  if (o.permutations < 1) {
+    std::fprintf(stderr, "a map needs permutations: --permutations must be at least 1\n");
+    return 2;
+  }
   figure::use_threads(o.threads);
   const auto start = figure::clock_type::now();
 
@@ -67,8 +71,9 @@ int main(int argc, char** argv) {
     figure::write_map(o.out / "p.nii.gz", where, map.p.transpose());
     figure::write_map(o.out / "p_corrected.nii.gz", where, map.p_adjusted.transpose());
     d2b::io::write_csv(o.out / "searchlights.csv", figure::searchlight_table(where, result, map));
-    d2b::io::write_csv(o.out / "searchlight_models.csv",
-                       figure::searchlight_model_table(where, result));
+    if (o.model_table)
+      d2b::io::write_csv(o.out / "searchlight_models.csv",
+                         figure::searchlight_model_table(where, result));
     const d2b::palette colours = d2b::paper_palette(models);
     figure::write_legend(o.out, result.models, result.models, colours.groups,
                          colours.not_significant, map);
@@ -93,7 +98,8 @@ int main(int argc, char** argv) {
       std::vector<index_t> labels(std::size_t(map.searchlights()));
       for (index_t t = 0; t < map.searchlights(); ++t) labels[std::size_t(t)] = map.label[t];
       const d2b::simulate::recovery truth = d2b::simulate::score_group_map(*in.planted, labels);
-      text << "  planted group recovered: " << 100.0 * truth.group_recovery << " %\n"
+      text << "  planted group recovered: " << figure::format(100.0 * truth.group_recovery, 4)
+           << " %\n"
            << "  power inside / core / rim: " << truth.power_inside << " / " << truth.power_core
            << " / " << truth.power_rim << "\n"
            << "  false positives in the noise region: " << 100.0 * truth.noise_false_positive

@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
     const d2b::palette colours = d2b::paper_palette(models);
     figure::write_table(o.out / "groups", figure::bar_table(parts, p_values, shown, colours.groups,
                                                             presets.paper_procedures));
-    figure::write_table(o.out / "fractions", figure::fraction_table(parts, shown));
+    figure::write_table(o.out / "fractions",
+                        figure::fraction_table(parts, shown, presets.paper_procedures));
     figure::write_table(o.out / "pairs", figure::pair_table(parts, p_values, shown));
 
     std::ostringstream text;

@@ -521,4 +521,6 @@ TEST_CASE("the paper's summed unions, and its p-values of a subset of rows",
   CHECK(within.p_differences(2 * 3 + 2, 0) == 1.0 / 201.0);
   CHECK_THROWS_WITH(dnn2brain::paper::fdr_within_targets(r, std::vector<index_t>{0, 7}),
                     Catch::Matchers::Contains("rows in [0, 7), got 7"));
+  CHECK_THROWS_WITH(dnn2brain::paper::fdr_within_targets(r, std::vector<index_t>{1, 1}),
+                    Catch::Matchers::Contains("got 1 twice"));
 }

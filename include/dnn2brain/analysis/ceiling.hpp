@@ -29,8 +29,8 @@ enum class ceiling_measure {
 struct ceiling_options {
   bool compute = true;
   ceiling_measure measure = ceiling_measure::automatic;
-  /// Report r² rather than r; unset: squared for the scores r_squared and adjusted_r_squared
-  /// (a ceiling on the R² scale), not for the others.
+  /// Report r² rather than r; unset: squared for the scores r_squared, adjusted_r_squared and
+  /// unique_variance (a ceiling on the R² scale), not for the others.
   std::optional<bool> squared{};
   /// How subject RDMs are pooled into the reference (rsatoolbox's by_measure, or the paper's
   /// raw_mean).

@@ -37,7 +37,9 @@ enum class map_selection {
   /// The paper's two-stage FDR: every model's p-values corrected within each searchlight (across
   /// models), then each model's corrected p-values across the searchlights (of the noise-ceiling
   /// family), and the best model's twice-corrected p decides. Needs about 10,000 permutations to
-  /// find anything.
+  /// find anything. Unlike the paper's code, a searchlight whose ceiling is NaN or equals the
+  /// threshold, or whose scores are all NaN, is never labelled, and NaN p-values are left out of
+  /// the corrections (the paper counted a NaN score as p = 1/(N + 1)).
   within_then_across,
 };
 
@@ -75,7 +77,8 @@ struct map_options {
   std::optional<double> noise_ceiling_threshold{};
   runner_up_test runner_up = runner_up_test::none;
   /// The runner-up test's p-values are corrected, with `method`, across the searchlights labelled
-  /// so far, and must not exceed this.
+  /// so far (paper_differences: across the noise-ceiling family, as the paper), and must not
+  /// exceed this.
   double runner_up_alpha = 0.05;
 };
 
@@ -84,7 +87,9 @@ struct functional_map {
   std::vector<std::string> models;  ///< the models (or groups) of the analysis
   Eigen::VectorXi best;             ///< T: argmax of the score (−1 where every score is NaN)
   Eigen::VectorXi label;            ///< T: best where significant, −1 elsewhere
-  Eigen::VectorXd p;                ///< T: the best model's p-value under the selection rule
+  /// T: the best model's p-value under the selection rule (within_then_across: corrected within
+  /// the searchlight)
+  Eigen::VectorXd p;
   Eigen::VectorXd p_adjusted;       ///< T: corrected across the family (NaN outside it)
   Eigen::VectorXd best_score;       ///< T: the best model's score
 
@@ -117,7 +122,8 @@ struct functional_map {
 /// The best model is the argmax of the scores. Its p-value follows options.selection (by default
 /// the max-over-models null), corrected across the searchlights (with a noise-ceiling threshold,
 /// across those that pass it). With a runner-up test, a labelled searchlight must also show the
-/// best beating the runner-up, corrected across the searchlights labelled by the first step.
+/// best beating the runner-up, corrected across the searchlights labelled by the first step
+/// (paper_differences: across the family).
 /// \throws invalid_argument when the analysis lacks what the options need (permutations, noise
 /// ceilings, subject tests) or alpha is outside (0, 1].
 [[nodiscard]] inline functional_map make_functional_map(const searchlight_result& analysis,
@@ -145,9 +151,11 @@ struct functional_map {
     detail::throw_invalid_argument(
         function, "expected an analysis with subject_tests for this runner-up test, got none");
   if (options.runner_up == runner_up_test::paper_differences &&
-      perm.p_differences.rows() != d_count * d_count)
+      (perm.p_differences.rows() != d_count * d_count || perm.max_null.rows() == 0))
     detail::throw_invalid_argument(
-        function, "expected an analysis with differences for this runner-up test, got none");
+        function,
+        "expected an analysis with differences and without sequential stopping for this runner-up "
+        "test, got none");
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
   functional_map map;
@@ -200,7 +208,11 @@ struct functional_map {
     Eigen::VectorXd p = Eigen::VectorXd::Constant(count, nan);
     for (index_t t = 0; t < count; ++t)
       if (family[std::size_t(t)])
-        p[t] = within.p_differences.block(index_t(map.best[t]) * d_count, t, d_count, 1).maxCoeff();
+        // The largest defined p of the row (a NaN score leaves its pairs undefined).
+        for (index_t b = 0; b < d_count; ++b)
+          if (const double q = within.p_differences(index_t(map.best[t]) * d_count + b, t);
+              !std::isnan(q) && !(q <= p[t]))
+            p[t] = q;
     const Eigen::VectorXd adjusted = adjust_p_values(p, options.method, nan_policy::omit);
     for (index_t t = 0; t < count; ++t)
       if (map.label[t] >= 0 && !(adjusted[t] <= options.runner_up_alpha)) map.label[t] = -1;

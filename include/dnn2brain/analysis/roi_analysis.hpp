@@ -162,7 +162,8 @@ enum class error_bar_method {
   /// The paper's: subsamples of int(0.9 n) conditions without replacement (45 of 50); variance
   /// partitioning refits its summed unions (paper::summed_partitioning). The error bar is
   /// standard_error. About 3× too narrow, and for partitions not an error of the plotted
-  /// fractions: for reproducing the paper only.
+  /// fractions: the bootstrap_result's estimate, intervals and differences then describe the
+  /// summed models. For reproducing the paper only.
   paper_subsamples,
 };
 

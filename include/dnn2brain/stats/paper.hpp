@@ -1,7 +1,9 @@
 #ifndef DNN2BRAIN_STATS_PAPER_HPP
 #define DNN2BRAIN_STATS_PAPER_HPP
 
+#include <algorithm>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -80,10 +82,13 @@ struct p_values {
   std::vector<index_t> family(rows.begin(), rows.end());
   if (family.empty())
     for (index_t a = 0; a < all; ++a) family.push_back(a);
-  for (const index_t a : family)
-    if (a < 0 || a >= all)
-      detail::throw_invalid_argument(function,
-                                     detail::concat("expected rows in [0, ", all, "), got ", a));
+  for (std::size_t i = 0; i < family.size(); ++i)
+    if (family[i] < 0 || family[i] >= all ||
+        std::find(family.begin(), family.begin() + std::ptrdiff_t(i), family[i]) !=
+            family.begin() + std::ptrdiff_t(i))
+      detail::throw_invalid_argument(
+          function, detail::concat("expected distinct rows in [0, ", all, "), got ", family[i],
+                                   family[i] >= 0 && family[i] < all ? " twice" : ""));
   const auto models = static_cast<index_t>(family.size());
   p_values out{.p = Eigen::MatrixXd(models, count),
                .p_differences = Eigen::MatrixXd(models * models, count)};

@@ -90,8 +90,8 @@ struct functional_map {
   /// T: the best model's p-value under the selection rule (within_then_across: corrected within
   /// the searchlight)
   Eigen::VectorXd p;
-  Eigen::VectorXd p_adjusted;       ///< T: corrected across the family (NaN outside it)
-  Eigen::VectorXd best_score;       ///< T: the best model's score
+  Eigen::VectorXd p_adjusted;  ///< T: corrected across the family (NaN outside it)
+  Eigen::VectorXd best_score;  ///< T: the best model's score
 
   [[nodiscard]] index_t searchlights() const noexcept { return label.size(); }
   /// Number of labelled searchlights.

@@ -26,6 +26,10 @@ void add_common_options(CLI::App& app, common_options& o) {
   app.add_flag("--model-table", o.model_table,
                "searchlight programs: also write searchlight_models.csv, every model's score and "
                "p per searchlight (large for whole brains)");
+  app.add_option("--bootstrap", o.bootstrap,
+                 "resamples of the ROI programs' error bars (default: 1,000, or as many as "
+                 "--permutations under --paper-compat)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--permutations", o.permutations,
                  "permutations (under --paper-compat also the error bars' subsamples)")
       ->capture_default_str()
@@ -116,6 +120,8 @@ d2b::analysis_presets presets(const common_options& o) {
   d2b::analysis_presets p =
       o.paper_compat ? d2b::analysis_presets::paper() : d2b::analysis_presets::defaults();
   p.with(o.permutations, o.seed);
+  if (o.bootstrap >= 0)
+    p.rois.bootstrap_samples = p.top3.bootstrap_samples = p.grouped.bootstrap_samples = o.bootstrap;
   return p;
 }
 

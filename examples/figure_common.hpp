@@ -47,6 +47,7 @@ struct common_options {
   bool paper_compat = false;
   bool model_table = false;  ///< searchlight programs: every model's score and p per searchlight
   d2b::index_t permutations = 1000;
+  d2b::index_t bootstrap = -1;  ///< error bars' resamples (< 0: the analyses' own count)
   std::uint64_t seed = 2021;
   int threads = 0;
   /// The planted-truth dataset: its size, subjects (0: the size's) and noise (< 0: default).

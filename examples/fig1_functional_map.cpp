@@ -208,11 +208,8 @@ int main(int argc, char** argv) {
         recovered = recovered && rois_recovered;
       }
     }
-    const double total = std::chrono::duration<double>(figure::clock_type::now() - start).count();
-    summary << "total " << figure::format(total, 4) << " s; outputs in "
-            << fs::absolute(o.out).string() << "\n";
-    figure::write_summary(o.out, summary.str());
-    if (in.planted) std::cout << "planted truth recovered: " << (recovered ? "yes" : "no") << "\n";
+    figure::finish_summary(o.out, summary.str(), start,
+                           in.planted ? std::optional<bool>(recovered) : std::nullopt);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nfig1_functional_map: %s\n", e.what());

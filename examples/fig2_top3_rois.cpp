@@ -160,11 +160,8 @@ int main(int argc, char** argv) {
     if (in.planted)
       text << "every planted ROI's first DNN is its planted DNN: " << (recovered ? "yes" : "no")
            << "\n";
-    const double total = std::chrono::duration<double>(figure::clock_type::now() - start).count();
-    text << "total " << figure::format(total, 4) << " s; outputs in "
-         << fs::absolute(o.out).string() << "\n";
-    figure::write_summary(o.out, text.str());
-    if (in.planted) std::cout << "planted truth recovered: " << (recovered ? "yes" : "no") << "\n";
+    figure::finish_summary(o.out, text.str(), start,
+                           in.planted ? std::optional<bool>(recovered) : std::nullopt);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nfig2_top3_rois: %s\n", e.what());

@@ -110,11 +110,8 @@ int main(int argc, char** argv) {
       recovered = truth.group_recovery >= 0.95 && truth.noise_false_positive <= 0.02 &&
                   truth.power_core >= 1.0 / 3.0;
     }
-    const double total = std::chrono::duration<double>(figure::clock_type::now() - start).count();
-    text << "total " << figure::format(total, 4) << " s; outputs in "
-         << fs::absolute(o.out).string() << "\n";
-    figure::write_summary(o.out, text.str());
-    if (in.planted) std::cout << "planted truth recovered: " << (recovered ? "yes" : "no") << "\n";
+    figure::finish_summary(o.out, text.str(), start,
+                           in.planted ? std::optional<bool>(recovered) : std::nullopt);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nfig3a_grouped_searchlight: %s\n", e.what());

@@ -94,11 +94,8 @@ int main(int argc, char** argv) {
     }
     if (in.planted)
       text << "every planted ROI's group recovered: " << (recovered ? "yes" : "no") << "\n";
-    const double total = std::chrono::duration<double>(figure::clock_type::now() - start).count();
-    text << "total " << figure::format(total, 4) << " s; outputs in "
-         << fs::absolute(o.out).string() << "\n";
-    figure::write_summary(o.out, text.str());
-    if (in.planted) std::cout << "planted truth recovered: " << (recovered ? "yes" : "no") << "\n";
+    figure::finish_summary(o.out, text.str(), start,
+                           in.planted ? std::optional<bool>(recovered) : std::nullopt);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nfig3b_grouped_rois: %s\n", e.what());

@@ -248,7 +248,10 @@ void write_table(const fs::path& stem, const d2b::io::table& t) {
   d2b::io::write_json(fs::path(stem).replace_extension(".json"), t);
 }
 
-void write_summary(const fs::path& out, const std::string& text) {
+void finish_summary(const fs::path& out, std::string text, clock_type::time_point start,
+                    std::optional<bool> recovered) {
+  const double total = std::chrono::duration<double>(clock_type::now() - start).count();
+  text += "total " + format(total, 4) + " s; outputs in " + fs::absolute(out).string() + "\n";
   {
     std::ofstream file(out / "summary.txt.tmp");
     file << text;
@@ -256,6 +259,7 @@ void write_summary(const fs::path& out, const std::string& text) {
   }
   fs::rename(out / "summary.txt.tmp", out / "summary.txt");
   std::cout << text;
+  if (recovered) std::cout << "planted truth recovered: " << (*recovered ? "yes" : "no") << "\n";
 }
 
 d2b::io::table bar_table(const d2b::partition_analysis_result& parts, const partition_p& p,

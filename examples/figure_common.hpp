@@ -152,8 +152,10 @@ void write_legend(const fs::path& out, const std::vector<std::string>& names,
 /// A table as both CSV and JSON.
 void write_table(const fs::path& stem, const d2b::io::table& t);
 
-/// Writes summary.txt and prints it.
-void write_summary(const fs::path& out, const std::string& text);
+/// Ends a program's summary with its run time and output folder, writes summary.txt and prints
+/// it, then (on the planted data) the line ctest checks: "planted truth recovered: yes|no".
+void finish_summary(const fs::path& out, std::string text, clock_type::time_point start,
+                    std::optional<bool> recovered);
 
 /// The display names of the data's ROIs (the paper's labels without trailing spaces).
 [[nodiscard]] inline const std::vector<std::string>& roi_names(const inputs& in) {
